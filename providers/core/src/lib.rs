@@ -1,0 +1,12 @@
+//! The bottom of decom's crate graph: the resource model, the inventory snapshot, the
+//! AWS deletion rules and the provider interface. No AWS SDK type appears here.
+
+pub mod inventory;
+pub mod model;
+pub mod provider;
+pub mod rules;
+
+pub use inventory::{Inventory, InventoryIndex, SNAPSHOT_FORMAT_VERSION};
+pub use model::*;
+pub use provider::*;
+pub use rules::{Obstacle, obstacles_to_delete};

@@ -1,0 +1,307 @@
+//! The provider interface: how the engine discovers an account and changes it.
+//! Implemented by `decom-aws` (the real APIs) and `decom-sim` (an in-memory account
+//! that enforces AWS's deletion rules).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::Inventory;
+use crate::model::{ResourceKey, ResourceType, Service};
+
+/// Who the credentials belong to (STS GetCallerIdentity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerIdentity {
+    pub account_id: String,
+    pub arn: String,
+}
+
+/// What to discover: the regions, and the types the spec can reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryRequest {
+    pub regions: Vec<String>,
+    pub types: BTreeSet<ResourceType>,
+}
+
+impl DiscoveryRequest {
+    pub fn everything(regions: Vec<String>) -> Self {
+        DiscoveryRequest {
+            regions,
+            types: ResourceType::ALL.into_iter().collect(),
+        }
+    }
+}
+
+/// One change a plan step makes. `target` is the resource the call is made on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Operation {
+    pub target: ResourceKey,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// The kinds of change decom makes. Everything except `Delete` and `AwaitDeletion`
+/// prepares a deletion; on a kept resource it is a visible `~` change in the plan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Delete the resource (terminate, for an instance) and, where AWS completes it
+    /// asynchronously, wait until it is done.
+    Delete,
+    /// A resource AWS removes by itself once its owner is gone (a load balancer's or
+    /// a terminated instance's network interfaces): wait until it is gone.
+    AwaitDeletion,
+    /// ModifyLoadBalancerAttributes `deletion_protection.enabled=false`.
+    DisableDeletionProtection,
+    /// ModifyInstanceAttribute `disableApiTermination=false`.
+    DisableTerminationProtection,
+    /// RevokeSecurityGroupIngress/Egress of one rule of the target group.
+    RevokeRule { rule_id: String },
+    /// DetachRolePolicy on the target role.
+    DetachRolePolicy { policy_arn: String },
+    /// DetachUserPolicy of the target policy from a user.
+    DetachUserPolicy { user: String },
+    /// DetachGroupPolicy of the target policy from a group.
+    DetachGroupPolicy { group: String },
+    /// DeleteRolePolicy (an inline policy) on the target role.
+    DeleteInlinePolicy { policy_name: String },
+    /// RemoveRoleFromInstanceProfile on the target profile.
+    RemoveRoleFromProfile { role: String },
+    /// DeletePolicyVersion on the target policy.
+    DeletePolicyVersion { version_id: String },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Delete => "delete",
+            Action::AwaitDeletion => "await_deletion",
+            Action::DisableDeletionProtection => "disable_deletion_protection",
+            Action::DisableTerminationProtection => "disable_termination_protection",
+            Action::RevokeRule { .. } => "revoke_rule",
+            Action::DetachRolePolicy { .. } => "detach_role_policy",
+            Action::DetachUserPolicy { .. } => "detach_user_policy",
+            Action::DetachGroupPolicy { .. } => "detach_group_policy",
+            Action::DeleteInlinePolicy { .. } => "delete_inline_policy",
+            Action::RemoveRoleFromProfile { .. } => "remove_role_from_profile",
+            Action::DeletePolicyVersion { .. } => "delete_policy_version",
+        }
+    }
+
+    /// Does the step make the target resource go away?
+    pub fn removes_target(&self) -> bool {
+        matches!(self, Action::Delete | Action::AwaitDeletion)
+    }
+
+    /// A short human description: `revoke rule sgr-1`, `detach policy arn:…`.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Delete => "delete".into(),
+            Action::AwaitDeletion => "wait until AWS deletes it".into(),
+            Action::DisableDeletionProtection => "disable deletion protection".into(),
+            Action::DisableTerminationProtection => "disable termination protection".into(),
+            Action::RevokeRule { rule_id } => format!("revoke rule {rule_id}"),
+            Action::DetachRolePolicy { policy_arn } => format!("detach policy {policy_arn}"),
+            Action::DetachUserPolicy { user } => format!("detach from user {user}"),
+            Action::DetachGroupPolicy { group } => format!("detach from group {group}"),
+            Action::DeleteInlinePolicy { policy_name } => {
+                format!("delete inline policy {policy_name}")
+            }
+            Action::RemoveRoleFromProfile { role } => format!("remove role {role}"),
+            Action::DeletePolicyVersion { version_id } => {
+                format!("delete policy version {version_id}")
+            }
+        }
+    }
+}
+
+impl Operation {
+    pub fn new(target: ResourceKey, action: Action) -> Self {
+        Operation { target, action }
+    }
+
+    /// The condition the step waits for after its call returns, if AWS completes it
+    /// asynchronously, with the bound on that wait.
+    pub fn wait(&self) -> Option<Wait> {
+        match (&self.action, self.target.ty) {
+            (Action::Delete, ResourceType::Instance) => Some(Wait {
+                condition: format!("{} terminated", self.target.id),
+                timeout: Duration::from_secs(15 * 60),
+            }),
+            (Action::AwaitDeletion, _) => Some(Wait {
+                condition: format!("{} released", self.target.id),
+                timeout: Duration::from_secs(20 * 60),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.target, self.action.describe())
+    }
+}
+
+/// A bounded wait for an asynchronous completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wait {
+    /// Named in progress output: `i-0abc terminated`.
+    pub condition: String,
+    pub timeout: Duration,
+}
+
+/// The classes of failure the engine acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Already gone: a deletion counts as done.
+    NotFound,
+    /// An eventual-consistency conflict (DependencyViolation, ResourceInUse,
+    /// DeleteConflict, OperationAborted): retried within a bounded budget.
+    Conflict,
+    /// AWS refuses outright (protection flags, default group): never retried.
+    NotPermitted,
+    /// Rate limited beyond the SDK's own retries.
+    Throttled,
+    /// A 5xx or a dropped connection.
+    Transient,
+    /// Missing permission.
+    AccessDenied,
+    Other,
+}
+
+impl ErrorKind {
+    /// Classifies an AWS error code.
+    pub fn from_code(code: &str) -> ErrorKind {
+        match code {
+            c if c.ends_with(".NotFound")
+                || c.ends_with("NotFound")
+                || c == "NoSuchEntity"
+                || c == "ResourceNotFoundException"
+                || c == "LoadBalancerNotFound"
+                || c == "TargetGroupNotFound"
+                || c == "ListenerNotFound"
+                || c == "RuleNotFound" =>
+            {
+                ErrorKind::NotFound
+            }
+            "DependencyViolation"
+            | "ResourceInUse"
+            | "DeleteConflict"
+            | "OperationAbortedException" => ErrorKind::Conflict,
+            "OperationNotPermitted" | "CannotDelete" | "InvalidNetworkInterface.InUse" => {
+                ErrorKind::NotPermitted
+            }
+            "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException" => ErrorKind::Throttled,
+            "InternalError"
+            | "InternalFailure"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException" => ErrorKind::Transient,
+            c if c.contains("AccessDenied")
+                || c == "UnauthorizedOperation"
+                || c == "UnrecognizedClientException" =>
+            {
+                ErrorKind::AccessDenied
+            }
+            _ => ErrorKind::Other,
+        }
+    }
+
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Conflict | ErrorKind::Throttled | ErrorKind::Transient
+        )
+    }
+}
+
+/// A failed API call, named so a user can act on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{operation} failed{}: {code}: {message}", region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default())]
+pub struct ProviderError {
+    pub kind: ErrorKind,
+    /// The AWS error code (`DependencyViolation`, `AccessDenied`, …).
+    pub code: String,
+    pub message: String,
+    /// The API call: `ec2:DeleteSecurityGroup`.
+    pub operation: String,
+    pub region: Option<String>,
+}
+
+impl ProviderError {
+    pub fn new(
+        operation: impl Into<String>,
+        region: Option<&str>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let code = code.into();
+        ProviderError {
+            kind: ErrorKind::from_code(&code),
+            code,
+            message: message.into(),
+            operation: operation.into(),
+            region: region.map(str::to_string),
+        }
+    }
+}
+
+/// Hears about discovery as it goes; the binary draws progress bars from it.
+pub trait DiscoveryProgress: Send + Sync {
+    fn started(&self, _service: Service, _region: &str) {}
+    fn finished(&self, _service: Service, _region: &str, _resources: usize) {}
+}
+
+/// Reports nothing.
+pub struct NoProgress;
+impl DiscoveryProgress for NoProgress {}
+
+/// API calls made so far, per `service:Operation`.
+pub type ApiCallStats = BTreeMap<String, u64>;
+
+/// An AWS account as decom sees it: discovered, then changed one operation at a time.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The identity behind the credentials. The engine calls this first and checks
+    /// the account before any other call.
+    async fn caller_identity(&self) -> Result<CallerIdentity, ProviderError>;
+
+    /// Discovers the requested types in the requested regions. Any failure is an
+    /// error: a partial inventory is never returned.
+    async fn discover(
+        &self,
+        request: &DiscoveryRequest,
+        progress: &dyn DiscoveryProgress,
+    ) -> Result<Inventory, ProviderError>;
+
+    /// Makes one call. `NotFound` for a removal is reported as an error of kind
+    /// `NotFound`; the engine counts it as done.
+    async fn execute(&self, operation: &Operation) -> Result<(), ProviderError>;
+
+    /// Whether the operation's asynchronous completion ([`Operation::wait`]) holds.
+    async fn is_settled(&self, operation: &Operation) -> Result<bool, ProviderError>;
+
+    /// The full description of a resource for the archive (rules, documents,
+    /// attributes, targets, …); `None` if it is gone.
+    async fn describe(
+        &self,
+        target: &ResourceKey,
+    ) -> Result<Option<serde_json::Value>, ProviderError>;
+
+    /// How long to sleep between polls of a wait.
+    fn poll_interval(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+
+    /// API calls made so far.
+    fn api_calls(&self) -> ApiCallStats {
+        ApiCallStats::new()
+    }
+}

@@ -1,0 +1,199 @@
+//! AWS's deletion rules, written once: what stops a resource from being deleted right
+//! now, with the error code AWS answers. The planner derives its ordering and its
+//! extra steps from these obstacles; the simulator refuses deletions with them.
+//! docs/dependency-rules.md describes the same table for people.
+
+use std::time::Duration;
+
+use crate::inventory::InventoryIndex;
+use crate::model::{Details, RefKind, ResourceKey, ResourceType};
+
+/// One reason AWS would refuse to delete a resource in the current account state.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Obstacle {
+    /// Another resource still points at this one with a link AWS enforces.
+    Referenced { by: ResourceKey, kind: RefKind },
+    /// The VPC's default security group can never be deleted.
+    DefaultSecurityGroup,
+    /// `deletion_protection.enabled` on a load balancer.
+    DeletionProtection,
+    /// `disableApiTermination` on an instance.
+    TerminationProtection,
+    /// The role still has these inline policies.
+    InlinePolicies(Vec<String>),
+    /// The role still has these managed policies attached (AWS managed ones included).
+    AttachedPolicies(Vec<String>),
+    /// The instance profile still holds these roles.
+    ProfileHoldsRoles(Vec<String>),
+    /// The customer policy has versions besides the default one.
+    NonDefaultVersions(Vec<String>),
+    /// The customer policy is attached to users or groups, which decom does not model.
+    AttachedToPrincipals {
+        users: Vec<String>,
+        groups: Vec<String>,
+    },
+    /// The ENI is attached to an instance.
+    EniAttached { instance: String },
+    /// The ENI is managed by an AWS service; only that service may delete it.
+    RequesterManaged,
+}
+
+impl Obstacle {
+    /// The error code AWS answers while this obstacle stands.
+    pub fn error_code(&self) -> &'static str {
+        match self {
+            Obstacle::Referenced { kind, .. } => match kind {
+                RefKind::ForwardsTo => "ResourceInUse",
+                RefKind::ContainsRole | RefKind::AttachedPolicy => "DeleteConflict",
+                _ => "DependencyViolation",
+            },
+            Obstacle::DefaultSecurityGroup => "CannotDelete",
+            Obstacle::DeletionProtection | Obstacle::TerminationProtection => {
+                "OperationNotPermitted"
+            }
+            Obstacle::InlinePolicies(_)
+            | Obstacle::AttachedPolicies(_)
+            | Obstacle::ProfileHoldsRoles(_)
+            | Obstacle::NonDefaultVersions(_)
+            | Obstacle::AttachedToPrincipals { .. } => "DeleteConflict",
+            Obstacle::EniAttached { .. } => "InvalidNetworkInterface.InUse",
+            Obstacle::RequesterManaged => "OperationNotPermitted",
+        }
+    }
+
+    /// A one-line description for error messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Obstacle::Referenced { by, kind } => format!("{by} {} it", kind.verb()),
+            Obstacle::DefaultSecurityGroup => "it is the VPC's default security group".into(),
+            Obstacle::DeletionProtection => "deletion protection is enabled".into(),
+            Obstacle::TerminationProtection => "termination protection is enabled".into(),
+            Obstacle::InlinePolicies(names) => {
+                format!("inline policies remain: {}", names.join(", "))
+            }
+            Obstacle::AttachedPolicies(arns) => {
+                format!("managed policies are attached: {}", arns.join(", "))
+            }
+            Obstacle::ProfileHoldsRoles(roles) => format!("it holds roles: {}", roles.join(", ")),
+            Obstacle::NonDefaultVersions(v) => {
+                format!("non-default versions exist: {}", v.join(", "))
+            }
+            Obstacle::AttachedToPrincipals { users, groups } => format!(
+                "attached to users [{}] and groups [{}]",
+                users.join(", "),
+                groups.join(", ")
+            ),
+            Obstacle::EniAttached { instance } => format!("it is attached to {instance}"),
+            Obstacle::RequesterManaged => "it is managed by an AWS service".into(),
+        }
+    }
+}
+
+/// Does this link, held by a referrer, stop the referenced resource's deletion?
+pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
+    match kind {
+        RefKind::UsesSecurityGroup | RefKind::RuleReferencesGroup { .. } => {
+            target == ResourceType::SecurityGroup
+        }
+        RefKind::ForwardsTo => target == ResourceType::LbTargetGroup,
+        RefKind::ContainsRole => target == ResourceType::IamRole,
+        RefKind::AttachedPolicy => target == ResourceType::IamPolicy,
+        // Deleting a load balancer removes its listeners, a listener its rules; target
+        // registrations and instance profile associations do not block in AWS.
+        RefKind::AttachedToInstance
+        | RefKind::ManagedBy
+        | RefKind::ListenerOf
+        | RefKind::RuleOf
+        | RefKind::RegistersTarget
+        | RefKind::UsesInstanceProfile => false,
+    }
+}
+
+/// Everything that would make AWS refuse to delete `key` in the indexed state, in a
+/// deterministic order. Empty means the deletion goes through.
+pub fn obstacles_to_delete(index: &InventoryIndex<'_>, key: &ResourceKey) -> Vec<Obstacle> {
+    let Some(resource) = index.get(key) else {
+        return Vec::new();
+    };
+    let mut obstacles: Vec<Obstacle> = index
+        .referrers(key)
+        .iter()
+        .filter(|r| link_blocks_deletion(&r.kind, key.ty) && index.contains(&r.from))
+        .filter(|r| r.from != *key)
+        .map(|r| Obstacle::Referenced {
+            by: r.from.clone(),
+            kind: r.kind.clone(),
+        })
+        .collect();
+    match &resource.details {
+        Details::SecurityGroup(sg) if sg.is_default => {
+            obstacles.push(Obstacle::DefaultSecurityGroup)
+        }
+        Details::Lb(lb) if lb.deletion_protection => obstacles.push(Obstacle::DeletionProtection),
+        Details::Instance(i) if i.termination_protection => {
+            obstacles.push(Obstacle::TerminationProtection)
+        }
+        Details::NetworkInterface(eni) => {
+            if eni.requester_managed {
+                obstacles.push(Obstacle::RequesterManaged);
+            } else if let Some(instance) =
+                eni.attachment.as_ref().and_then(|a| a.instance_id.clone())
+            {
+                obstacles.push(Obstacle::EniAttached { instance });
+            }
+        }
+        Details::IamRole(role) => {
+            if !role.attached_policies.is_empty() {
+                // Customer policies are also `Referenced` links; the list here covers
+                // AWS managed ones, which are not resources.
+                obstacles.push(Obstacle::AttachedPolicies(role.attached_policies.clone()));
+            }
+            if !role.inline_policies.is_empty() {
+                obstacles.push(Obstacle::InlinePolicies(
+                    role.inline_policies
+                        .iter()
+                        .map(|p| p.name.clone())
+                        .collect(),
+                ));
+            }
+        }
+        Details::IamPolicy(policy) => {
+            let versions: Vec<String> = policy
+                .non_default_versions()
+                .map(|v| v.version_id.clone())
+                .collect();
+            if !versions.is_empty() {
+                obstacles.push(Obstacle::NonDefaultVersions(versions));
+            }
+            if !policy.attached_users.is_empty() || !policy.attached_groups.is_empty() {
+                obstacles.push(Obstacle::AttachedToPrincipals {
+                    users: policy.attached_users.clone(),
+                    groups: policy.attached_groups.clone(),
+                });
+            }
+        }
+        Details::IamInstanceProfile(profile) if !profile.roles.is_empty() => {
+            obstacles.push(Obstacle::ProfileHoldsRoles(profile.roles.clone()));
+        }
+        _ => {}
+    }
+    obstacles.sort();
+    obstacles
+}
+
+/// How long decom keeps retrying an eventual-consistency error before it gives up,
+/// per AWS error code (docs/dependency-rules.md). `None`: not retried.
+///
+/// Calibrated on the Terraform AWS provider: security groups keep answering
+/// `DependencyViolation` while a deleted load balancer's ENIs are released (minutes),
+/// target groups `ResourceInUse` for a short while after their listener went, IAM
+/// `DeleteConflict` while a detach propagates.
+pub fn consistency_retry_budget(code: &str) -> Option<Duration> {
+    match code {
+        "DependencyViolation" => Some(Duration::from_secs(5 * 60)),
+        "ResourceInUse" => Some(Duration::from_secs(2 * 60)),
+        "DeleteConflict" => Some(Duration::from_secs(2 * 60)),
+        "OperationAbortedException" => Some(Duration::from_secs(60)),
+        _ => None,
+    }
+}
