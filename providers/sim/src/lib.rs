@@ -1,1 +1,16 @@
-//! placeholder
+//! decom's simulator: an in-memory AWS account, loaded from a snapshot, that enforces
+//! AWS's deletion rules and models its slowness and flakiness; plus the builders for
+//! fixtures and synthetic accounts. See docs/simulator.md.
+
+mod account;
+pub mod build;
+mod discovery;
+pub mod knobs;
+mod provider;
+pub mod synth;
+
+pub use knobs::{Delay, Knobs};
+pub use provider::{SimEvent, SimOutcome, SimProvider};
+
+#[cfg(test)]
+mod provider_tests;
