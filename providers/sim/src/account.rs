@@ -105,10 +105,10 @@ fn delete_api(ty: ResourceType) -> &'static str {
         ResourceType::SecurityGroup => "ec2:DeleteSecurityGroup",
         ResourceType::NetworkInterface => "ec2:DeleteNetworkInterface",
         ResourceType::Instance => "ec2:TerminateInstances",
-        ResourceType::Lb => "elbv2:DeleteLoadBalancer",
-        ResourceType::LbListener => "elbv2:DeleteListener",
-        ResourceType::LbListenerRule => "elbv2:DeleteRule",
-        ResourceType::LbTargetGroup => "elbv2:DeleteTargetGroup",
+        ResourceType::Lb => "elasticloadbalancing:DeleteLoadBalancer",
+        ResourceType::LbListener => "elasticloadbalancing:DeleteListener",
+        ResourceType::LbListenerRule => "elasticloadbalancing:DeleteRule",
+        ResourceType::LbTargetGroup => "elasticloadbalancing:DeleteTargetGroup",
         ResourceType::IamRole => "iam:DeleteRole",
         ResourceType::IamPolicy => "iam:DeletePolicy",
         ResourceType::IamInstanceProfile => "iam:DeleteInstanceProfile",
@@ -122,10 +122,10 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
         ResourceType::SecurityGroup => "ec2:DescribeSecurityGroups",
         ResourceType::NetworkInterface => "ec2:DescribeNetworkInterfaces",
         ResourceType::Instance => "ec2:DescribeInstances",
-        ResourceType::Lb => "elbv2:DescribeLoadBalancers",
-        ResourceType::LbListener => "elbv2:DescribeListeners",
-        ResourceType::LbListenerRule => "elbv2:DescribeRules",
-        ResourceType::LbTargetGroup => "elbv2:DescribeTargetGroups",
+        ResourceType::Lb => "elasticloadbalancing:DescribeLoadBalancers",
+        ResourceType::LbListener => "elasticloadbalancing:DescribeListeners",
+        ResourceType::LbListenerRule => "elasticloadbalancing:DescribeRules",
+        ResourceType::LbTargetGroup => "elasticloadbalancing:DescribeTargetGroups",
         ResourceType::IamRole => "iam:GetRole",
         ResourceType::IamPolicy => "iam:GetPolicy",
         ResourceType::IamInstanceProfile => "iam:GetInstanceProfile",
@@ -221,7 +221,9 @@ impl Account {
         match &operation.action {
             Action::Delete => delete_api(ty),
             Action::AwaitDeletion => describe_api(ty),
-            Action::DisableDeletionProtection => "elbv2:ModifyLoadBalancerAttributes",
+            Action::DisableDeletionProtection => {
+                "elasticloadbalancing:ModifyLoadBalancerAttributes"
+            }
             Action::DisableTerminationProtection => "ec2:ModifyInstanceAttribute",
             Action::RevokeRule { rule_id } => {
                 let egress = matches!(

@@ -416,7 +416,9 @@ impl AccountBuilder {
             protocol: protocol.into(),
             forward_target_groups: forward.iter().map(|s| s.to_string()).collect(),
         });
-        let resource = self.regional(arn.clone(), "", BTreeMap::new(), details);
+        // Named as decom-aws names listeners: `HTTPS:443`.
+        let name = format!("{protocol}:{port}");
+        let resource = self.regional(arn.clone(), &name, BTreeMap::new(), details);
         self.push(resource);
         arn
     }
@@ -441,7 +443,8 @@ impl AccountBuilder {
             conditions: conditions.iter().map(|s| s.to_string()).collect(),
             forward_target_groups: forward.iter().map(|s| s.to_string()).collect(),
         });
-        let resource = self.regional(arn.clone(), "", BTreeMap::new(), details);
+        let name = format!("priority {priority}");
+        let resource = self.regional(arn.clone(), &name, BTreeMap::new(), details);
         self.push(resource);
         arn
     }

@@ -74,30 +74,39 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
                 ResourceType::LbListenerRule,
             ];
             if lb_side.into_iter().any(wants) {
-                calls.insert("elbv2:DescribeLoadBalancers", pages(lbs, 400));
+                calls.insert(
+                    "elasticloadbalancing:DescribeLoadBalancers",
+                    pages(lbs, 400),
+                );
             }
             if wants(ResourceType::Lb) {
                 tagged += lbs;
-                calls.insert("elbv2:DescribeLoadBalancerAttributes", lbs as u64);
+                calls.insert(
+                    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                    lbs as u64,
+                );
             }
             if wants(ResourceType::LbListener) || wants(ResourceType::LbListenerRule) {
-                calls.insert("elbv2:DescribeListeners", lbs as u64);
+                calls.insert("elasticloadbalancing:DescribeListeners", lbs as u64);
             }
             if wants(ResourceType::LbListener) {
                 tagged += listeners;
             }
             if wants(ResourceType::LbListenerRule) {
                 tagged += rules;
-                calls.insert("elbv2:DescribeRules", listeners as u64);
+                calls.insert("elasticloadbalancing:DescribeRules", listeners as u64);
             }
             if wants(ResourceType::LbTargetGroup) {
                 tagged += tgs;
-                calls.insert("elbv2:DescribeTargetGroups", pages(tgs, 400));
-                calls.insert("elbv2:DescribeTargetHealth", tgs as u64);
+                calls.insert("elasticloadbalancing:DescribeTargetGroups", pages(tgs, 400));
+                calls.insert("elasticloadbalancing:DescribeTargetHealth", tgs as u64);
             }
             if tagged > 0 {
                 // DescribeTags takes up to 20 ARNs.
-                calls.insert("elbv2:DescribeTags", tagged.div_ceil(20) as u64);
+                calls.insert(
+                    "elasticloadbalancing:DescribeTags",
+                    tagged.div_ceil(20) as u64,
+                );
             }
             calls.retain(|_, c| *c > 0);
             out.push(service_calls(Service::Elbv2, region, &counts, calls));

@@ -162,7 +162,7 @@ async fn a_forwarded_target_group_is_in_use_until_its_listener_goes() {
     for tg in [&s.blue, &s.green] {
         let e = refused(&sim, delete(tg)).await;
         assert_eq!(e.code, "ResourceInUse");
-        assert_eq!(e.operation, "elbv2:DeleteTargetGroup");
+        assert_eq!(e.operation, "elasticloadbalancing:DeleteTargetGroup");
     }
     ok(&sim, delete(&s.listener)).await;
     assert!(!sim.contains(&s.rule), "the listener's rules go with it");
@@ -504,9 +504,9 @@ async fn protection_flags_refuse_until_turned_off() {
     assert_eq!(
         names,
         [
-            "elbv2:DeleteLoadBalancer",
-            "elbv2:ModifyLoadBalancerAttributes",
-            "elbv2:DeleteLoadBalancer",
+            "elasticloadbalancing:DeleteLoadBalancer",
+            "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "elasticloadbalancing:DeleteLoadBalancer",
             "ec2:TerminateInstances",
             "ec2:ModifyInstanceAttribute",
             "ec2:TerminateInstances",
@@ -796,7 +796,7 @@ async fn discovery_filters_regions_and_types_and_counts_calls() {
     );
     assert_eq!(calls["iam:GetAccountAuthorizationDetails"], 2);
     assert_eq!(
-        calls["elbv2:DescribeTargetHealth"], 2,
+        calls["elasticloadbalancing:DescribeTargetHealth"], 2,
         "one per target group"
     );
     assert_eq!(calls["logs:DescribeLogGroups"], 1);
