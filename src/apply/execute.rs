@@ -1,0 +1,489 @@
+//! The executor: walks the step graph with bounded parallelism. A step starts as
+//! soon as the steps it depends on are done; a failure skips only its dependents;
+//! an interrupt stops new starts and lets running steps finish. Every step is
+//! archived (deletions), journaled, retried within bounds and awaited.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use decom_provider::rules::consistency_retry_budget;
+use decom_provider::{Action, CallerIdentity, ErrorKind, Operation, Provider, ProviderError};
+use tokio::task::JoinSet;
+
+use super::ApplyError;
+use super::archive::Archive;
+use super::events::{ApplyEvent, ApplyReporter};
+use super::journal::{Journal, JournalEntry};
+use super::report::{ApplyReport, Outcome, StepReport};
+use crate::plan::PlanStep;
+use crate::planfile::PlanFile;
+
+/// How apply runs.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Steps in flight at once (`-parallelism`, default 10).
+    pub parallelism: usize,
+    /// Holds the journal, the archive and the report of this plan.
+    pub state_dir: std::path::PathBuf,
+}
+
+/// Calls retried after throttling or a transient failure, beyond the SDK's own.
+const MAX_TRANSIENT_RETRIES: u32 = 8;
+
+/// AWS-side waits and retry budgets are defined for real AWS, where a poll every 5 s
+/// is right. A provider that polls faster (the simulator, a test server) scales all
+/// bounds by the same factor.
+const REFERENCE_POLL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Status {
+    Pending,
+    Running,
+    Done { already_gone: bool },
+    Failed(String),
+    Skipped { cause: usize },
+}
+
+struct StepResult {
+    retries: u32,
+    already_gone: bool,
+    duration: Duration,
+    error: Option<String>,
+}
+
+struct Shared {
+    provider: Arc<dyn Provider>,
+    journal: Journal,
+    archive: Archive,
+    reporter: Arc<dyn ApplyReporter>,
+    scale: f64,
+}
+
+/// Runs the plan's steps. Returns the report of this run (also written to
+/// `state_dir`), or an error when the run could not start.
+pub async fn execute(
+    plan_file: &PlanFile,
+    provider: Arc<dyn Provider>,
+    caller: &CallerIdentity,
+    options: &ApplyOptions,
+    reporter: Arc<dyn ApplyReporter>,
+    interrupt: Arc<AtomicBool>,
+) -> Result<ApplyReport, ApplyError> {
+    let plan = &plan_file.plan;
+    if !plan.applyable {
+        return Err(ApplyError::NotApplyable {
+            blockers: plan.blockers.len(),
+            complete: plan.complete,
+        });
+    }
+    let started_at = jiff::Timestamp::now();
+    let mut report = ApplyReport::new(plan_file, caller, &options.state_dir, started_at);
+    if let Some(first) = plan.deferred.first() {
+        let until: jiff::Timestamp = first.until.parse().map_err(|_| ApplyError::BadDeferral {
+            until: first.until.clone(),
+        })?;
+        if started_at < until {
+            for step in &plan.steps {
+                report.steps.push(StepReport::new(step, Outcome::Deferred));
+            }
+            report.finish(jiff::Timestamp::now(), None);
+            report.write(&options.state_dir)?;
+            return Ok(report);
+        }
+    }
+
+    let (journal, earlier) =
+        Journal::open(&options.state_dir.join("journal.jsonl"), &plan_file.id())?;
+    journal.record(&JournalEntry::Opened {
+        plan_id: plan_file.id(),
+        decom_version: env!("CARGO_PKG_VERSION").to_string(),
+        at: started_at.to_string(),
+    })?;
+    report.resumed = earlier.runs > 0;
+    let scale = provider.poll_interval().as_secs_f64() / REFERENCE_POLL.as_secs_f64();
+    let shared = Arc::new(Shared {
+        provider,
+        journal,
+        archive: Archive::new(&options.state_dir.join("archive")),
+        reporter: reporter.clone(),
+        scale,
+    });
+
+    let n = plan.steps.len();
+    let mut status = vec![Status::Pending; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut waiting_on = vec![0usize; n];
+    for (i, step) in plan.steps.iter().enumerate() {
+        for &dep in &step.depends_on {
+            dependents[dep - 1].push(i);
+        }
+        waiting_on[i] = step.depends_on.len();
+    }
+    let mut results: Vec<Option<StepResult>> = (0..n).map(|_| None).collect();
+    let mut ready: BTreeSet<usize> = BTreeSet::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if earlier.completed.contains(&step.order) {
+            status[i] = Status::Done {
+                already_gone: false,
+            };
+        }
+    }
+    for i in 0..n {
+        if status[i] != Status::Pending {
+            for &d in &dependents[i] {
+                waiting_on[d] -= 1;
+            }
+        }
+    }
+    for i in 0..n {
+        if status[i] == Status::Pending && waiting_on[i] == 0 {
+            ready.insert(i);
+        }
+    }
+    let previously_done = status
+        .iter()
+        .filter(|s| matches!(s, Status::Done { .. }))
+        .count();
+    report.previously_completed = previously_done;
+
+    let parallelism = options.parallelism.max(1);
+    let mut running: JoinSet<(usize, StepResult)> = JoinSet::new();
+    loop {
+        while running.len() < parallelism && !interrupt.load(Ordering::SeqCst) {
+            let Some(i) = ready.pop_first() else { break };
+            status[i] = Status::Running;
+            let step = plan.steps[i].clone();
+            let shared = shared.clone();
+            running.spawn(async move { (i, run_step(&shared, &step).await) });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, result) =
+            joined.map_err(|e| ApplyError::Internal(format!("a step task panicked: {e}")))?;
+        match &result.error {
+            None => {
+                status[i] = Status::Done {
+                    already_gone: result.already_gone,
+                };
+                for &d in &dependents[i] {
+                    waiting_on[d] -= 1;
+                    if waiting_on[d] == 0 && status[d] == Status::Pending {
+                        ready.insert(d);
+                    }
+                }
+            }
+            Some(error) => {
+                status[i] = Status::Failed(error.clone());
+                skip_dependents(
+                    i,
+                    plan,
+                    &dependents,
+                    &mut status,
+                    &mut ready,
+                    reporter.as_ref(),
+                );
+            }
+        }
+        results[i] = Some(result);
+    }
+    let interrupted = interrupt.load(Ordering::SeqCst);
+    if interrupted {
+        shared.journal.record(&JournalEntry::Interrupted {
+            at: jiff::Timestamp::now().to_string(),
+        })?;
+    }
+
+    for (i, step) in plan.steps.iter().enumerate() {
+        let outcome = match &status[i] {
+            Status::Done { already_gone } if results[i].is_none() => {
+                let _ = already_gone;
+                Outcome::CompletedEarlier
+            }
+            Status::Done { already_gone: true } => Outcome::AlreadyGone,
+            Status::Done {
+                already_gone: false,
+            } => Outcome::Completed,
+            Status::Failed(error) => Outcome::Failed {
+                error: error.clone(),
+            },
+            Status::Skipped { cause } => Outcome::Skipped {
+                cause: plan.steps[*cause].order,
+                cause_address: plan.steps[*cause].address.clone(),
+            },
+            Status::Pending | Status::Running => Outcome::NotRun,
+        };
+        let mut entry = StepReport::new(step, outcome);
+        if let Some(result) = &results[i] {
+            entry.duration_ms = result.duration.as_millis() as u64;
+            entry.retries = result.retries;
+        }
+        report.steps.push(entry);
+    }
+    report.interrupted = interrupted;
+    let manifest = shared
+        .archive
+        .seal()
+        .map_err(|source| ApplyError::Archive {
+            path: shared.archive.dir().display().to_string(),
+            source,
+        })?;
+    report.finish(jiff::Timestamp::now(), Some(manifest));
+    report.write(&options.state_dir)?;
+    reporter.on_event(&ApplyEvent::Summary {
+        completed: report.summary.completed,
+        already_gone: report.summary.already_gone,
+        failed: report.summary.failed,
+        skipped: report.summary.skipped,
+        not_run: report.summary.not_run,
+        completed_earlier: report.summary.completed_earlier,
+    });
+    Ok(report)
+}
+
+/// Marks every step downstream of `failed` as skipped, reporting the upstream cause.
+fn skip_dependents(
+    failed: usize,
+    plan: &crate::plan::Plan,
+    dependents: &[Vec<usize>],
+    status: &mut [Status],
+    ready: &mut BTreeSet<usize>,
+    reporter: &dyn ApplyReporter,
+) {
+    let mut frontier = dependents[failed].clone();
+    while let Some(d) = frontier.pop() {
+        if status[d] != Status::Pending {
+            continue;
+        }
+        status[d] = Status::Skipped { cause: failed };
+        ready.remove(&d);
+        reporter.on_event(&ApplyEvent::StepSkipped {
+            order: plan.steps[d].order,
+            address: plan.steps[d].address.clone(),
+            action: plan.steps[d].action.name().to_string(),
+            cause: plan.steps[failed].order,
+        });
+        frontier.extend(dependents[d].iter().copied());
+    }
+}
+
+async fn run_step(shared: &Shared, step: &PlanStep) -> StepResult {
+    let started = Instant::now();
+    let mut result = StepResult {
+        retries: 0,
+        already_gone: false,
+        duration: Duration::ZERO,
+        error: None,
+    };
+    let outcome = run_step_inner(shared, step, &mut result).await;
+    result.duration = started.elapsed();
+    let at = jiff::Timestamp::now().to_string();
+    let entry = match &outcome {
+        Ok(()) => JournalEntry::Completed {
+            order: step.order,
+            at,
+            retries: result.retries,
+            already_gone: result.already_gone,
+        },
+        Err(error) => JournalEntry::Failed {
+            order: step.order,
+            at,
+            error: error.clone(),
+        },
+    };
+    // A step whose completion cannot be journaled is not reported done: a resumed run
+    // repeats it, which is harmless because every step is idempotent.
+    let outcome = outcome.and_then(|()| {
+        shared
+            .journal
+            .record(&entry)
+            .map_err(|e| format!("step succeeded but the journal could not record it: {e}"))
+    });
+    if let Err(error) = &outcome
+        && !matches!(entry, JournalEntry::Failed { .. })
+    {
+        let _ = shared.journal.record(&JournalEntry::Failed {
+            order: step.order,
+            at: jiff::Timestamp::now().to_string(),
+            error: error.clone(),
+        });
+    }
+    match &outcome {
+        Ok(()) => shared.reporter.on_event(&ApplyEvent::StepCompleted {
+            order: step.order,
+            address: step.address.clone(),
+            action: step.action.name().to_string(),
+            duration_ms: result.duration.as_millis() as u64,
+            retries: result.retries,
+            already_gone: result.already_gone,
+        }),
+        Err(error) => shared.reporter.on_event(&ApplyEvent::StepFailed {
+            order: step.order,
+            address: step.address.clone(),
+            action: step.action.name().to_string(),
+            error: error.clone(),
+        }),
+    }
+    result.error = outcome.err();
+    result
+}
+
+async fn run_step_inner(
+    shared: &Shared,
+    step: &PlanStep,
+    result: &mut StepResult,
+) -> Result<(), String> {
+    let operation = step.operation();
+    shared
+        .journal
+        .record(&JournalEntry::Started {
+            order: step.order,
+            operation: operation.to_string(),
+            at: jiff::Timestamp::now().to_string(),
+        })
+        .map_err(|e| e.to_string())?;
+    shared.reporter.on_event(&ApplyEvent::StepStarted {
+        order: step.order,
+        address: step.address.clone(),
+        action: step.action.name().to_string(),
+    });
+
+    if step.action == Action::Delete {
+        // Archive before delete: no description on disk, no deletion.
+        match call_with_retries(shared, step, result, || {
+            shared.provider.describe(&operation.target)
+        })
+        .await?
+        {
+            Some(description) => {
+                shared
+                    .archive
+                    .write(&operation.target, &description)
+                    .map_err(|e| {
+                        format!(
+                            "archive write failed, so {} was not deleted: {e}",
+                            step.address
+                        )
+                    })?;
+            }
+            None => {
+                result.already_gone = true;
+                return Ok(());
+            }
+        }
+    }
+
+    match call_with_retries(shared, step, result, || shared.provider.execute(&operation)).await {
+        Ok(()) => {}
+        Err(CallError::NotFound) => {
+            result.already_gone = true;
+            return Ok(());
+        }
+        Err(CallError::Failed(e)) => return Err(e),
+    }
+
+    if let Some(wait) = operation.wait() {
+        await_condition(shared, step, &operation, &wait.condition, wait.timeout).await?;
+    }
+    Ok(())
+}
+
+enum CallError {
+    NotFound,
+    Failed(String),
+}
+
+impl From<CallError> for String {
+    fn from(e: CallError) -> String {
+        match e {
+            CallError::NotFound => "not found".into(),
+            CallError::Failed(e) => e,
+        }
+    }
+}
+
+/// One provider call, retried: throttling and transient failures a few times with
+/// backoff, eventual-consistency conflicts until their budget for the error code
+/// runs out (docs/dependency-rules.md). Anything else fails the step at once.
+async fn call_with_retries<T, F, Fut>(
+    shared: &Shared,
+    step: &PlanStep,
+    result: &mut StepResult,
+    mut call: F,
+) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let first = Instant::now();
+    let mut attempt: u32 = 0;
+    loop {
+        let error = match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let retry = match error.kind {
+            ErrorKind::NotFound => return Err(CallError::NotFound),
+            ErrorKind::Throttled | ErrorKind::Transient => attempt < MAX_TRANSIENT_RETRIES,
+            ErrorKind::Conflict => consistency_retry_budget(&error.code)
+                .is_some_and(|budget| first.elapsed() < budget.mul_f64(shared.scale)),
+            _ => false,
+        };
+        if !retry {
+            return Err(CallError::Failed(error.to_string()));
+        }
+        attempt += 1;
+        result.retries += 1;
+        shared.reporter.on_event(&ApplyEvent::StepRetrying {
+            order: step.order,
+            address: step.address.clone(),
+            code: error.code.clone(),
+            attempt,
+        });
+        tokio::time::sleep(backoff(shared, attempt)).await;
+    }
+}
+
+/// Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 30 s on real AWS,
+/// scaled with the provider's poll interval.
+fn backoff(shared: &Shared, attempt: u32) -> Duration {
+    let base = Duration::from_secs(1).mul_f64(shared.scale);
+    let cap = Duration::from_secs(30).mul_f64(shared.scale);
+    let exp = base.saturating_mul(1u32 << attempt.min(10)).min(cap);
+    // Jitter in [50%, 100%]: steps that failed together do not retry together.
+    let fraction: f64 = rand::random_range(0.5..=1.0);
+    exp.mul_f64(fraction)
+}
+
+async fn await_condition(
+    shared: &Shared,
+    step: &PlanStep,
+    operation: &Operation,
+    condition: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout.mul_f64(shared.scale);
+    shared.reporter.on_event(&ApplyEvent::StepWaiting {
+        order: step.order,
+        address: step.address.clone(),
+        condition: condition.to_string(),
+    });
+    loop {
+        match shared.provider.is_settled(operation).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if e.kind.is_retryable() => {}
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("while waiting for {condition}: {e}")),
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "timed out after {:?} waiting for {condition}",
+                timeout.mul_f64(shared.scale)
+            ));
+        }
+        tokio::time::sleep(shared.provider.poll_interval()).await;
+    }
+}

@@ -1,0 +1,8 @@
+//! decom's engine: spec (HCL) -> inventory -> graph -> plan -> apply -> report.
+//! The binary in `main.rs` is a thin shell over this library.
+
+pub mod apply;
+pub mod plan;
+pub mod planfile;
+pub mod render;
+pub mod spec;

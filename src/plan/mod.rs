@@ -1,0 +1,8 @@
+//! The plan: the ordered, reasoned list of steps that takes an account from what
+//! discovery found to what the spec asks for.
+
+mod build;
+mod model;
+
+pub use build::{PlanOptions, Selection, build_plan};
+pub use model::*;

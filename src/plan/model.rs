@@ -1,0 +1,175 @@
+//! The plan model: the versioned JSON contract (docs/plan-format.md) that every
+//! rendering — text, Markdown, DOT — is drawn from.
+
+use std::collections::BTreeMap;
+
+use decom_provider::{Action, Operation, ResourceKey, ResourceType};
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change to the plan JSON.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    /// False when a blocker stands, the inventory is incomplete, or `orphans = "fail"`
+    /// found orphans: such a plan is never applied.
+    pub applyable: bool,
+    /// False when discovery did not cover every type the plan depends on.
+    pub complete: bool,
+    pub decommission: String,
+    pub spec_hash: String,
+    pub account_id: String,
+    pub regions: Vec<String>,
+    /// Steps in execution order.
+    pub steps: Vec<PlanStep>,
+    pub blockers: Vec<Blocker>,
+    pub orphans: Vec<Orphan>,
+    pub deferred: Vec<Deferred>,
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+}
+
+/// One API call (or awaited AWS-side deletion) of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStep {
+    /// 1-based execution order.
+    pub order: usize,
+    /// One more than the latest wave among its dependencies; steps of one wave can
+    /// run in parallel.
+    pub wave: usize,
+    #[serde(flatten)]
+    pub action: Action,
+    #[serde(rename = "type")]
+    pub ty: ResourceType,
+    pub id: String,
+    pub address: String,
+    pub name: String,
+    pub region: String,
+    /// `destroy` when the step removes the resource, `update` when it changes it.
+    pub change: Change,
+    /// True when the step changes a resource the plan keeps (an explicit opt-in).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kept: bool,
+    pub reason: String,
+    /// Orders of the steps it waits for.
+    pub depends_on: Vec<usize>,
+}
+
+impl PlanStep {
+    pub fn key(&self) -> ResourceKey {
+        ResourceKey::new(self.ty, self.region.clone(), self.id.clone())
+    }
+
+    pub fn operation(&self) -> Operation {
+        Operation::new(self.key(), self.action.clone())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Destroy,
+    Update,
+}
+
+/// A resource reference in blockers, as `type` + `id` (+ address). The type is a
+/// string because a blocker can name something decom does not model (an IAM user).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ResourceRef {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub id: String,
+    pub address: String,
+}
+
+impl From<&ResourceKey> for ResourceRef {
+    fn from(key: &ResourceKey) -> Self {
+        ResourceRef {
+            ty: key.ty.to_string(),
+            id: key.id.clone(),
+            address: key.address(),
+        }
+    }
+}
+
+/// Something outside the plan that still depends on a target: the plan is not
+/// applyable until it is resolved.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Blocker {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub id: String,
+    pub address: String,
+    pub blocked_by: ResourceRef,
+    pub reason: String,
+    /// Addresses from the blocking resource to the target.
+    pub path: Vec<String>,
+    pub hint: String,
+}
+
+/// A resource the plan leaves dangling: everything that used it is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Orphan {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub id: String,
+    pub address: String,
+    pub name: String,
+    pub reason: String,
+    /// Addresses from the orphan to the deleted users that left it dangling.
+    pub path: Vec<String>,
+    /// True when `orphans = "delete"` added it to the plan.
+    pub deleted: bool,
+}
+
+/// Steps that wait for `not_before`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deferred {
+    pub order: usize,
+    pub address: String,
+    pub until: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    /// Resources the plan changes and keeps.
+    pub change: usize,
+    /// Resources the plan removes.
+    pub destroy: usize,
+    pub steps: usize,
+    pub waves: usize,
+    pub blockers: usize,
+    pub orphans: usize,
+    pub deferred: usize,
+}
+
+impl Plan {
+    /// `Plan: 0 to add, N to change, M to destroy.`, exactly as Terraform prints it.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "Plan: {} to add, {} to change, {} to destroy.",
+            self.summary.add, self.summary.change, self.summary.destroy
+        )
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.steps.is_empty()
+    }
+
+    /// Steps by resource address, for lookups in renderings and diffs.
+    pub fn steps_by_address(&self) -> BTreeMap<&str, Vec<&PlanStep>> {
+        let mut map: BTreeMap<&str, Vec<&PlanStep>> = BTreeMap::new();
+        for step in &self.steps {
+            map.entry(step.address.as_str()).or_default().push(step);
+        }
+        map
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("plan serializes");
+        text.push('\n');
+        text
+    }
+}

@@ -1,0 +1,227 @@
+//! Saved plans (`plan -out FILE`): the plan, the spec hash, the fingerprints of every
+//! resource the plan touches and of their neighbours, account and regions, sealed by
+//! a checksum so a corrupted or hand-edited file is refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use decom_provider::{Inventory, InventoryIndex, Resource, ResourceKey, ResourceType};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::plan::Plan;
+
+pub const PLAN_FILE_FORMAT: &str = "decom-plan";
+pub const PLAN_FILE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanFile {
+    pub format: String,
+    pub format_version: u32,
+    pub decom_version: String,
+    pub account_id: String,
+    pub regions: Vec<String>,
+    /// The types discovery covered; `apply` re-reads the same.
+    pub types: Vec<ResourceType>,
+    pub spec_hash: String,
+    /// Whether the spec asked for log events to be archived before deletion.
+    pub archive_log_events: bool,
+    pub plan: Plan,
+    /// `address@region` -> fingerprint, for every resource a step touches and every
+    /// resource that references one of them.
+    pub fingerprints: BTreeMap<String, String>,
+    /// `sha256:` over the canonical JSON of everything above.
+    pub checksum: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("cannot read plan file `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write plan file `{path}`: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "`{path}` is not a decom plan file: {detail}\n  hint: plan files are written by `decom plan -out FILE`"
+    )]
+    Invalid { path: String, detail: String },
+    #[error(
+        "`{path}` was written by a decom with plan file version {found}; this one reads version {expected}\n  hint: run `decom plan -out` again with this version"
+    )]
+    Version {
+        path: String,
+        found: u32,
+        expected: u32,
+    },
+    #[error(
+        "`{path}` does not match its checksum: it was modified or corrupted after `decom plan` wrote it\n  hint: never edit a plan file; run `decom plan -out` again and review the new plan"
+    )]
+    Checksum { path: String },
+}
+
+impl PlanFile {
+    pub fn new(plan: Plan, inventory: &Inventory, archive_log_events: bool) -> PlanFile {
+        let fingerprints = fingerprints_for(&plan, inventory);
+        let mut file = PlanFile {
+            format: PLAN_FILE_FORMAT.to_string(),
+            format_version: PLAN_FILE_VERSION,
+            decom_version: env!("CARGO_PKG_VERSION").to_string(),
+            account_id: inventory.account_id.clone(),
+            regions: inventory.regions.clone(),
+            types: inventory.types.clone(),
+            spec_hash: plan.spec_hash.clone(),
+            archive_log_events,
+            plan,
+            fingerprints,
+            checksum: String::new(),
+        };
+        file.checksum = file.compute_checksum();
+        file
+    }
+
+    fn compute_checksum(&self) -> String {
+        let mut unsealed = self.clone();
+        unsealed.checksum = String::new();
+        let bytes = serde_json::to_vec(&unsealed).expect("plan file serializes");
+        format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+    }
+
+    /// A short identifier of the plan: names its state directory.
+    pub fn id(&self) -> String {
+        self.checksum
+            .trim_start_matches("sha256:")
+            .chars()
+            .take(16)
+            .collect()
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("plan file serializes");
+        text.push('\n');
+        text
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), PlanFileError> {
+        std::fs::write(path, self.to_json()).map_err(|source| PlanFileError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<PlanFile, PlanFileError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        Self::from_json(&text, &display)
+    }
+
+    pub fn from_json(text: &str, path: &str) -> Result<PlanFile, PlanFileError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| PlanFileError::Invalid {
+                path: path.to_string(),
+                detail: e.to_string(),
+            })?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(PLAN_FILE_FORMAT) {
+            return Err(PlanFileError::Invalid {
+                path: path.to_string(),
+                detail: format!("no `\"format\": \"{PLAN_FILE_FORMAT}\"` field"),
+            });
+        }
+        let found = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as u32;
+        if found != PLAN_FILE_VERSION {
+            return Err(PlanFileError::Version {
+                path: path.to_string(),
+                found,
+                expected: PLAN_FILE_VERSION,
+            });
+        }
+        let file: PlanFile = serde_json::from_value(value).map_err(|e| PlanFileError::Invalid {
+            path: path.to_string(),
+            detail: e.to_string(),
+        })?;
+        if file.checksum != file.compute_checksum() {
+            return Err(PlanFileError::Checksum {
+                path: path.to_string(),
+            });
+        }
+        Ok(file)
+    }
+
+    /// Is this a plan file (rather than a spec directory or `.hcl` file)?
+    pub fn looks_like_plan_file(path: &Path) -> bool {
+        path.is_file()
+            && std::fs::read(path)
+                .map(|bytes| {
+                    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).to_string();
+                    head.contains(&format!("\"{PLAN_FILE_FORMAT}\""))
+                })
+                .unwrap_or(false)
+    }
+}
+
+pub fn fingerprint_key(key: &ResourceKey) -> String {
+    format!("{}@{}", key.address(), key.region)
+}
+
+/// The resources whose state the plan depends on: every step's target and
+/// everything that references one of them.
+pub fn fingerprints_for(plan: &Plan, inventory: &Inventory) -> BTreeMap<String, String> {
+    let index = InventoryIndex::new(inventory);
+    let mut keys: BTreeSet<ResourceKey> = BTreeSet::new();
+    for step in &plan.steps {
+        let key = step.key();
+        for referrer in index.referrers(&key) {
+            keys.insert(referrer.from.clone());
+        }
+        keys.insert(key);
+    }
+    keys.into_iter()
+        .filter_map(|key| {
+            index
+                .get(&key)
+                .map(|r| (fingerprint_key(&key), fingerprint(r)))
+        })
+        .collect()
+}
+
+/// Fields that change without anything that matters to a plan changing.
+const VOLATILE_FIELDS: [&str; 4] = ["last_used", "stored_bytes", "last_event", "status"];
+
+/// A stable hash of what a plan relies on in a resource: references, attachments,
+/// rules, tags, protection flags. List order and usage statistics do not count.
+pub fn fingerprint(resource: &Resource) -> String {
+    let mut value = serde_json::to_value(resource).expect("resource serializes");
+    canonicalize(&mut value);
+    let bytes = serde_json::to_vec(&value).expect("value serializes");
+    format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+}
+
+fn canonicalize(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for field in VOLATILE_FIELDS {
+                map.remove(field);
+            }
+            for v in map.values_mut() {
+                canonicalize(v);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items.iter_mut() {
+                canonicalize(v);
+            }
+            items.sort_by_cached_key(|v| v.to_string());
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,5 @@
+//! decom's integration tests, built into one binary.
+
+mod util;
+
+mod engine_synth;
