@@ -1,0 +1,3 @@
+//! decom: plan and execute AWS decommissioning from a declarative spec.
+
+pub mod spec;
