@@ -154,6 +154,16 @@ pub fn parse_sources(
         }
         _ => {
             let mut items = diagnostics;
+            // Source order (files as read, then positions); problems without a place
+            // (command-line variables, a missing block) first.
+            items.sort_by_key(|d| {
+                d.location.as_ref().map(|l| {
+                    let file = sources
+                        .iter()
+                        .position(|s| s.display_path == l.display_path);
+                    (file, l.span.start)
+                })
+            });
             if items.is_empty() {
                 // Unreachable in practice: every failure records a diagnostic.
                 items.push(Diagnostic::error("the spec is invalid", None));
@@ -217,8 +227,8 @@ struct Declared {
 
 /// Where a selector's `ids`/`names` were written, for the keep/absent conflict check.
 struct SelectorSpans {
-    ids: Option<Location>,
-    names: Option<Location>,
+    ids: BTreeMap<String, Location>,
+    names: BTreeMap<String, Location>,
 }
 
 /// One pass over the spec's files; `diagnostics` collects everything found.
@@ -1208,22 +1218,26 @@ impl Loader {
         let (fields, _) = self.fields(file, &block.body, what, &SELECTOR_ATTRIBUTES, &[]);
         let body_is_clean = self.diagnostics.len() == reported;
         let mut spans = SelectorSpans {
-            ids: None,
-            names: None,
+            ids: BTreeMap::new(),
+            names: BTreeMap::new(),
         };
         let mut ids = Vec::new();
         if let Some(attr) = fields.get("ids") {
-            spans.ids = Some(self.location(file, attr.value.span()));
             match self.non_empty_list(file, attr) {
-                Some(list) => ids = list,
+                Some(list) => {
+                    spans.ids = self.element_locations(file, attr, &list);
+                    ids = list;
+                }
                 None => ok = false,
             }
         }
         let mut names = Vec::new();
         if let Some(attr) = fields.get("names") {
-            spans.names = Some(self.location(file, attr.value.span()));
             match self.non_empty_list(file, attr) {
-                Some(list) => names = list,
+                Some(list) => {
+                    spans.names = self.element_locations(file, attr, &list);
+                    names = list;
+                }
                 None => ok = false,
             }
         }
@@ -1325,6 +1339,33 @@ impl Loader {
         })
     }
 
+    /// Where each value of a list attribute was written: its element when the list is
+    /// a literal `[...]`, else the whole expression.
+    fn element_locations(
+        &self,
+        file: usize,
+        attr: &Attribute,
+        values: &[String],
+    ) -> BTreeMap<String, Location> {
+        let mut locations = BTreeMap::new();
+        if let Expression::Array(array) = &attr.value {
+            for element in array.iter() {
+                // Already evaluated once without error; a failure here only loses precision.
+                if let Ok(Value::String(value)) = eval::evaluate(element, &self.ctx) {
+                    locations
+                        .entry(value)
+                        .or_insert_with(|| self.location(file, element.span()));
+                }
+            }
+        }
+        for value in values {
+            if !locations.contains_key(value) {
+                locations.insert(value.clone(), self.location(file, attr.value.span()));
+            }
+        }
+        locations
+    }
+
     /// An `absent` naming the same id or name as a `keep` of the same type: `keep`
     /// wins, so the `absent` entry is a contradiction the author should resolve.
     fn check_conflicts(
@@ -1348,10 +1389,10 @@ impl Loader {
                     ("name", &a.names, &a_spans.names, &k.names, &k_spans.names),
                 ];
                 for (what, a_values, a_at, k_values, k_at) in pairs {
-                    let (Some(a_at), Some(k_at)) = (a_at, k_at) else {
-                        continue;
-                    };
                     for value in a_values.iter().filter(|v| k_values.contains(v)) {
+                        let (Some(a_at), Some(k_at)) = (a_at.get(value), k_at.get(value)) else {
+                            continue;
+                        };
                         self.error(
                             Diagnostic::error(
                                 format!("{what} `{value}` is both absent and kept"),

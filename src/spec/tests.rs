@@ -354,8 +354,8 @@ decommission "two" {
     assert_eq!(
         summary(&diagnostics),
         [
-            "main.hcl:10:10: duplicate variable `a`",
             "main.hcl:5:1: duplicate `provider \"aws\"` block",
+            "main.hcl:10:10: duplicate variable `a`",
             "main.hcl:14:1: duplicate `decommission` block",
         ]
     );
@@ -364,7 +364,7 @@ decommission "two" {
         .iter()
         .map(|d| format!("{}:{}", d.notes[0].0, d.notes[0].0.column))
         .collect();
-    assert_eq!(notes, ["main.hcl:9:10", "main.hcl:1:1", "main.hcl:11:1"]);
+    assert_eq!(notes, ["main.hcl:1:1", "main.hcl:9:10", "main.hcl:11:1"]);
     assert_eq!(
         diagnostics.items[2].hint.as_deref(),
         Some("a spec has exactly one `decommission` block; split the work into separate specs")
@@ -414,16 +414,16 @@ fn keep_and_absent_naming_the_same_id() {
     ));
     insta::assert_snapshot!(diagnostics.to_string(), @r#"
     error: id `i-2` is both absent and kept
-      --> spec/main.hcl:2:33
+      --> spec/main.hcl:2:41
        |
      2 |   absent "aws_instance" { ids = ["i-1", "i-2"] }
-       |                                 ^^^^^^^^^^^^^^
+       |                                         ^^^^^
        = hint: `keep` wins, so this entry deletes nothing; remove it from one of the two blocks
     note: kept by keep "*" here
-      --> spec/main.hcl:3:20
+      --> spec/main.hcl:3:21
        |
      3 |   keep "*" { ids = ["i-2"] }
-       |                    ^^^^^^^
+       |                     ^^^^^
 
     error: could not load spec: 1 error
     "#);
@@ -441,9 +441,9 @@ fn provider_errors() {
     assert_eq!(
         summary(&diagnostics),
         [
-            "main.hcl:4:3: unknown attribute `profil` in the `provider` block",
             "main.hcl:2:13: `regions` must be a list of strings, found a string",
             "main.hcl:3:25: `12345` is not an AWS account id",
+            "main.hcl:4:3: unknown attribute `profil` in the `provider` block",
         ]
     );
     let d = single_error(
@@ -469,11 +469,11 @@ decommission "x" {
     assert_eq!(
         summary(&diagnostics),
         [
-            "main.hcl:7:13: invalid `orphans` value `sometimes`",
             "main.hcl:3:10: unknown resource type `aws_lbb`",
             "main.hcl:4:29: `names` must be a list of strings, found a string",
             "main.hcl:5:35: undefined variable `var.servic`",
             "main.hcl:6:25: unknown attribute `nmes` in a `keep` block",
+            "main.hcl:7:13: invalid `orphans` value `sometimes`",
         ]
     );
     assert!(
@@ -865,4 +865,41 @@ fn location_order() {
     ));
     let [a, b] = [&spec.decommission.absent[0], &spec.decommission.absent[1]];
     assert!(a.location < b.location);
+}
+
+// ---- robustness ----
+
+proptest::proptest! {
+    /// Whatever the input, loading returns (no panic) and every diagnostic points
+    /// inside its file and renders.
+    #[test]
+    fn arbitrary_input_never_panics(
+        text in proptest::string::string_regex(
+            r#"(decommission "x" \{|absent "aws_lb" \{|names = \[|"[a-zé]*"|\$\{var\.[a-z]+\}|\}|\]|=|\n| |\t|[a-z_]+|[0-9]+|#.*|/\*|é)*"#,
+        ).expect("regex"),
+    ) {
+        let result = parse_sources(vec![source("main.hcl", &text)], &LoadOptions::default());
+        if let Err(diagnostics) = result {
+            for diagnostic in &diagnostics.items {
+                if let Some(location) = &diagnostic.location {
+                    proptest::prop_assert!(location.span.end <= text.len());
+                    proptest::prop_assert!(location.line >= 1 && location.column >= 1);
+                }
+            }
+            let _ = diagnostics.to_string();
+        }
+    }
+}
+
+#[test]
+fn locations_count_characters_not_bytes() {
+    let text = with_body("  absent \"aws_lb\" { names = [\"é${var.nope}\"] }");
+    let d = single_error(&text);
+    // `é` is two bytes; the column counts it once.
+    assert_eq!(position(&d), (2, 34));
+    let rendered = d.render(&[source("main.hcl", &text)]);
+    assert!(
+        rendered.contains(&format!("|{}^^^^^^^^\n", " ".repeat(34))),
+        "{rendered}"
+    );
 }
