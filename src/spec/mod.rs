@@ -1,18 +1,20 @@
-//! Placeholder until the spec loader lands: the option types the planner reads.
+//! The spec loader, the first stage of the pipeline: HCL files in, a validated
+//! [`Spec`] (what must be absent, what must be kept) out, or every problem found, each
+//! with file, line, column and a caret snippet.
+//!
+//! The language is described in `docs/spec.md`.
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Allow {
-    pub revoke_kept_rules: bool,
-    pub detach_from_kept: bool,
-    pub disable_deletion_protection: bool,
-    pub disable_termination_protection: bool,
-    pub delete_live_traffic: bool,
-}
+mod diag;
+mod eval;
+mod load;
+mod model;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum OrphanPolicy {
-    #[default]
-    Report,
-    Delete,
-    Fail,
-}
+#[cfg(test)]
+mod tests;
+
+pub use diag::{Diagnostic, Diagnostics, Location, Severity};
+pub use load::{LoadOptions, load, parse_sources};
+pub use model::{
+    Allow, AssumeRole, Decommission, Glob, OrphanPolicy, ProviderBlock, Selector, SelectorKind,
+    SourceFile, Spec,
+};
