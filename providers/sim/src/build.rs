@@ -667,6 +667,8 @@ impl AccountBuilder {
                 _ => {}
             }
         }
+        // Sorting on cached keys first leaves `normalize` a single pass.
+        self.resources.sort_by_cached_key(Resource::key);
         let mut inventory = Inventory::new(self.account_id, vec![self.region]);
         inventory.resources = self.resources;
         inventory.normalize();
