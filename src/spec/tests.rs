@@ -232,7 +232,15 @@ fn unknown_attribute_with_did_you_mean() {
 
 #[test]
 fn unknown_resource_type() {
-    let text = "provider \"aws\" {\n  regions = [\"us-east-1\"]\n  allowed_account_ids = [\"123456789012\"]\n}\n\ndecommission \"x\" {\n  absent \"aws_lbb\" { names = [\"x\"] }\n}\n";
+    let text = r#"provider "aws" {
+  regions = ["us-east-1"]
+  allowed_account_ids = ["123456789012"]
+}
+
+decommission "x" {
+  absent "aws_lbb" { names = ["x"] }
+}
+"#;
     let diagnostics = load_err(text);
     insta::assert_snapshot!(diagnostics.to_string(), @r#"
     error: unknown resource type `aws_lbb`
@@ -385,12 +393,12 @@ fn empty_selector() {
         "  absent \"aws_iam_role\" { regions = [\"us-east-1\"] }",
     ));
     insta::assert_snapshot!(diagnostics.to_string(), @r#"
-    error: `absent "aws_iam_role"` would select every `aws_iam_role`: it has none of `ids`, `names`, `name_prefix`, `name_glob`, `tags`
+    error: `absent "aws_iam_role"` would select every `aws_iam_role`
       --> spec/main.hcl:2:3
        |
      2 |   absent "aws_iam_role" { regions = ["us-east-1"] }
        |   ^^^^^^
-       = hint: if every one is meant, say so with `name_glob = "*"`
+       = hint: narrow it with `ids`, `names`, `name_prefix`, `name_glob` or `tags`; if every one is meant, say so with `name_glob = "*"`
 
     error: could not load spec: 1 error
     "#);
@@ -436,7 +444,12 @@ fn keep_and_absent_naming_the_same_id() {
 #[test]
 fn provider_errors() {
     let diagnostics = load_err(
-        "provider \"aws\" {\n  regions = \"us-east-1\"\n  allowed_account_ids = [\"12345\"]\n  profil = \"ops\"\n}\n",
+        r#"provider "aws" {
+  regions = "us-east-1"
+  allowed_account_ids = ["12345"]
+  profil = "ops"
+}
+"#,
     );
     assert_eq!(
         summary(&diagnostics),
