@@ -511,7 +511,10 @@ impl Loader {
             ok = false;
         }
         // A misspelled attribute already explains why nothing narrows the selector.
-        if !narrowing.iter().any(|name| fields.contains_key(*name)) && body_is_clean {
+        if !narrowing.iter().any(|name| fields.contains_key(*name))
+            && body_is_clean
+            && label.is_some()
+        {
             let every = if type_label == "*" {
                 "every resource".to_string()
             } else {

@@ -201,6 +201,8 @@ const TOP_LEVEL_BLOCKS: [&str; 3] = ["provider", "variable", "decommission"];
 /// A declared `variable` block.
 pub(super) struct Declared {
     pub(super) default: Option<Value>,
+    /// The default was written but is invalid (already reported).
+    pub(super) default_failed: bool,
     pub(super) location: Location,
 }
 
@@ -433,13 +435,18 @@ impl Loader {
             return Some(label);
         }
         let ident = block.ident.as_str();
+        let article = if ident.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         let location = match block.labels.get(1) {
             Some(extra) => self.location(file, label_span(extra)),
             None => self.location(file, block.ident.span()),
         };
         self.error(
             Diagnostic::error(
-                format!("a `{ident}` block takes exactly one label, {meaning}"),
+                format!("{article} `{ident}` block takes exactly one label, {meaning}"),
                 Some(location),
             )
             .with_hint(format!("write `{ident} \"...\" {{ ... }}`")),

@@ -7,10 +7,11 @@ use std::path::Path;
 
 use hcl::Value;
 use hcl_edit::Span;
+use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Structure};
 
 use super::diag::{Diagnostic, Location, did_you_mean};
-use super::eval;
+use super::eval::{self, Reference};
 use super::load::{Declared, LoadOptions, Loader, file_name, label_span};
 use super::model::SourceFile;
 
@@ -30,22 +31,21 @@ impl Loader {
             &VARIABLE_ATTRIBUTES,
             &[],
         );
-        let mut default = None;
-        if let Some(attr) = fields.get("default") {
-            if let Some(reference) = eval::references(&attr.value).first() {
-                let at = self.location(file, Some(reference.span()));
-                self.error(
-                    Diagnostic::error("a variable's default cannot refer to variables", Some(at))
-                        .with_hint(
-                            "write a literal value; set it per run with `-var` or `-var-file`",
-                        ),
-                );
-            } else {
-                default = self.evaluate(file, &attr.value);
-            }
-        }
-        if let Some(attr) = fields.get("description") {
-            self.string(file, attr);
+        let default = fields
+            .get("default")
+            .and_then(|attr| self.literal(file, &attr.value, "a variable's default"));
+        if let Some(attr) = fields.get("description")
+            && let Some(value) = self.literal(file, &attr.value, "a variable's description")
+            && !matches!(value, Value::String(_))
+        {
+            let at = self.location(file, attr.value.span());
+            self.error(Diagnostic::error(
+                format!(
+                    "`description` must be a string, found {}",
+                    eval::type_name(&value)
+                ),
+                Some(at),
+            ));
         }
         if let Some(first) = self.declared.get(&name) {
             let first = first.location.clone();
@@ -55,7 +55,15 @@ impl Loader {
             );
             return;
         }
-        self.declared.insert(name, Declared { default, location });
+        let default_failed = fields.contains_key("default") && default.is_none();
+        self.declared.insert(
+            name,
+            Declared {
+                default,
+                default_failed,
+                location,
+            },
+        );
     }
 
     /// Defaults < var files (in order) < `-var` (in order).
@@ -87,15 +95,7 @@ impl Loader {
                             self.error(diagnostic);
                             continue;
                         }
-                        if let Some(reference) = eval::references(&attr.value).first() {
-                            let at = self.location(file, Some(reference.span()));
-                            self.error(Diagnostic::error(
-                                "a var file cannot refer to variables",
-                                Some(at),
-                            ));
-                            continue;
-                        }
-                        if let Some(value) = self.evaluate(file, &attr.value) {
+                        if let Some(value) = self.literal(file, &attr.value, "a var file") {
                             values.insert(name.to_string(), value);
                         }
                     }
@@ -155,7 +155,7 @@ impl Loader {
         let missing: Vec<(String, Location)> = self
             .declared
             .iter()
-            .filter(|(name, _)| !values.contains_key(*name))
+            .filter(|(name, declared)| !values.contains_key(*name) && !declared.default_failed)
             .map(|(name, declared)| (name.clone(), declared.location.clone()))
             .collect();
         for (name, location) in missing {
@@ -170,6 +170,24 @@ impl Loader {
 
         self.ctx = eval::context(&values);
         self.values = values;
+    }
+
+    /// Evaluates an expression that may not use variables: defaults, descriptions and
+    /// var files are read before any variable has a value.
+    fn literal(&mut self, file: usize, expr: &Expression, what: &str) -> Option<Value> {
+        let variable = eval::references(expr)
+            .into_iter()
+            .find(|reference| !matches!(reference, Reference::UnknownFunc(..)));
+        if let Some(reference) = variable {
+            let at = self.location(file, Some(reference.span()));
+            self.error(
+                Diagnostic::error(format!("{what} cannot refer to variables"), Some(at)).with_hint(
+                    "write a literal value; set values per run with `-var` or `-var-file`",
+                ),
+            );
+            return None;
+        }
+        self.evaluate(file, expr)
     }
 
     fn undeclared_hint(&self, diagnostic: Diagnostic, name: &str) -> Diagnostic {
