@@ -164,26 +164,41 @@ fn render_snippet(out: &mut String, location: &Location, sources: &[SourceFile],
     else {
         return;
     };
-    let Some(line_text) = source.text.lines().nth(location.line - 1) else {
+    let Some(line_text) = source.text.lines().nth(location.line.saturating_sub(1)) else {
         return;
     };
-    let line_text = line_text.trim_end_matches('\r');
-    let start = location.column - 1;
-    let line_len = line_text.chars().count();
+    let line: Vec<char> = line_text.trim_end_matches('\r').chars().collect();
+    let start = location.column.saturating_sub(1).min(line.len());
     let span_len = source
         .text
         .get(location.span.clone())
         .map_or(1, |s| s.lines().next().unwrap_or("").chars().count());
-    let carets = span_len.min(line_len.saturating_sub(start)).max(1);
+    let end = (start + span_len.max(1)).min(line.len());
+    // Tabs are shown as four spaces so that the carets stay under the text.
+    let shown = |chars: &[char]| -> String {
+        chars
+            .iter()
+            .map(|c| {
+                if *c == '\t' {
+                    "    ".to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    let indent = shown(&line[..start]).chars().count();
+    let carets = shown(&line[start..end]).chars().count().max(1);
     out.push_str(&format!("{pad} |\n"));
     out.push_str(&format!(
-        " {:>width$} | {line_text}\n",
+        " {:>width$} | {}\n",
         location.line,
+        shown(&line),
         width = width
     ));
     out.push_str(&format!(
         "{pad} | {}{}\n",
-        " ".repeat(start),
+        " ".repeat(indent),
         "^".repeat(carets)
     ));
 }

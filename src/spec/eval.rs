@@ -141,8 +141,11 @@ pub fn render_value(value: &Value) -> String {
             format!("[{}]", items.join(", "))
         }
         Value::Object(map) => {
-            let entries: Vec<String> = map
-                .iter()
+            // Sorted, so the record (and the spec hash) does not depend on how a map
+            // was written.
+            let sorted: BTreeMap<&String, &Value> = map.iter().collect();
+            let entries: Vec<String> = sorted
+                .into_iter()
                 .map(|(k, v)| format!("{} = {}", render_key(k), render_value(v)))
                 .collect();
             format!("{{ {} }}", entries.join(", "))

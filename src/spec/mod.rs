@@ -4,10 +4,12 @@
 //!
 //! The language is described in `docs/spec.md`.
 
+mod blocks;
 mod diag;
 mod eval;
 mod load;
 mod model;
+mod variables;
 
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use decom_provider::{Resource, ResourceType};
+use serde::Serialize;
 
 use super::diag::{Diagnostic, Location};
 
@@ -70,7 +71,8 @@ pub struct Decommission {
 }
 
 /// What to do with resources left unused by the deletions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OrphanPolicy {
     #[default]
     Report,
@@ -111,7 +113,7 @@ impl std::str::FromStr for OrphanPolicy {
 }
 
 /// Explicit opt-ins for changes to resources that are not deleted themselves.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Allow {
     /// Revoke rules of kept security groups that reference deleted groups.
     pub revoke_kept_rules: bool,
@@ -126,7 +128,8 @@ pub struct Allow {
     pub delete_live_traffic: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SelectorKind {
     Absent,
     Keep,
@@ -165,6 +168,10 @@ impl Glob {
 
     pub fn pattern(&self) -> &str {
         &self.pattern
+    }
+
+    pub fn matcher(&self) -> &globset::GlobMatcher {
+        &self.matcher
     }
 
     pub fn is_match(&self, name: &str) -> bool {

@@ -232,7 +232,15 @@ fn unknown_attribute_with_did_you_mean() {
 
 #[test]
 fn unknown_resource_type() {
-    let text = "provider \"aws\" {\n  regions = [\"us-east-1\"]\n  allowed_account_ids = [\"123456789012\"]\n}\n\ndecommission \"x\" {\n  absent \"aws_lbb\" { names = [\"x\"] }\n}\n";
+    let text = r#"provider "aws" {
+  regions = ["us-east-1"]
+  allowed_account_ids = ["123456789012"]
+}
+
+decommission "x" {
+  absent "aws_lbb" { names = ["x"] }
+}
+"#;
     let diagnostics = load_err(text);
     insta::assert_snapshot!(diagnostics.to_string(), @r#"
     error: unknown resource type `aws_lbb`
@@ -385,12 +393,12 @@ fn empty_selector() {
         "  absent \"aws_iam_role\" { regions = [\"us-east-1\"] }",
     ));
     insta::assert_snapshot!(diagnostics.to_string(), @r#"
-    error: `absent "aws_iam_role"` would select every `aws_iam_role`: it has none of `ids`, `names`, `name_prefix`, `name_glob`, `tags`
+    error: `absent "aws_iam_role"` would select every `aws_iam_role`
       --> spec/main.hcl:2:3
        |
      2 |   absent "aws_iam_role" { regions = ["us-east-1"] }
        |   ^^^^^^
-       = hint: if every one is meant, say so with `name_glob = "*"`
+       = hint: narrow it with `ids`, `names`, `name_prefix`, `name_glob` or `tags`; if every one is meant, say so with `name_glob = "*"`
 
     error: could not load spec: 1 error
     "#);
@@ -436,7 +444,12 @@ fn keep_and_absent_naming_the_same_id() {
 #[test]
 fn provider_errors() {
     let diagnostics = load_err(
-        "provider \"aws\" {\n  regions = \"us-east-1\"\n  allowed_account_ids = [\"12345\"]\n  profil = \"ops\"\n}\n",
+        r#"provider "aws" {
+  regions = "us-east-1"
+  allowed_account_ids = ["12345"]
+  profil = "ops"
+}
+"#,
     );
     assert_eq!(
         summary(&diagnostics),
@@ -902,4 +915,91 @@ fn locations_count_characters_not_bytes() {
         rendered.contains(&format!("|{}^^^^^^^^\n", " ".repeat(34))),
         "{rendered}"
     );
+}
+
+#[test]
+fn carets_stay_under_tab_indented_text() {
+    let text = "decommission \"x\" {\n\tabsent \"aws_lbb\" { names = [\"x\"] }\n}\n";
+    let diagnostics = load_err(text);
+    insta::assert_snapshot!(diagnostics.to_string(), @r#"
+    error: unknown resource type `aws_lbb`
+      --> spec/main.hcl:2:9
+       |
+     2 |     absent "aws_lbb" { names = ["x"] }
+       |            ^^^^^^^^^
+       = hint: did you mean `aws_lb`?
+
+    error: could not load spec: 1 error
+    "#);
+}
+
+#[test]
+fn structural_errors() {
+    let text = r#"service = "api"
+variable "a" "b" {}
+variable "c" {
+  default = var.a
+}
+provider "aws" {
+  assume_role {}
+}
+decommission {
+  absent { names = ["x"] }
+  absent "aws_lb" "extra" { names = ["x"] }
+  names = ["x"]
+  allow { delete_everything = true }
+}
+"#;
+    let diagnostics = load_err(text);
+    assert_eq!(
+        summary(&diagnostics),
+        [
+            "main.hcl:1:1: attribute `service` outside a block",
+            "main.hcl:2:14: a `variable` block takes exactly one label, the variable's name",
+            "main.hcl:4:13: a variable's default cannot refer to variables",
+            "main.hcl:6:1: the `provider` block needs `regions`",
+            "main.hcl:6:1: the `provider` block needs `allowed_account_ids`",
+            "main.hcl:7:3: the `assume_role` block needs `role_arn`",
+            "main.hcl:9:1: a `decommission` block takes exactly one label, the decommission's name",
+            "main.hcl:10:3: an `absent` block takes exactly one label, the resource type or \"*\"",
+            "main.hcl:11:19: an `absent` block takes exactly one label, the resource type or \"*\"",
+            "main.hcl:12:3: unknown attribute `names` in the `decommission` block",
+            "main.hcl:13:11: unknown attribute `delete_everything` in the `allow` block",
+        ]
+    );
+}
+
+#[test]
+fn typed_variables_from_the_command_line() {
+    let text = r#"variable "count" { default = 1 }
+variable "strict" { default = false }
+variable "tags" { default = { Team = "a" } }
+decommission "x" {
+  absent "aws_lb" {
+    name_prefix = format("api-%d", var.count)
+    tags        = var.tags
+  }
+  archive_log_events = var.strict
+}
+"#;
+    let options = LoadOptions {
+        vars: vec![
+            ("count".into(), "7".into()),
+            ("strict".into(), "true".into()),
+            ("tags".into(), "{ Team = \"b\", Env = \"prod\" }".into()),
+        ],
+        var_files: vec![],
+    };
+    let spec = parse_sources(vec![source("main.hcl", text)], &options).expect("loads");
+    let selector = &spec.decommission.absent[0];
+    assert_eq!(selector.name_prefix.as_deref(), Some("api-7"));
+    assert_eq!(
+        selector.tags,
+        BTreeMap::from([
+            ("Env".to_string(), "prod".to_string()),
+            ("Team".to_string(), "b".to_string()),
+        ])
+    );
+    assert!(spec.decommission.archive_log_events);
+    assert_eq!(spec.variables["tags"], "{ Env = \"prod\", Team = \"b\" }");
 }
