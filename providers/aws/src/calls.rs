@@ -1,0 +1,196 @@
+//! The edge between the SDK's calls and decom: counts every API call per
+//! `service:Operation`, turns SDK errors into [`ProviderError`]s and runs per-resource
+//! calls with bounded concurrency.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_ec2::config::{ConfigBag, RuntimeComponents};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
+use aws_smithy_runtime_api::client::result::SdkError;
+use decom_provider::{ApiCallStats, ErrorKind, ProviderError};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// The IAM action prefix of each service, which also names its calls:
+/// `elasticloadbalancing:DescribeLoadBalancers` is both the call and the permission.
+pub(crate) const EC2: &str = "ec2";
+pub(crate) const ELBV2: &str = "elasticloadbalancing";
+pub(crate) const IAM: &str = "iam";
+pub(crate) const LOGS: &str = "logs";
+pub(crate) const STS: &str = "sts";
+
+/// Shared tally of API calls, one entry per `service:Operation`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallLedger(Arc<Mutex<ApiCallStats>>);
+
+impl CallLedger {
+    pub(crate) fn snapshot(&self) -> ApiCallStats {
+        self.0.lock().expect("call ledger lock").clone()
+    }
+
+    fn record(&self, call: String) {
+        *self
+            .0
+            .lock()
+            .expect("call ledger lock")
+            .entry(call)
+            .or_default() += 1;
+    }
+
+    /// An interceptor for one service's client that records each operation it sends
+    /// (each page of a paginator is one operation; the SDK's own retries are not:
+    /// the hook runs once per operation, before serialization, after the operation's
+    /// configuration, which names it, is in place).
+    pub(crate) fn interceptor(&self, service: &'static str) -> CallCounter {
+        CallCounter {
+            service,
+            ledger: self.clone(),
+        }
+    }
+}
+
+/// SDK interceptor that records every operation a client executes.
+#[derive(Debug)]
+pub(crate) struct CallCounter {
+    service: &'static str,
+    ledger: CallLedger,
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "DecomCallCounter"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "Unknown".to_string());
+        self.ledger.record(format!("{}:{operation}", self.service));
+        Ok(())
+    }
+}
+
+/// Converts an SDK error into a [`ProviderError`] naming the call and region. The AWS
+/// error code is kept as is, so [`ErrorKind::from_code`] classifies it; failures
+/// without a response are transient. AccessDenied names the missing permission.
+pub(crate) fn api_error<E>(
+    operation: &str,
+    region: Option<&str>,
+    err: SdkError<E, HttpResponse>,
+) -> ProviderError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    let (code, message, transient) = match &err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let inner = service.err();
+            let code = inner
+                .code()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("Http{status}"));
+            let message = inner
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+            (code, message, status >= 500 && inner.code().is_none())
+        }
+        SdkError::TimeoutError(_) => (
+            "TimeoutError".to_string(),
+            DisplayErrorContext(&err).to_string(),
+            true,
+        ),
+        SdkError::DispatchFailure(_) => (
+            "DispatchFailure".to_string(),
+            DisplayErrorContext(&err).to_string(),
+            true,
+        ),
+        SdkError::ResponseError(_) => (
+            "ResponseError".to_string(),
+            DisplayErrorContext(&err).to_string(),
+            true,
+        ),
+        _ => (
+            "ConstructionFailure".to_string(),
+            DisplayErrorContext(&err).to_string(),
+            false,
+        ),
+    };
+    let mut error = ProviderError::new(operation, region, code, message);
+    if transient {
+        error.kind = ErrorKind::Transient;
+    }
+    if error.kind == ErrorKind::AccessDenied {
+        error.message = format!(
+            "{}\n  hint: the credentials need the permission `{operation}`; docs/aws.md lists every permission decom uses",
+            error.message
+        );
+    }
+    error
+}
+
+/// An error decom itself detects in an answer (a missing field AWS always sends).
+pub(crate) fn malformed(
+    operation: &str,
+    region: Option<&str>,
+    what: impl fmt::Display,
+) -> ProviderError {
+    ProviderError::new(
+        operation,
+        region,
+        "MalformedResponse",
+        format!("the response lacks {what}"),
+    )
+}
+
+/// Runs `call` on every item with at most `limit` calls in flight and returns the
+/// results in input order. The first failure wins and the calls still running are
+/// dropped: decom never uses a partial answer.
+pub(crate) async fn bounded<T, R, F, Fut>(
+    items: Vec<T>,
+    limit: usize,
+    call: F,
+) -> Result<Vec<R>, ProviderError>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = Result<R, ProviderError>> + Send + 'static,
+{
+    let count = items.len();
+    let permits = Arc::new(Semaphore::new(limit.max(1)));
+    let mut tasks = JoinSet::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let future = call(item);
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            (i, future.await)
+        });
+    }
+    let mut results: Vec<Option<R>> = (0..count).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, result) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        results[i] = Some(result?);
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every task reported"))
+        .collect())
+}

@@ -1,0 +1,225 @@
+//! Discovery orchestration: one job per (service, region) for the regional services
+//! and one for IAM, run with bounded concurrency, joined into one inventory. The first
+//! failing job fails the whole discovery: a partial inventory is never returned.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use decom_provider::{
+    DiscoveryProgress, DiscoveryRequest, GLOBAL_REGION, Inventory, Provider, ProviderError,
+    Resource, ResourceKey, ResourceType, Service,
+};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::AwsProvider;
+
+/// (service, region) jobs running at once.
+const CONCURRENT_JOBS: usize = 4;
+
+/// What one job found.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub(crate) resources: Vec<Resource>,
+    /// Load balancer ARNs of the region, listed to attribute ELB network interfaces
+    /// even when load balancers themselves were not requested.
+    pub(crate) lb_arns: Vec<String>,
+}
+
+enum Event {
+    Started(Service, String),
+    Finished(Service, String, usize),
+}
+
+pub(crate) async fn discover(
+    provider: &AwsProvider,
+    request: &DiscoveryRequest,
+    progress: &dyn DiscoveryProgress,
+) -> Result<Inventory, ProviderError> {
+    let identity = provider.caller_identity().await?;
+    let account_id = identity.account_id;
+    let types = Arc::new(request.types.clone());
+    let mut regions: Vec<String> = if request.regions.is_empty() {
+        provider.regions().to_vec()
+    } else {
+        request.regions.clone()
+    };
+    regions.sort();
+    regions.dedup();
+
+    let wants = |service: Service| types.iter().any(|t| t.service() == service);
+    let needs_lbs = |types: &BTreeSet<ResourceType>| {
+        types.iter().any(|t| t.service() == Service::Elbv2)
+            || types.contains(&ResourceType::NetworkInterface)
+    };
+
+    let permits = Arc::new(Semaphore::new(CONCURRENT_JOBS));
+    let (events, mut heard) = mpsc::unbounded_channel::<Event>();
+    let mut jobs: JoinSet<Result<(String, Found), ProviderError>> = JoinSet::new();
+
+    let mut spawn = |service: Service, region: String, job: JobFuture| {
+        let permits = permits.clone();
+        let events = events.clone();
+        jobs.spawn(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            let _ = events.send(Event::Started(service, region.clone()));
+            let found = job.await?;
+            let _ = events.send(Event::Finished(
+                service,
+                region.clone(),
+                found.resources.len(),
+            ));
+            Ok((region, found))
+        });
+    };
+
+    for region in &regions {
+        let clients = provider.region_clients(region);
+        if wants(Service::Ec2) {
+            let (client, types, account) = (clients.ec2.clone(), types.clone(), account_id.clone());
+            let r = region.clone();
+            spawn(
+                Service::Ec2,
+                region.clone(),
+                Box::pin(async move { crate::ec2::discover(&client, &r, &account, &types).await }),
+            );
+        }
+        if needs_lbs(&types) {
+            let (client, types) = (clients.elbv2.clone(), types.clone());
+            let r = region.clone();
+            spawn(
+                Service::Elbv2,
+                region.clone(),
+                Box::pin(async move { crate::elbv2::discover(&client, &r, &types).await }),
+            );
+        }
+        if wants(Service::Logs) {
+            let client = clients.logs.clone();
+            let r = region.clone();
+            spawn(
+                Service::Logs,
+                region.clone(),
+                Box::pin(async move { crate::logs::discover(&client, &r).await }),
+            );
+        }
+    }
+    if wants(Service::Iam) {
+        let (client, types) = (provider.iam().clone(), types.clone());
+        spawn(
+            Service::Iam,
+            GLOBAL_REGION.to_string(),
+            Box::pin(async move { crate::iam::discover(&client, &types).await }),
+        );
+    }
+    drop(events);
+
+    let mut resources = Vec::new();
+    let mut lb_arns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    loop {
+        tokio::select! {
+            Some(event) = heard.recv() => report(progress, event),
+            joined = jobs.join_next() => match joined {
+                None => break,
+                Some(joined) => {
+                    let (region, found) = joined
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+                    resources.extend(found.resources);
+                    lb_arns.entry(region).or_default().extend(found.lb_arns);
+                }
+            },
+        }
+    }
+    while let Ok(event) = heard.try_recv() {
+        report(progress, event);
+    }
+
+    attribute_elb_interfaces(&mut resources, &lb_arns);
+    resources.retain(|r| types.contains(&r.ty()));
+
+    let mut inventory = Inventory::new(account_id, regions);
+    inventory.types = types.iter().copied().collect();
+    inventory.resources = resources;
+    inventory.normalize();
+    Ok(inventory)
+}
+
+type JobFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Found, ProviderError>> + Send>>;
+
+fn report(progress: &dyn DiscoveryProgress, event: Event) {
+    match event {
+        Event::Started(service, region) => progress.started(service, &region),
+        Event::Finished(service, region, count) => progress.finished(service, &region, count),
+    }
+}
+
+/// Sets `managed_by` on a load balancer's network interfaces: AWS describes them as
+/// `ELB app/<name>/<id>` (`ELB net/…` for NLBs), the tail of the balancer's ARN
+/// `…:loadbalancer/app/<name>/<id>`.
+pub(crate) fn attribute_elb_interfaces(
+    resources: &mut [Resource],
+    lb_arns: &BTreeMap<String, Vec<String>>,
+) {
+    for resource in resources.iter_mut() {
+        let region = resource.region.clone();
+        if let decom_provider::Details::NetworkInterface(eni) = &mut resource.details
+            && let Some(suffix) = eni.description.strip_prefix("ELB ")
+        {
+            let wanted = format!(":loadbalancer/{suffix}");
+            eni.managed_by = lb_arns
+                .get(&region)
+                .and_then(|arns| arns.iter().find(|arn| arn.ends_with(&wanted)))
+                .map(|arn| ResourceKey::new(ResourceType::Lb, region.clone(), arn.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use decom_provider::{Details, NetworkInterface};
+
+    fn eni(description: &str) -> Resource {
+        Resource {
+            id: "eni-1".into(),
+            name: String::new(),
+            region: "eu-west-1".into(),
+            tags: BTreeMap::new(),
+            details: Details::NetworkInterface(NetworkInterface {
+                description: description.into(),
+                requester_managed: true,
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn elb_interfaces_point_at_their_balancer() {
+        let arn = "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/web/50dc6c495c0c9188";
+        let lbs = BTreeMap::from([("eu-west-1".to_string(), vec![arn.to_string()])]);
+        let mut resources = vec![
+            eni("ELB app/web/50dc6c495c0c9188"),
+            eni("ELB app/other/1"),
+            eni("Interface for NAT Gateway"),
+        ];
+        attribute_elb_interfaces(&mut resources, &lbs);
+        let managers: Vec<_> = resources
+            .iter()
+            .map(|r| match &r.details {
+                Details::NetworkInterface(e) => e.managed_by.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            managers,
+            vec![
+                Some(ResourceKey::new(ResourceType::Lb, "eu-west-1", arn)),
+                None,
+                None
+            ]
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! EC2 at the edge: security groups (with their rules), network interfaces and
+//! instances, from SDK shapes into decom's model; the EC2 calls that delete them and
+//! prepare their deletion; their archive descriptions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, InstanceAttributeName, InstanceStateName, Tag,
+};
+use decom_provider::{
+    Action, Details, EniAttachment, ErrorKind, GroupReference, Instance, InstanceState,
+    NetworkInterface, Operation, ProviderError, Resource, ResourceKey, ResourceType, RuleDirection,
+    SecurityGroup, SecurityGroupRule,
+};
+
+use crate::calls::{api_error, bounded};
+use crate::discover::Found;
+use crate::text::{arn_name, name_tag, tag_map, timestamp};
+
+/// DescribeInstanceAttribute calls in flight per region.
+const ATTRIBUTE_CONCURRENCY: usize = 8;
+
+fn tags(tags: &[Tag]) -> BTreeMap<String, String> {
+    tag_map(tags.iter().map(|t| (t.key(), t.value())))
+}
+
+pub(crate) async fn discover(
+    client: &Client,
+    region: &str,
+    account_id: &str,
+    types: &BTreeSet<ResourceType>,
+) -> Result<Found, ProviderError> {
+    let mut found = Found::default();
+    if types.contains(&ResourceType::SecurityGroup) {
+        found
+            .resources
+            .extend(security_groups(client, region, account_id, None).await?);
+    }
+    if types.contains(&ResourceType::NetworkInterface) {
+        found
+            .resources
+            .extend(network_interfaces(client, region, None).await?);
+    }
+    if types.contains(&ResourceType::Instance) {
+        found
+            .resources
+            .extend(instances(client, region, None).await?);
+    }
+    Ok(found)
+}
+
+/// Security groups with their rules; `only` restricts both calls to one group.
+async fn security_groups(
+    client: &Client,
+    region: &str,
+    account_id: &str,
+    only: Option<&str>,
+) -> Result<Vec<Resource>, ProviderError> {
+    let groups = client
+        .describe_security_groups()
+        .set_group_ids(only.map(|id| vec![id.to_string()]))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("ec2:DescribeSecurityGroups", Some(region), e))?;
+    let rules = client
+        .describe_security_group_rules()
+        .set_filters(only.map(|id| {
+            vec![
+                Filter::builder()
+                    .name("group-id")
+                    .values(id.to_string())
+                    .build(),
+            ]
+        }))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("ec2:DescribeSecurityGroupRules", Some(region), e))?;
+
+    let mut rules_by_group: BTreeMap<String, Vec<SecurityGroupRule>> = BTreeMap::new();
+    for rule in rules {
+        let referenced_group = rule.referenced_group_info().and_then(|g| {
+            Some(GroupReference {
+                group_id: g.group_id()?.to_string(),
+                account_id: g
+                    .user_id()
+                    .filter(|owner| *owner != account_id)
+                    .map(str::to_string),
+            })
+        });
+        rules_by_group
+            .entry(rule.group_id().unwrap_or_default().to_string())
+            .or_default()
+            .push(SecurityGroupRule {
+                rule_id: rule
+                    .security_group_rule_id()
+                    .unwrap_or_default()
+                    .to_string(),
+                direction: if rule.is_egress().unwrap_or(false) {
+                    RuleDirection::Egress
+                } else {
+                    RuleDirection::Ingress
+                },
+                protocol: rule.ip_protocol().unwrap_or("-1").to_string(),
+                from_port: rule.from_port(),
+                to_port: rule.to_port(),
+                cidr_ipv4: rule.cidr_ipv4().map(str::to_string),
+                cidr_ipv6: rule.cidr_ipv6().map(str::to_string),
+                prefix_list_id: rule.prefix_list_id().map(str::to_string),
+                referenced_group,
+                description: rule.description().map(str::to_string),
+            });
+    }
+
+    Ok(groups
+        .into_iter()
+        .map(|group| {
+            let id = group.group_id().unwrap_or_default().to_string();
+            let mut rules = rules_by_group.remove(&id).unwrap_or_default();
+            rules.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+            Resource {
+                name: group.group_name().unwrap_or_default().to_string(),
+                region: region.to_string(),
+                tags: tags(group.tags()),
+                details: Details::SecurityGroup(SecurityGroup {
+                    vpc_id: group.vpc_id().map(str::to_string),
+                    description: group.description().unwrap_or_default().to_string(),
+                    is_default: group.group_name() == Some("default"),
+                    rules,
+                }),
+                id,
+            }
+        })
+        .collect())
+}
+
+async fn network_interfaces(
+    client: &Client,
+    region: &str,
+    only: Option<&str>,
+) -> Result<Vec<Resource>, ProviderError> {
+    let interfaces = client
+        .describe_network_interfaces()
+        .set_network_interface_ids(only.map(|id| vec![id.to_string()]))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("ec2:DescribeNetworkInterfaces", Some(region), e))?;
+    Ok(interfaces
+        .into_iter()
+        .map(|eni| {
+            let tags = tags(eni.tag_set());
+            Resource {
+                id: eni.network_interface_id().unwrap_or_default().to_string(),
+                name: name_tag(&tags),
+                region: region.to_string(),
+                tags,
+                details: Details::NetworkInterface(NetworkInterface {
+                    vpc_id: eni.vpc_id().map(str::to_string),
+                    subnet_id: eni.subnet_id().map(str::to_string),
+                    description: eni.description().unwrap_or_default().to_string(),
+                    interface_type: eni
+                        .interface_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    status: eni
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    requester_managed: eni.requester_managed().unwrap_or(false),
+                    requester_id: eni.requester_id().map(str::to_string),
+                    security_groups: eni
+                        .groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(str::to_string))
+                        .collect(),
+                    attachment: eni.attachment().map(|a| EniAttachment {
+                        instance_id: a.instance_id().map(str::to_string),
+                        device_index: a.device_index(),
+                        delete_on_termination: a.delete_on_termination().unwrap_or(false),
+                    }),
+                    // Filled in by discovery once the region's load balancers are known.
+                    managed_by: None,
+                }),
+            }
+        })
+        .collect())
+}
+
+fn instance_state(name: Option<&InstanceStateName>) -> InstanceState {
+    match name {
+        Some(InstanceStateName::Pending) => InstanceState::Pending,
+        Some(InstanceStateName::Stopping) => InstanceState::Stopping,
+        Some(InstanceStateName::Stopped) => InstanceState::Stopped,
+        Some(InstanceStateName::ShuttingDown) => InstanceState::ShuttingDown,
+        Some(InstanceStateName::Terminated) => InstanceState::Terminated,
+        _ => InstanceState::Running,
+    }
+}
+
+/// Instances that are not terminated, with their termination protection (one
+/// DescribeInstanceAttribute per instance: EC2 has no batch form).
+async fn instances(
+    client: &Client,
+    region: &str,
+    only: Option<&str>,
+) -> Result<Vec<Resource>, ProviderError> {
+    let reservations = client
+        .describe_instances()
+        .set_instance_ids(only.map(|id| vec![id.to_string()]))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("ec2:DescribeInstances", Some(region), e))?;
+    let mut resources: Vec<Resource> = reservations
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.state().and_then(|s| s.name()) != Some(&InstanceStateName::Terminated))
+        .map(|i| {
+            let tags = tags(i.tags());
+            Resource {
+                id: i.instance_id().unwrap_or_default().to_string(),
+                name: name_tag(&tags),
+                region: region.to_string(),
+                tags,
+                details: Details::Instance(Instance {
+                    state: instance_state(i.state().and_then(|s| s.name())),
+                    instance_type: i
+                        .instance_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    vpc_id: i.vpc_id().map(str::to_string),
+                    security_groups: i
+                        .security_groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(str::to_string))
+                        .collect(),
+                    instance_profile: i
+                        .iam_instance_profile()
+                        .and_then(|p| p.arn())
+                        .map(|arn| arn_name(arn).to_string()),
+                    termination_protection: false,
+                    launch_time: i.launch_time().map(timestamp),
+                }),
+            }
+        })
+        .collect();
+
+    let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+    let protections = bounded(ids, ATTRIBUTE_CONCURRENCY, |id| {
+        let client = client.clone();
+        let region = region.to_string();
+        async move { termination_protection(&client, &region, &id).await }
+    })
+    .await?;
+    for (resource, protected) in resources.iter_mut().zip(protections) {
+        if let Details::Instance(instance) = &mut resource.details {
+            instance.termination_protection = protected;
+        }
+    }
+    Ok(resources)
+}
+
+async fn termination_protection(
+    client: &Client,
+    region: &str,
+    instance_id: &str,
+) -> Result<bool, ProviderError> {
+    let out = client
+        .describe_instance_attribute()
+        .instance_id(instance_id)
+        .attribute(InstanceAttributeName::DisableApiTermination)
+        .send()
+        .await
+        .map_err(|e| api_error("ec2:DescribeInstanceAttribute", Some(region), e))?;
+    Ok(out
+        .disable_api_termination()
+        .and_then(|v| v.value())
+        .unwrap_or(false))
+}
+
+pub(crate) async fn execute(client: &Client, op: &Operation) -> Result<(), ProviderError> {
+    let region = Some(op.target.region.as_str());
+    let id = op.target.id.as_str();
+    match (&op.action, op.target.ty) {
+        (Action::AwaitDeletion, _) => Ok(()),
+        (Action::Delete, ResourceType::SecurityGroup) => client
+            .delete_security_group()
+            .group_id(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("ec2:DeleteSecurityGroup", region, e)),
+        (Action::Delete, ResourceType::NetworkInterface) => client
+            .delete_network_interface()
+            .network_interface_id(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("ec2:DeleteNetworkInterface", region, e)),
+        (Action::Delete, ResourceType::Instance) => client
+            .terminate_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("ec2:TerminateInstances", region, e)),
+        (Action::DisableTerminationProtection, ResourceType::Instance) => client
+            .modify_instance_attribute()
+            .instance_id(id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(false).build())
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("ec2:ModifyInstanceAttribute", region, e)),
+        (Action::RevokeRule { rule_id }, ResourceType::SecurityGroup) => {
+            revoke_rule(client, op.target.region.as_str(), id, rule_id).await
+        }
+        _ => Err(crate::unsupported(op)),
+    }
+}
+
+/// Revokes one rule by id. The rule's direction decides the call, so it is looked up
+/// first; a rule that is gone is reported as NotFound.
+async fn revoke_rule(
+    client: &Client,
+    region: &str,
+    group_id: &str,
+    rule_id: &str,
+) -> Result<(), ProviderError> {
+    let rules = client
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("ec2:DescribeSecurityGroupRules", Some(region), e))?;
+    let Some(rule) = rules
+        .iter()
+        .find(|r| r.security_group_rule_id() == Some(rule_id))
+    else {
+        return Err(ProviderError::new(
+            "ec2:DescribeSecurityGroupRules",
+            Some(region),
+            "InvalidSecurityGroupRuleId.NotFound",
+            format!("rule `{rule_id}` of `{group_id}` does not exist"),
+        ));
+    };
+    if rule.is_egress().unwrap_or(false) {
+        client
+            .revoke_security_group_egress()
+            .group_id(group_id)
+            .security_group_rule_ids(rule_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("ec2:RevokeSecurityGroupEgress", Some(region), e))
+    } else {
+        client
+            .revoke_security_group_ingress()
+            .group_id(group_id)
+            .security_group_rule_ids(rule_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("ec2:RevokeSecurityGroupIngress", Some(region), e))
+    }
+}
+
+/// Whether the instance is terminated (or gone altogether).
+pub(crate) async fn instance_terminated(
+    client: &Client,
+    target: &ResourceKey,
+) -> Result<bool, ProviderError> {
+    let out = client
+        .describe_instances()
+        .instance_ids(&target.id)
+        .send()
+        .await
+        .map_err(|e| api_error("ec2:DescribeInstances", Some(&target.region), e));
+    match out {
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+        Ok(out) => Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter(|i| i.instance_id() == Some(target.id.as_str()))
+            .all(|i| i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated))),
+    }
+}
+
+pub(crate) async fn describe(
+    client: &Client,
+    target: &ResourceKey,
+) -> Result<Option<serde_json::Value>, ProviderError> {
+    let region = target.region.as_str();
+    let id = Some(target.id.as_str());
+    let found = match target.ty {
+        ResourceType::SecurityGroup => {
+            // The owner account only tells other accounts' groups apart; the group's
+            // own owner is the account being described.
+            let owner = client
+                .describe_security_groups()
+                .group_ids(&target.id)
+                .send()
+                .await
+                .map_err(|e| api_error("ec2:DescribeSecurityGroups", Some(region), e));
+            let owner = match owner {
+                Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+                Ok(out) => out
+                    .security_groups()
+                    .first()
+                    .and_then(|g| g.owner_id())
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            security_groups(client, region, &owner, id).await
+        }
+        ResourceType::NetworkInterface => network_interfaces(client, region, id).await,
+        ResourceType::Instance => instances(client, region, id).await,
+        _ => return Err(crate::unsupported_describe(target)),
+    };
+    match found {
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+        Ok(resources) => Ok(resources
+            .into_iter()
+            .find(|r| r.id == target.id)
+            .map(|r| serde_json::json!({ "model": r }))),
+    }
+}

@@ -1,0 +1,176 @@
+//! CloudWatch Logs at the edge: log groups (with retention, size, key and tags) from
+//! SDK shapes into decom's model; DeleteLogGroup; their archive descriptions.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
+use decom_provider::{
+    Action, Details, ErrorKind, LogGroup, Operation, ProviderError, Resource, ResourceKey,
+    ResourceType,
+};
+use serde_json::{Value, json};
+
+use crate::calls::{api_error, bounded};
+use crate::discover::Found;
+use crate::text::millis;
+
+/// ListTagsForResource calls in flight per region (one per log group).
+const CONCURRENCY: usize = 8;
+
+pub(crate) async fn discover(client: &Client, region: &str) -> Result<Found, ProviderError> {
+    let groups = log_groups(client, region, None).await?;
+    let arns: Vec<String> = groups.iter().map(group_arn).collect();
+    let tags = bounded(arns, CONCURRENCY, |arn| {
+        let (client, region) = (client.clone(), region.to_string());
+        async move { tags(&client, &region, &arn).await }
+    })
+    .await?;
+    Ok(Found {
+        resources: groups
+            .iter()
+            .zip(tags)
+            .map(|(group, tags)| log_group_resource(region, group, tags))
+            .collect(),
+        lb_arns: Vec::new(),
+    })
+}
+
+/// Log groups; with `name`, the groups whose name starts with it.
+async fn log_groups(
+    client: &Client,
+    region: &str,
+    name: Option<&str>,
+) -> Result<Vec<SdkLogGroup>, ProviderError> {
+    client
+        .describe_log_groups()
+        .set_log_group_name_prefix(name.map(str::to_string))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("logs:DescribeLogGroups", Some(region), e))
+}
+
+/// The group's ARN without the `:*` that `arn` carries.
+fn group_arn(group: &SdkLogGroup) -> String {
+    group
+        .log_group_arn()
+        .or(group.arn())
+        .unwrap_or_default()
+        .trim_end_matches(":*")
+        .to_string()
+}
+
+async fn tags(
+    client: &Client,
+    region: &str,
+    arn: &str,
+) -> Result<BTreeMap<String, String>, ProviderError> {
+    let out = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| api_error("logs:ListTagsForResource", Some(region), e))?;
+    Ok(out
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
+}
+
+fn log_group_resource(
+    region: &str,
+    group: &SdkLogGroup,
+    tags: BTreeMap<String, String>,
+) -> Resource {
+    let name = group.log_group_name().unwrap_or_default().to_string();
+    Resource {
+        id: name.clone(),
+        name,
+        region: region.to_string(),
+        tags,
+        details: Details::CloudwatchLogGroup(LogGroup {
+            arn: group_arn(group),
+            retention_days: group.retention_in_days(),
+            stored_bytes: group.stored_bytes().map(|b| b.max(0) as u64),
+            created: group.creation_time().map(millis),
+            // DescribeLogGroups does not tell; it would take a call per stream.
+            last_event: None,
+            kms_key_id: group.kms_key_id().map(str::to_string),
+        }),
+    }
+}
+
+pub(crate) async fn execute(client: &Client, op: &Operation) -> Result<(), ProviderError> {
+    match (&op.action, op.target.ty) {
+        (Action::AwaitDeletion, _) => Ok(()),
+        (Action::Delete, ResourceType::CloudwatchLogGroup) => client
+            .delete_log_group()
+            .log_group_name(&op.target.id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("logs:DeleteLogGroup", Some(&op.target.region), e)),
+        _ => Err(crate::unsupported(op)),
+    }
+}
+
+pub(crate) async fn describe(
+    client: &Client,
+    target: &ResourceKey,
+) -> Result<Option<Value>, ProviderError> {
+    let region = target.region.as_str();
+    let name = target.id.as_str();
+    if target.ty != ResourceType::CloudwatchLogGroup {
+        return Err(crate::unsupported_describe(target));
+    }
+    let groups = match log_groups(client, region, Some(name)).await {
+        Ok(groups) => groups,
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(group) = groups.iter().find(|g| g.log_group_name() == Some(name)) else {
+        return Ok(None);
+    };
+    let tags = tags(client, region, &group_arn(group)).await?;
+    let metric_filters = client
+        .describe_metric_filters()
+        .log_group_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("logs:DescribeMetricFilters", Some(region), e))?;
+    let subscription_filters = client
+        .describe_subscription_filters()
+        .log_group_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("logs:DescribeSubscriptionFilters", Some(region), e))?;
+    Ok(Some(json!({
+        "model": log_group_resource(region, group, tags),
+        "metric_filters": metric_filters.iter().map(|f| json!({
+            "name": f.filter_name(),
+            "pattern": f.filter_pattern(),
+            "transformations": f.metric_transformations().iter().map(|t| json!({
+                "metric_name": t.metric_name(),
+                "metric_namespace": t.metric_namespace(),
+                "metric_value": t.metric_value(),
+                "default_value": t.default_value(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "subscription_filters": subscription_filters.iter().map(|f| json!({
+            "name": f.filter_name(),
+            "pattern": f.filter_pattern(),
+            "destination_arn": f.destination_arn(),
+            "role_arn": f.role_arn(),
+            "distribution": f.distribution().map(|d| d.as_str()),
+        })).collect::<Vec<_>>(),
+    })))
+}

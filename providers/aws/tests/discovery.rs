@@ -1,0 +1,369 @@
+//! Discovery of the web stack and its neighbour: every field and reference the model
+//! needs, the requested types only, progress per service and region.
+
+use std::collections::BTreeSet;
+
+use decom_provider::{
+    DiscoveryRequest, GLOBAL_REGION, InstanceState, Provider, RefKind, Reference, ResourceKey,
+    ResourceType as T, RuleDirection,
+};
+
+use crate::fixtures::{self, FOREIGN_ACCOUNT};
+use crate::{RecordedProgress, details, get, ids, key, moto_test};
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("fixture json")
+}
+
+moto_test! {
+    async fn discovers_every_field_of_the_stack(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let stack = fixtures::build_stack(&sdk, &moto.region).await;
+        let region = moto.region.as_str();
+        let provider = moto.provider().await;
+        let progress = RecordedProgress::default();
+        let inv = provider
+            .discover(&DiscoveryRequest::everything(vec![moto.region.clone()]), &progress)
+            .await
+            .expect("discovery");
+
+        assert_eq!(inv.account_id, moto.account);
+        assert_eq!(inv.regions, vec![moto.region.clone()]);
+        assert_eq!(inv.types, T::ALL.to_vec());
+        let expected_progress: BTreeSet<String> = [
+            "started ec2 eu-west-1", "finished ec2 eu-west-1",
+            "started elbv2 eu-west-1", "finished elbv2 eu-west-1",
+            "started logs eu-west-1", "finished logs eu-west-1",
+            "started iam global", "finished iam global",
+        ].into_iter().map(String::from).collect();
+        assert_eq!(progress.events(), expected_progress);
+
+        // Security groups and their rules.
+        let alb = get(&inv, T::SecurityGroup, &stack.alb_sg);
+        assert_eq!(alb.name, "web-alb");
+        assert_eq!(alb.tags.get("stack").map(String::as_str), Some("web"));
+        let alb_d = details!(alb, SecurityGroup);
+        assert_eq!(alb_d.vpc_id.as_deref(), Some(stack.vpc.as_str()));
+        assert_eq!(alb_d.description, "web-alb group");
+        assert!(!alb_d.is_default);
+        let https = alb_d
+            .rules
+            .iter()
+            .find(|r| r.direction == RuleDirection::Ingress)
+            .expect("ingress rule");
+        assert!(https.rule_id.starts_with("sgr-"), "{}", https.rule_id);
+        assert_eq!(https.protocol, "tcp");
+        assert_eq!((https.from_port, https.to_port), (Some(443), Some(443)));
+        assert_eq!(https.cidr_ipv4.as_deref(), Some("0.0.0.0/0"));
+        assert_eq!(https.description.as_deref(), Some("https from anywhere"));
+        assert!(https.referenced_group.is_none());
+        let egress = alb_d
+            .rules
+            .iter()
+            .find(|r| r.direction == RuleDirection::Egress)
+            .expect("default egress rule");
+        assert_eq!(egress.protocol, "-1");
+        assert_eq!(egress.cidr_ipv4.as_deref(), Some("0.0.0.0/0"));
+
+        let app = get(&inv, T::SecurityGroup, &stack.app_sg);
+        let from_alb = details!(app, SecurityGroup)
+            .rules
+            .iter()
+            .find(|r| r.referenced_group.is_some())
+            .expect("rule admitting the ALB group");
+        let group = from_alb.referenced_group.as_ref().unwrap();
+        assert_eq!(group.group_id, stack.alb_sg);
+        assert_eq!(group.account_id, None);
+        assert_eq!(from_alb.from_port, Some(8080));
+        assert!(app.references().contains(&Reference::new(
+            RefKind::RuleReferencesGroup { rule_id: from_alb.rule_id.clone() },
+            key(T::SecurityGroup, region, &stack.alb_sg),
+        )));
+
+        let neighbour = details!(get(&inv, T::SecurityGroup, &stack.neighbour_sg), SecurityGroup);
+        let referenced: BTreeSet<(String, Option<String>)> = neighbour
+            .rules
+            .iter()
+            .filter_map(|r| r.referenced_group.clone())
+            .map(|g| (g.group_id, g.account_id))
+            .collect();
+        assert_eq!(
+            referenced,
+            BTreeSet::from([
+                (stack.app_sg.clone(), None),
+                (stack.foreign_sg.clone(), Some(FOREIGN_ACCOUNT.to_string())),
+            ])
+        );
+        let default_groups: Vec<_> = inv
+            .resources
+            .iter()
+            .filter(|r| r.ty() == T::SecurityGroup && r.name == "default")
+            .collect();
+        assert!(!default_groups.is_empty());
+        assert!(default_groups.iter().all(|g| details!(g, SecurityGroup).is_default));
+
+        // Network interfaces: the load balancer's is attributed to it; the
+        // instances' are attached.
+        let elb_eni = get(&inv, T::NetworkInterface, &stack.elb_eni);
+        let eni = details!(elb_eni, NetworkInterface);
+        assert_eq!(eni.managed_by, Some(key(T::Lb, region, &stack.lb_arn)));
+        assert!(eni.description.starts_with("ELB app/web/"), "{}", eni.description);
+        assert_eq!(eni.security_groups, vec![stack.alb_sg.clone()]);
+        assert_eq!(eni.subnet_id.as_deref(), Some(stack.subnets[1].as_str()));
+        assert_eq!(eni.vpc_id.as_deref(), Some(stack.vpc.as_str()));
+        assert_eq!(eni.status, "available");
+        assert_eq!(eni.interface_type, "interface");
+        assert!(eni.attachment.is_none());
+        assert!(elb_eni.references().contains(&Reference::new(
+            RefKind::ManagedBy,
+            key(T::Lb, region, &stack.lb_arn)
+        )));
+        for instance in &stack.instances {
+            let attached = inv
+                .resources
+                .iter()
+                .filter_map(|r| match &r.details {
+                    decom_provider::Details::NetworkInterface(e) => Some(e),
+                    _ => None,
+                })
+                .find(|e| {
+                    e.attachment.as_ref().and_then(|a| a.instance_id.as_deref())
+                        == Some(instance.as_str())
+                })
+                .unwrap_or_else(|| panic!("no ENI attached to {instance}"));
+            let attachment = attached.attachment.as_ref().unwrap();
+            assert_eq!(attachment.device_index, Some(0));
+            let sdk_view = sdk
+                .ec2
+                .describe_network_interfaces()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("attachment.instance-id")
+                        .values(instance)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("enis");
+            let expected = sdk_view.network_interfaces()[0]
+                .attachment()
+                .and_then(|a| a.delete_on_termination())
+                .unwrap_or(false);
+            assert_eq!(attachment.delete_on_termination, expected);
+            assert_eq!(attached.status, "in-use");
+            assert_eq!(attached.security_groups, vec![stack.app_sg.clone()]);
+            assert!(attached.managed_by.is_none());
+        }
+
+        // Instances.
+        for id in &stack.instances {
+            let resource = get(&inv, T::Instance, id);
+            assert_eq!(resource.name, "web-task");
+            let i = details!(resource, Instance);
+            assert_eq!(i.state, InstanceState::Running);
+            assert_eq!(i.instance_type, "t3.micro");
+            assert_eq!(i.vpc_id.as_deref(), Some(stack.vpc.as_str()));
+            assert_eq!(i.security_groups, vec![stack.app_sg.clone()]);
+            assert_eq!(i.instance_profile.as_deref(), Some(stack.profile.as_str()));
+            assert_eq!(i.termination_protection, *id == stack.protected_instance);
+            assert!(i.launch_time.is_some());
+            assert!(resource.references().contains(&Reference::new(
+                RefKind::UsesInstanceProfile,
+                key(T::IamInstanceProfile, region, &stack.profile)
+            )));
+        }
+
+        // Load balancer, listener, rule, target groups.
+        let lb = get(&inv, T::Lb, &stack.lb_arn);
+        assert_eq!(lb.name, stack.lb_name);
+        assert_eq!(lb.tags.get("stack").map(String::as_str), Some("web"));
+        let lb_d = details!(lb, Lb);
+        assert_eq!(lb_d.lb_type, "application");
+        assert_eq!(lb_d.scheme, "internet-facing");
+        assert!(!lb_d.dns_name.is_empty());
+        assert_eq!(lb_d.vpc_id.as_deref(), Some(stack.vpc.as_str()));
+        assert_eq!(lb_d.security_groups, vec![stack.alb_sg.clone()]);
+        assert!(lb_d.deletion_protection);
+        assert!(!lb_d.state.is_empty());
+        assert!(lb_d.created.is_some());
+
+        let listener = get(&inv, T::LbListener, &stack.listener_arn);
+        let l = details!(listener, LbListener);
+        assert_eq!(l.load_balancer, stack.lb_arn);
+        assert_eq!(l.port, Some(80));
+        assert_eq!(l.protocol, "HTTP");
+        assert_eq!(l.forward_target_groups, vec![stack.blue_tg.clone(), stack.green_tg.clone()]);
+
+        assert_eq!(ids(&inv, T::LbListenerRule), BTreeSet::from([stack.rule_arn.clone()]));
+        let rule = details!(get(&inv, T::LbListenerRule, &stack.rule_arn), LbListenerRule);
+        assert_eq!(rule.listener, stack.listener_arn);
+        assert_eq!(rule.priority, "10");
+        assert_eq!(rule.conditions, vec!["path-pattern=/api/*".to_string()]);
+        assert_eq!(rule.forward_target_groups, vec![stack.green_tg.clone()]);
+
+        let blue = get(&inv, T::LbTargetGroup, &stack.blue_tg);
+        assert_eq!(blue.name, "web-blue");
+        assert_eq!(blue.tags.get("stack").map(String::as_str), Some("web-blue"));
+        let b = details!(blue, LbTargetGroup);
+        assert_eq!(b.target_type, "instance");
+        assert_eq!(b.protocol.as_deref(), Some("HTTP"));
+        assert_eq!(b.port, Some(8080));
+        assert_eq!(b.vpc_id.as_deref(), Some(stack.vpc.as_str()));
+        assert_eq!(b.load_balancers, vec![stack.lb_arn.clone()]);
+        let mut targets: Vec<_> = b.targets.iter().map(|t| (t.id.clone(), t.port)).collect();
+        targets.sort();
+        let mut expected: Vec<_> = stack.instances.iter().map(|i| (i.clone(), Some(8080))).collect();
+        expected.sort();
+        assert_eq!(targets, expected);
+        assert_eq!(b.healthy_targets(), 2, "moto reports registered targets healthy");
+        let green = details!(get(&inv, T::LbTargetGroup, &stack.green_tg), LbTargetGroup);
+        assert_eq!(green.load_balancers, vec![stack.lb_arn.clone()]);
+        assert!(green.targets.is_empty());
+        let kept = details!(get(&inv, T::LbTargetGroup, &stack.neighbour_tg), LbTargetGroup);
+        assert!(kept.load_balancers.is_empty());
+
+        // IAM.
+        assert_eq!(
+            ids(&inv, T::IamRole),
+            BTreeSet::from([stack.role.clone(), stack.neighbour_role.clone()])
+        );
+        let role = get(&inv, T::IamRole, &stack.role);
+        assert_eq!(role.region, GLOBAL_REGION);
+        assert_eq!(role.tags.get("stack").map(String::as_str), Some("web"));
+        let r = details!(role, IamRole);
+        assert_eq!(r.arn, format!("arn:aws:iam::{}:role/{}", moto.account, stack.role));
+        assert_eq!(r.path, "/");
+        assert_eq!(r.trust_policy, Some(json(fixtures::TRUST_EC2)));
+        let mut attached = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string(), stack.policy_arn.clone()];
+        attached.sort();
+        assert_eq!(r.attached_policies, attached);
+        assert_eq!(r.inline_policies.len(), 1);
+        assert_eq!(r.inline_policies[0].name, "write-logs");
+        assert_eq!(r.inline_policies[0].document, Some(json(fixtures::INLINE)));
+        assert!(!r.service_linked);
+        assert!(r.created.is_some());
+        assert_eq!(
+            role.references(),
+            vec![Reference::new(
+                RefKind::AttachedPolicy,
+                ResourceKey::new(T::IamPolicy, GLOBAL_REGION, &stack.policy_arn)
+            )]
+        );
+        assert_eq!(details!(get(&inv, T::IamRole, &stack.neighbour_role), IamRole).path, "/service/");
+
+        assert_eq!(ids(&inv, T::IamPolicy), BTreeSet::from([stack.policy_arn.clone()]));
+        let policy = get(&inv, T::IamPolicy, &stack.policy_arn);
+        assert_eq!(policy.name, "web-assets");
+        assert_eq!(policy.tags.get("stack").map(String::as_str), Some("web"));
+        let p = details!(policy, IamPolicy);
+        assert_eq!(p.path, "/");
+        assert_eq!(p.default_version_id, "v2");
+        let versions: Vec<_> = p.versions.iter().map(|v| (v.version_id.as_str(), v.is_default)).collect();
+        assert_eq!(versions, vec![("v1", false), ("v2", true)]);
+        assert_eq!(p.attachment_count, 3);
+        assert_eq!(p.attached_users, vec![stack.user.clone()]);
+        assert_eq!(p.attached_groups, vec![stack.group.clone()]);
+        assert_eq!(p.document, Some(json(fixtures::POLICY_V2)));
+
+        let profile = get(&inv, T::IamInstanceProfile, &stack.profile);
+        let pr = details!(profile, IamInstanceProfile);
+        assert_eq!(pr.roles, vec![stack.role.clone()]);
+        assert_eq!(pr.path, "/");
+        assert!(pr.arn.ends_with(&format!(":instance-profile/{}", stack.profile)));
+
+        // Log groups.
+        assert_eq!(
+            ids(&inv, T::CloudwatchLogGroup),
+            stack.log_groups.iter().cloned().chain([stack.neighbour_log_group.clone()]).collect()
+        );
+        let web = get(&inv, T::CloudwatchLogGroup, &stack.log_groups[0]);
+        assert_eq!(web.tags.get("stack").map(String::as_str), Some("web"));
+        let w = details!(web, CloudwatchLogGroup);
+        assert_eq!(w.retention_days, Some(30));
+        assert!(w.arn.ends_with(":log-group:/ecs/web"), "{}", w.arn);
+        assert!(w.created.is_some());
+        assert!(w.stored_bytes.is_some());
+        assert_eq!(
+            details!(get(&inv, T::CloudwatchLogGroup, &stack.neighbour_log_group), CloudwatchLogGroup)
+                .retention_days,
+            None
+        );
+    }
+}
+
+moto_test! {
+    async fn discovers_only_the_requested_types(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let stack = fixtures::build_stack(&sdk, &moto.region).await;
+        let region = moto.region.as_str();
+
+        let provider = moto.provider().await;
+        let request = DiscoveryRequest {
+            regions: vec![moto.region.clone()],
+            types: BTreeSet::from([T::NetworkInterface]),
+        };
+        let inv = provider
+            .discover(&request, &decom_provider::NoProgress)
+            .await
+            .expect("discovery");
+        assert_eq!(inv.types, vec![T::NetworkInterface]);
+        assert!(inv.resources.iter().all(|r| r.ty() == T::NetworkInterface));
+        // The load balancers were listed to attribute their interfaces, not returned.
+        let eni = details!(get(&inv, T::NetworkInterface, &stack.elb_eni), NetworkInterface);
+        assert_eq!(eni.managed_by, Some(key(T::Lb, region, &stack.lb_arn)));
+        let calls: BTreeSet<String> = provider.api_calls().into_keys().collect();
+        assert_eq!(
+            calls,
+            BTreeSet::from([
+                "sts:GetCallerIdentity".to_string(),
+                "ec2:DescribeNetworkInterfaces".to_string(),
+                "elasticloadbalancing:DescribeLoadBalancers".to_string(),
+            ])
+        );
+
+        let provider = moto.provider().await;
+        let request = DiscoveryRequest {
+            regions: vec![moto.region.clone()],
+            types: BTreeSet::from([T::IamInstanceProfile, T::CloudwatchLogGroup]),
+        };
+        let inv = provider
+            .discover(&request, &decom_provider::NoProgress)
+            .await
+            .expect("discovery");
+        assert_eq!(inv.types, vec![T::IamInstanceProfile, T::CloudwatchLogGroup]);
+        assert_eq!(ids(&inv, T::IamInstanceProfile), BTreeSet::from([stack.profile.clone()]));
+        assert_eq!(ids(&inv, T::CloudwatchLogGroup).len(), 3);
+        let calls: Vec<(String, u64)> = provider.api_calls().into_iter().collect();
+        assert_eq!(
+            calls,
+            vec![
+                ("iam:ListInstanceProfiles".to_string(), 1),
+                ("logs:DescribeLogGroups".to_string(), 1),
+                ("logs:ListTagsForResource".to_string(), 3),
+                ("sts:GetCallerIdentity".to_string(), 1),
+            ]
+        );
+    }
+}
+
+moto_test! {
+    async fn an_instance_profile_without_a_role_is_found(moto: Moto) {
+        let sdk = moto.sdk().await;
+        sdk.iam
+            .create_instance_profile()
+            .instance_profile_name("orphan")
+            .path("/legacy/")
+            .send()
+            .await
+            .expect("profile");
+        let provider = moto.provider().await;
+        let inv = provider
+            .discover(&DiscoveryRequest::everything(vec![moto.region.clone()]), &decom_provider::NoProgress)
+            .await
+            .expect("discovery");
+        let profile = details!(get(&inv, T::IamInstanceProfile, "orphan"), IamInstanceProfile);
+        assert!(profile.roles.is_empty());
+        assert_eq!(profile.path, "/legacy/");
+        assert!(ids(&inv, T::IamRole).is_empty());
+    }
+}

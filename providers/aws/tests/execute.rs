@@ -1,0 +1,348 @@
+//! Every action against moto, its effect checked through the SDK; error kinds for
+//! refusals and for deleting what is already gone; archive descriptions.
+
+use std::time::{Duration, Instant};
+
+use decom_provider::{
+    Action, DiscoveryRequest, ErrorKind, Operation, Provider, ProviderError, ResourceType as T,
+    RuleDirection,
+};
+
+use crate::fixtures::{self, Stack};
+use crate::util::{Moto, Sdk};
+use crate::{details, get, key, moto_test};
+
+fn op(moto: &Moto, ty: T, id: &str, action: Action) -> Operation {
+    Operation::new(key(ty, &moto.region, id), action)
+}
+
+async fn ok(provider: &impl Provider, operation: Operation) {
+    if let Err(e) = provider.execute(&operation).await {
+        panic!("{operation}: {e}");
+    }
+}
+
+async fn fails(provider: &impl Provider, operation: Operation) -> ProviderError {
+    match provider.execute(&operation).await {
+        Ok(()) => panic!("{operation} succeeded; expected an error"),
+        Err(e) => e,
+    }
+}
+
+/// Polls `is_settled` at the provider's interval, at most `bound`.
+async fn settles(provider: &impl Provider, operation: &Operation, bound: Duration) {
+    let started = Instant::now();
+    loop {
+        if provider.is_settled(operation).await.expect("is_settled") {
+            return;
+        }
+        assert!(
+            started.elapsed() < bound,
+            "{operation} did not settle within {bound:?}"
+        );
+        tokio::time::sleep(provider.poll_interval()).await;
+    }
+}
+
+async fn lb_protection(sdk: &Sdk, arn: &str) -> String {
+    sdk.elbv2
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("deletion_protection.enabled"))
+        .and_then(|a| a.value())
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn termination_protected(sdk: &Sdk, id: &str) -> bool {
+    sdk.ec2
+        .describe_instance_attribute()
+        .instance_id(id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        .send()
+        .await
+        .expect("attribute")
+        .disable_api_termination()
+        .and_then(|v| v.value())
+        .unwrap_or(false)
+}
+
+async fn rule_ids(sdk: &Sdk, group: &str) -> Vec<(String, bool)> {
+    sdk.ec2
+        .describe_security_group_rules()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-id")
+                .values(group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("rules")
+        .security_group_rules()
+        .iter()
+        .map(|r| {
+            (
+                r.security_group_rule_id().unwrap_or_default().to_string(),
+                r.is_egress().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+moto_test! {
+    async fn executes_every_action(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let s: Stack = fixtures::build_stack(&sdk, &moto.region).await;
+        let provider = moto.provider().await;
+        let inv = provider
+            .discover(&DiscoveryRequest::everything(vec![moto.region.clone()]), &decom_provider::NoProgress)
+            .await
+            .expect("discovery");
+
+        // Load balancer side: protection off, rule, listener, balancer, groups.
+        assert_eq!(lb_protection(&sdk, &s.lb_arn).await, "true");
+        ok(&provider, op(&moto, T::Lb, &s.lb_arn, Action::DisableDeletionProtection)).await;
+        assert_eq!(lb_protection(&sdk, &s.lb_arn).await, "false");
+
+        let in_use = fails(&provider, op(&moto, T::LbTargetGroup, &s.blue_tg, Action::Delete)).await;
+        assert_eq!((in_use.kind, in_use.code.as_str()), (ErrorKind::Conflict, "ResourceInUse"));
+        assert_eq!(in_use.operation, "elasticloadbalancing:DeleteTargetGroup");
+        assert_eq!(in_use.region.as_deref(), Some(moto.region.as_str()));
+
+        ok(&provider, op(&moto, T::LbListenerRule, &s.rule_arn, Action::Delete)).await;
+        let rules = sdk.elbv2.describe_rules().listener_arn(&s.listener_arn).send().await.expect("rules");
+        assert!(rules.rules().iter().all(|r| r.is_default() == Some(true)));
+        ok(&provider, op(&moto, T::LbListener, &s.listener_arn, Action::Delete)).await;
+        ok(&provider, op(&moto, T::Lb, &s.lb_arn, Action::Delete)).await;
+        let lbs = sdk.elbv2.describe_load_balancers().send().await.expect("lbs");
+        assert!(lbs.load_balancers().is_empty());
+        for tg in [&s.blue_tg, &s.green_tg] {
+            ok(&provider, op(&moto, T::LbTargetGroup, tg, Action::Delete)).await;
+        }
+        let tgs = sdk.elbv2.describe_target_groups().send().await.expect("tgs");
+        let left: Vec<_> = tgs.target_groups().iter().filter_map(|t| t.target_group_arn()).collect();
+        assert_eq!(left, vec![s.neighbour_tg.as_str()]);
+
+        // Instances: protection refuses, is turned off, termination settles.
+        let refused = fails(&provider, op(&moto, T::Instance, &s.protected_instance, Action::Delete)).await;
+        assert_eq!(refused.kind, ErrorKind::NotPermitted, "{refused}");
+        assert_eq!(refused.operation, "ec2:TerminateInstances");
+        assert!(termination_protected(&sdk, &s.protected_instance).await);
+        ok(&provider, op(&moto, T::Instance, &s.protected_instance, Action::DisableTerminationProtection)).await;
+        assert!(!termination_protected(&sdk, &s.protected_instance).await);
+        for id in &s.instances {
+            let terminate = op(&moto, T::Instance, id, Action::Delete);
+            ok(&provider, terminate.clone()).await;
+            settles(&provider, &terminate, Duration::from_secs(30)).await;
+        }
+
+        // Network interface: AwaitDeletion makes no call and settles once it is gone.
+        let wait = op(&moto, T::NetworkInterface, &s.elb_eni, Action::AwaitDeletion);
+        let before = provider.api_calls();
+        ok(&provider, wait.clone()).await;
+        assert_eq!(provider.api_calls(), before, "AwaitDeletion made a call");
+        assert!(!provider.is_settled(&wait).await.expect("is_settled"));
+        ok(&provider, op(&moto, T::NetworkInterface, &s.elb_eni, Action::Delete)).await;
+        settles(&provider, &wait, Duration::from_secs(5)).await;
+
+        // Security group rules: one ingress (the app group's rule admitting the ALB's)
+        // and one egress rule, by id.
+        let app = details!(get(&inv, T::SecurityGroup, &s.app_sg), SecurityGroup);
+        let ingress = app.rules.iter().find(|r| r.direction == RuleDirection::Ingress).unwrap();
+        let egress = app.rules.iter().find(|r| r.direction == RuleDirection::Egress).unwrap();
+        for rule in [ingress, egress] {
+            ok(&provider, op(&moto, T::SecurityGroup, &s.app_sg, Action::RevokeRule { rule_id: rule.rule_id.clone() })).await;
+            assert!(!rule_ids(&sdk, &s.app_sg).await.iter().any(|(id, _)| *id == rule.rule_id));
+        }
+        let again = fails(&provider, op(&moto, T::SecurityGroup, &s.app_sg, Action::RevokeRule { rule_id: ingress.rule_id.clone() })).await;
+        assert_eq!(again.kind, ErrorKind::NotFound, "{again}");
+        for sg in [&s.app_sg, &s.alb_sg] {
+            ok(&provider, op(&moto, T::SecurityGroup, sg, Action::Delete)).await;
+        }
+        // (moto lets a VPC's default group be deleted; AWS answers CannotDelete, which
+        // the simulator covers.)
+
+        // IAM: a role with attachments conflicts; detach, delete inline, remove from
+        // the profile, then it goes.
+        let conflict = fails(&provider, op(&moto, T::IamRole, &s.role, Action::Delete)).await;
+        assert_eq!((conflict.kind, conflict.code.as_str()), (ErrorKind::Conflict, "DeleteConflict"));
+        assert_eq!(conflict.operation, "iam:DeleteRole");
+        assert_eq!(conflict.region, None);
+        for policy_arn in [s.policy_arn.clone(), "arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()] {
+            ok(&provider, op(&moto, T::IamRole, &s.role, Action::DetachRolePolicy { policy_arn })).await;
+        }
+        let attached = sdk.iam.list_attached_role_policies().role_name(&s.role).send().await.expect("attached");
+        assert!(attached.attached_policies().is_empty());
+        ok(&provider, op(&moto, T::IamRole, &s.role, Action::DeleteInlinePolicy { policy_name: "write-logs".into() })).await;
+        let inline = sdk.iam.list_role_policies().role_name(&s.role).send().await.expect("inline");
+        assert!(inline.policy_names().is_empty());
+        let conflict = fails(&provider, op(&moto, T::IamInstanceProfile, &s.profile, Action::Delete)).await;
+        assert_eq!(conflict.kind, ErrorKind::Conflict, "{conflict}");
+        ok(&provider, op(&moto, T::IamInstanceProfile, &s.profile, Action::RemoveRoleFromProfile { role: s.role.clone() })).await;
+        let profile = sdk.iam.get_instance_profile().instance_profile_name(&s.profile).send().await.expect("profile");
+        assert!(profile.instance_profile().unwrap().roles().is_empty());
+        ok(&provider, op(&moto, T::IamRole, &s.role, Action::Delete)).await;
+        ok(&provider, op(&moto, T::IamInstanceProfile, &s.profile, Action::Delete)).await;
+
+        ok(&provider, op(&moto, T::IamPolicy, &s.policy_arn, Action::DeletePolicyVersion { version_id: "v1".into() })).await;
+        let versions = sdk.iam.list_policy_versions().policy_arn(&s.policy_arn).send().await.expect("versions");
+        let versions: Vec<_> = versions.versions().iter().filter_map(|v| v.version_id()).collect();
+        assert_eq!(versions, vec!["v2"]);
+        ok(&provider, op(&moto, T::IamPolicy, &s.policy_arn, Action::DetachUserPolicy { user: s.user.clone() })).await;
+        ok(&provider, op(&moto, T::IamPolicy, &s.policy_arn, Action::DetachGroupPolicy { group: s.group.clone() })).await;
+        let user = sdk.iam.list_attached_user_policies().user_name(&s.user).send().await.expect("user");
+        assert!(user.attached_policies().is_empty());
+        let group = sdk.iam.list_attached_group_policies().group_name(&s.group).send().await.expect("group");
+        assert!(group.attached_policies().is_empty());
+        ok(&provider, op(&moto, T::IamPolicy, &s.policy_arn, Action::Delete)).await;
+
+        for name in &s.log_groups {
+            ok(&provider, op(&moto, T::CloudwatchLogGroup, name, Action::Delete)).await;
+        }
+
+        // What is left is the neighbour stack, untouched.
+        let after = provider
+            .discover(&DiscoveryRequest::everything(vec![moto.region.clone()]), &decom_provider::NoProgress)
+            .await
+            .expect("discovery");
+        let survivors = |ty: T| crate::ids(&after, ty);
+        assert!(survivors(T::SecurityGroup).contains(&s.neighbour_sg));
+        assert!(!survivors(T::SecurityGroup).contains(&s.app_sg));
+        assert_eq!(survivors(T::LbTargetGroup), [s.neighbour_tg.clone()].into());
+        assert_eq!(survivors(T::IamRole), [s.neighbour_role.clone()].into());
+        assert_eq!(survivors(T::CloudwatchLogGroup), [s.neighbour_log_group.clone()].into());
+        assert!(survivors(T::Lb).is_empty());
+        assert!(survivors(T::Instance).is_empty(), "terminated instances are not listed");
+        assert!(survivors(T::IamPolicy).is_empty());
+        assert!(survivors(T::IamInstanceProfile).is_empty());
+
+        // Deleting again: NotFound, which the engine counts as done. (DeleteLoadBalancer
+        // succeeds for a missing balancer in AWS too; moto also lets DeleteRule succeed.)
+        let gone = [
+            op(&moto, T::SecurityGroup, &s.app_sg, Action::Delete),
+            op(&moto, T::NetworkInterface, &s.elb_eni, Action::Delete),
+            op(&moto, T::LbTargetGroup, &s.blue_tg, Action::Delete),
+            op(&moto, T::LbListener, &s.listener_arn, Action::Delete),
+            op(&moto, T::IamRole, &s.role, Action::Delete),
+            op(&moto, T::IamPolicy, &s.policy_arn, Action::Delete),
+            op(&moto, T::IamInstanceProfile, &s.profile, Action::Delete),
+            op(&moto, T::CloudwatchLogGroup, &s.log_groups[0], Action::Delete),
+            op(&moto, T::IamRole, &s.role, Action::DetachRolePolicy { policy_arn: s.policy_arn.clone() }),
+            op(&moto, T::IamRole, &s.role, Action::DeleteInlinePolicy { policy_name: "write-logs".into() }),
+        ];
+        for operation in gone {
+            let e = fails(&provider, operation.clone()).await;
+            assert_eq!(e.kind, ErrorKind::NotFound, "{operation}: {e}");
+        }
+        // An action a type does not have is refused without a call.
+        let before = provider.api_calls();
+        let e = fails(&provider, op(&moto, T::CloudwatchLogGroup, "/ecs/neighbour", Action::DisableDeletionProtection)).await;
+        assert_eq!(e.code, "UnsupportedOperation");
+        assert_eq!(provider.api_calls(), before);
+    }
+}
+
+moto_test! {
+    async fn describes_resources_for_the_archive(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let s = fixtures::build_stack(&sdk, &moto.region).await;
+        sdk.logs
+            .put_metric_filter()
+            .log_group_name(&s.log_groups[0])
+            .filter_name("errors")
+            .filter_pattern("ERROR")
+            .metric_transformations(
+                aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
+                    .metric_name("Errors")
+                    .metric_namespace("Web")
+                    .metric_value("1")
+                    .build()
+                    .expect("transformation"),
+            )
+            .send()
+            .await
+            .expect("metric filter");
+        let provider = moto.provider().await;
+        let describe = |ty: T, id: &str| {
+            let target = key(ty, &moto.region, id);
+            let provider = &provider;
+            async move {
+                provider
+                    .describe(&target)
+                    .await
+                    .unwrap_or_else(|e| panic!("describe {target}: {e}"))
+            }
+        };
+
+        let sg = describe(T::SecurityGroup, &s.app_sg).await.expect("app group");
+        let rules = sg["model"]["rules"].as_array().expect("rules");
+        assert_eq!(rules.len(), 2, "{sg}");
+        assert!(rules.iter().any(|r| r["referenced_group"]["group_id"] == s.alb_sg.as_str()));
+
+        let role = describe(T::IamRole, &s.role).await.expect("role");
+        assert_eq!(role["model"]["trust_policy"], serde_json::from_str::<serde_json::Value>(fixtures::TRUST_EC2).unwrap());
+        assert_eq!(role["model"]["inline_policies"][0]["document"], serde_json::from_str::<serde_json::Value>(fixtures::INLINE).unwrap());
+        assert_eq!(role["model"]["attached_policies"].as_array().unwrap().len(), 2);
+        assert_eq!(role["instance_profiles"], serde_json::json!([s.profile]));
+
+        let policy = describe(T::IamPolicy, &s.policy_arn).await.expect("policy");
+        assert_eq!(policy["model"]["document"], serde_json::from_str::<serde_json::Value>(fixtures::POLICY_V2).unwrap());
+        assert_eq!(policy["attached_roles"], serde_json::json!([s.role]));
+        assert_eq!(policy["model"]["attached_users"], serde_json::json!([s.user]));
+
+        let profile = describe(T::IamInstanceProfile, &s.profile).await.expect("profile");
+        assert_eq!(profile["model"]["roles"], serde_json::json!([s.role]));
+
+        let lb = describe(T::Lb, &s.lb_arn).await.expect("lb");
+        assert_eq!(lb["attributes"]["deletion_protection.enabled"], "true");
+        assert_eq!(lb["model"]["tags"]["stack"], "web");
+        let listeners = lb["listeners"].as_array().expect("listeners");
+        assert_eq!(listeners.len(), 1);
+        assert_eq!(listeners[0]["rules"].as_array().unwrap().len(), 2, "the default rule and the path rule");
+        assert_eq!(listeners[0]["model"]["forward_target_groups"].as_array().unwrap().len(), 2);
+
+        let listener = describe(T::LbListener, &s.listener_arn).await.expect("listener");
+        assert_eq!(listener["model"]["port"], 80);
+        let rule = describe(T::LbListenerRule, &s.rule_arn).await.expect("rule");
+        assert_eq!(rule["model"]["listener"], s.listener_arn.as_str());
+        assert_eq!(rule["model"]["conditions"], serde_json::json!(["path-pattern=/api/*"]));
+
+        let tg = describe(T::LbTargetGroup, &s.blue_tg).await.expect("tg");
+        assert_eq!(tg["model"]["targets"].as_array().unwrap().len(), 2);
+        assert!(tg["attributes"].as_object().is_some_and(|a| !a.is_empty()), "{tg}");
+
+        let logs = describe(T::CloudwatchLogGroup, &s.log_groups[0]).await.expect("log group");
+        assert_eq!(logs["model"]["retention_days"], 30);
+        assert_eq!(logs["model"]["tags"]["stack"], "web");
+        assert_eq!(logs["metric_filters"][0]["name"], "errors");
+        assert!(logs["subscription_filters"].as_array().is_some());
+        // A prefix of another group's name is not that group.
+        assert!(describe(T::CloudwatchLogGroup, "/ecs/we").await.is_none());
+
+        let instance = describe(T::Instance, &s.instances[1]).await.expect("instance");
+        assert_eq!(instance["model"]["instance_profile"], s.profile.as_str());
+        let eni = describe(T::NetworkInterface, &s.elb_eni).await.expect("eni");
+        assert_eq!(eni["model"]["description"].as_str().map(|d| d.starts_with("ELB ")), Some(true));
+
+        // Gone: None.
+        sdk.logs.delete_log_group().log_group_name(&s.log_groups[1]).send().await.expect("delete");
+        assert!(describe(T::CloudwatchLogGroup, &s.log_groups[1]).await.is_none());
+        sdk.iam.delete_role().role_name(&s.neighbour_role).send().await.expect("delete role");
+        assert!(describe(T::IamRole, &s.neighbour_role).await.is_none());
+        sdk.elbv2.delete_target_group().target_group_arn(&s.neighbour_tg).send().await.expect("delete tg");
+        assert!(describe(T::LbTargetGroup, &s.neighbour_tg).await.is_none());
+        sdk.ec2.delete_security_group().group_id(&s.neighbour_sg).send().await.expect("delete sg");
+        assert!(describe(T::SecurityGroup, &s.neighbour_sg).await.is_none());
+        sdk.ec2.delete_network_interface().network_interface_id(&s.elb_eni).send().await.expect("delete eni");
+        assert!(describe(T::NetworkInterface, &s.elb_eni).await.is_none());
+        assert!(describe(T::IamPolicy, &format!("arn:aws:iam::{}:policy/nope", moto.account)).await.is_none());
+        assert!(describe(T::IamInstanceProfile, "nope").await.is_none());
+        assert!(describe(T::Lb, &s.lb_arn.replace("/web/", "/gone/")).await.is_none());
+    }
+}
