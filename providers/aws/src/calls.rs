@@ -194,3 +194,106 @@ where
         .map(|r| r.expect("every task reported"))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::error::ErrorMetadata;
+    use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsError;
+    use aws_smithy_runtime_api::http::StatusCode;
+
+    fn service_error(
+        status: u16,
+        code: Option<&str>,
+    ) -> SdkError<DescribeSecurityGroupsError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder().message("computer says no");
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        SdkError::service_error(
+            DescribeSecurityGroupsError::generic(meta.build()),
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), "".into()),
+        )
+    }
+
+    #[test]
+    fn keeps_the_aws_code_and_names_the_call() {
+        let e = api_error(
+            "ec2:DescribeSecurityGroups",
+            Some("eu-west-1"),
+            service_error(400, Some("InvalidGroup.NotFound")),
+        );
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert_eq!(e.code, "InvalidGroup.NotFound");
+        assert_eq!(e.operation, "ec2:DescribeSecurityGroups");
+        assert_eq!(
+            e.to_string(),
+            "ec2:DescribeSecurityGroups failed in eu-west-1: InvalidGroup.NotFound: computer says no"
+        );
+    }
+
+    #[test]
+    fn access_denied_names_the_missing_permission() {
+        let e = api_error(
+            "ec2:DescribeSecurityGroups",
+            Some("eu-west-1"),
+            service_error(403, Some("UnauthorizedOperation")),
+        );
+        assert_eq!(e.kind, ErrorKind::AccessDenied);
+        assert!(
+            e.message
+                .contains("need the permission `ec2:DescribeSecurityGroups`"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn failures_without_an_aws_answer_are_transient() {
+        let e = api_error("ec2:DescribeSecurityGroups", None, service_error(503, None));
+        assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Transient, "Http503"));
+        let timeout: SdkError<DescribeSecurityGroupsError, HttpResponse> =
+            SdkError::timeout_error("operation timed out");
+        let e = api_error("ec2:DescribeSecurityGroups", None, timeout);
+        assert_eq!(
+            (e.kind, e.code.as_str()),
+            (ErrorKind::Transient, "TimeoutError")
+        );
+    }
+
+    #[tokio::test]
+    async fn bounded_keeps_input_order_and_fails_on_the_first_error() {
+        let doubled = bounded((0..50).collect(), 4, |i: u32| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(u64::from(50 - i) % 7)).await;
+            Ok(i * 2)
+        })
+        .await
+        .unwrap();
+        assert_eq!(doubled, (0..50).map(|i| i * 2).collect::<Vec<_>>());
+        let failed = bounded((0..10).collect(), 3, |i: u32| async move {
+            if i == 6 {
+                Err(ProviderError::new("x:Y", None, "Throttling", "slow down"))
+            } else {
+                Ok(i)
+            }
+        })
+        .await;
+        assert_eq!(failed.unwrap_err().kind, ErrorKind::Throttled);
+    }
+
+    #[test]
+    fn the_ledger_counts_per_call() {
+        let ledger = CallLedger::default();
+        ledger.record("ec2:DescribeSecurityGroups".into());
+        ledger.record("ec2:DescribeSecurityGroups".into());
+        ledger.record("sts:GetCallerIdentity".into());
+        let stats: Vec<_> = ledger.snapshot().into_iter().collect();
+        assert_eq!(
+            stats,
+            vec![
+                ("ec2:DescribeSecurityGroups".to_string(), 2),
+                ("sts:GetCallerIdentity".to_string(), 1)
+            ]
+        );
+    }
+}

@@ -87,8 +87,15 @@ impl AwsProvider {
     /// Loads the configuration and builds the clients. Makes no API call: credentials
     /// are resolved on the first call, which the engine makes to `caller_identity`.
     pub async fn new(settings: AwsSettings) -> Result<AwsProvider, AwsSetupError> {
+        // `AWS_MAX_ATTEMPTS` is the standard way to change the bound; it is read here
+        // because an explicit RetryConfig would otherwise override it.
+        let max_attempts = std::env::var("AWS_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(MAX_ATTEMPTS);
         let retry = RetryConfig::adaptive()
-            .with_max_attempts(MAX_ATTEMPTS)
+            .with_max_attempts(max_attempts)
             .with_initial_backoff(Duration::from_millis(200))
             .with_max_backoff(Duration::from_secs(20));
         let timeouts = TimeoutConfig::builder()

@@ -30,6 +30,32 @@ moto_test! {
         assert_eq!(inv.account_id, moto.account);
         assert_eq!(inv.regions, vec![moto.region.clone()]);
         assert_eq!(inv.types, T::ALL.to_vec());
+        // One call per page, plus the per-resource calls AWS has no batch form for.
+        let calls: Vec<(String, u64)> = provider.api_calls().into_iter().collect();
+        let expected: Vec<(String, u64)> = [
+            ("ec2:DescribeInstanceAttribute", 2),
+            ("ec2:DescribeInstances", 1),
+            ("ec2:DescribeNetworkInterfaces", 1),
+            ("ec2:DescribeSecurityGroupRules", 1),
+            ("ec2:DescribeSecurityGroups", 1),
+            ("elasticloadbalancing:DescribeListeners", 1),
+            ("elasticloadbalancing:DescribeLoadBalancerAttributes", 1),
+            ("elasticloadbalancing:DescribeLoadBalancers", 1),
+            ("elasticloadbalancing:DescribeRules", 1),
+            ("elasticloadbalancing:DescribeTags", 1),
+            ("elasticloadbalancing:DescribeTargetGroups", 1),
+            ("elasticloadbalancing:DescribeTargetHealth", 3),
+            ("iam:GetAccountAuthorizationDetails", 1),
+            ("iam:ListInstanceProfiles", 1),
+            ("iam:ListPolicyTags", 1),
+            ("logs:DescribeLogGroups", 1),
+            ("logs:ListTagsForResource", 3),
+            ("sts:GetCallerIdentity", 1),
+        ]
+        .into_iter()
+        .map(|(call, n)| (call.to_string(), n))
+        .collect();
+        assert_eq!(calls, expected);
         let expected_progress: BTreeSet<String> = [
             "started ec2 eu-west-1", "finished ec2 eu-west-1",
             "started elbv2 eu-west-1", "finished elbv2 eu-west-1",
@@ -365,5 +391,51 @@ moto_test! {
         assert!(profile.roles.is_empty());
         assert_eq!(profile.path, "/legacy/");
         assert!(ids(&inv, T::IamRole).is_empty());
+    }
+}
+
+fn logs_unreachable() -> Vec<(String, String)> {
+    vec![
+        (
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS".to_string(),
+            crate::util::unreachable_endpoint(),
+        ),
+        ("AWS_MAX_ATTEMPTS".to_string(), "1".to_string()),
+    ]
+}
+
+moto_test! {
+    env: logs_unreachable;
+    async fn a_failing_service_fails_the_whole_discovery(moto: Moto) {
+        let sdk = moto.sdk().await;
+        fixtures::security_group(
+            &sdk,
+            &fixtures::vpc_with_subnets(&sdk, &moto.region).await.0,
+            "kept",
+            "x",
+        )
+        .await;
+        let provider = moto.provider().await;
+        let error = provider
+            .discover(&DiscoveryRequest::everything(vec![moto.region.clone()]), &decom_provider::NoProgress)
+            .await
+            .expect_err("logs cannot be reached: no partial inventory");
+        assert_eq!(error.operation, "logs:DescribeLogGroups");
+        assert_eq!(error.region.as_deref(), Some(moto.region.as_str()));
+        assert_eq!(error.kind, decom_provider::ErrorKind::Transient, "{error}");
+        assert!(
+            error.to_string().starts_with("logs:DescribeLogGroups failed in eu-west-1: DispatchFailure"),
+            "{error}"
+        );
+        // The per-service endpoint variable reached only that service.
+        let request = DiscoveryRequest {
+            regions: vec![moto.region.clone()],
+            types: BTreeSet::from([T::SecurityGroup, T::IamRole]),
+        };
+        let inv = provider
+            .discover(&request, &decom_provider::NoProgress)
+            .await
+            .expect("EC2 and IAM still answer");
+        assert!(inv.resources.iter().any(|r| r.name == "kept"));
     }
 }

@@ -146,7 +146,11 @@ pub struct Moto {
 /// In the parent: runs the test `name` in a child process with the AWS environment
 /// pointing at moto, asserts it passed, and returns `None`. In the child: returns the
 /// context for the body.
-pub fn child_context(module_path: &str, name: &str) -> Option<Moto> {
+pub fn child_context(
+    module_path: &str,
+    name: &str,
+    extra_env: fn() -> Vec<(String, String)>,
+) -> Option<Moto> {
     // libtest names tests by module path without the crate.
     let test = match module_path.split_once("::") {
         Some((_, rest)) => format!("{rest}::{name}"),
@@ -174,6 +178,7 @@ pub fn child_context(module_path: &str, name: &str) -> Option<Moto> {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_DEFAULT_REGION")
+        .envs(extra_env())
         .output()
         .expect("run the test in a child process");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -278,14 +283,28 @@ where
     out.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Declares a test that runs against moto in a child process.
+/// No environment beyond the harness's.
+pub fn no_env() -> Vec<(String, String)> {
+    Vec::new()
+}
+
+/// An endpoint where nothing listens (a port that was free a moment ago).
+pub fn unreachable_endpoint() -> String {
+    format!("http://127.0.0.1:{}", free_port())
+}
+
+/// Declares a test that runs against moto in a child process, optionally with more
+/// environment variables (`env: f;` with `f() -> Vec<(String, String)>`).
 #[macro_export]
 macro_rules! moto_test {
     ($(#[$meta:meta])* async fn $name:ident($ctx:ident: Moto) $body:block) => {
+        $crate::moto_test! { env: $crate::util::no_env; $(#[$meta])* async fn $name($ctx: Moto) $body }
+    };
+    (env: $env:path; $(#[$meta:meta])* async fn $name:ident($ctx:ident: Moto) $body:block) => {
         $(#[$meta])*
         #[test]
         fn $name() {
-            if let Some($ctx) = $crate::util::child_context(module_path!(), stringify!($name)) {
+            if let Some($ctx) = $crate::util::child_context(module_path!(), stringify!($name), $env) {
                 tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
                     .enable_all()
