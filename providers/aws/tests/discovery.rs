@@ -439,3 +439,43 @@ moto_test! {
         assert!(inv.resources.iter().any(|r| r.name == "kept"));
     }
 }
+
+moto_test! {
+    async fn discovers_several_regions_and_service_linked_roles(moto: Moto) {
+        let sdk = moto.sdk().await;
+        sdk.iam
+            .create_service_linked_role()
+            .aws_service_name("elasticloadbalancing.amazonaws.com")
+            .send()
+            .await
+            .expect("service-linked role");
+        let west = fixtures::security_group(&sdk, &fixtures::vpc_with_subnets(&sdk, &moto.region).await.0, "west", "x").await;
+        let east_sdk = moto.sdk_in("us-east-1").await;
+        let east = fixtures::security_group(&east_sdk, &fixtures::vpc_with_subnets(&east_sdk, "us-east-1").await.0, "east", "x").await;
+
+        let provider = moto.provider().await;
+        let progress = RecordedProgress::default();
+        let request = DiscoveryRequest {
+            regions: vec!["us-east-1".to_string(), moto.region.clone()],
+            types: BTreeSet::from([T::SecurityGroup, T::IamRole]),
+        };
+        let inv = provider.discover(&request, &progress).await.expect("discovery");
+        assert_eq!(inv.regions, vec![moto.region.clone(), "us-east-1".to_string()]);
+        assert_eq!(get(&inv, T::SecurityGroup, &west).region, moto.region);
+        assert_eq!(get(&inv, T::SecurityGroup, &east).region, "us-east-1");
+        let expected: BTreeSet<String> = [
+            "started ec2 eu-west-1", "finished ec2 eu-west-1",
+            "started ec2 us-east-1", "finished ec2 us-east-1",
+            "started iam global", "finished iam global",
+        ].into_iter().map(String::from).collect();
+        assert_eq!(progress.events(), expected);
+        assert_eq!(provider.api_calls().get("iam:GetAccountAuthorizationDetails"), Some(&1), "IAM once");
+        assert_eq!(provider.api_calls().get("ec2:DescribeSecurityGroups"), Some(&2), "once per region");
+
+        let linked: Vec<_> = inv.resources.iter().filter(|r| r.ty() == T::IamRole).collect();
+        assert_eq!(linked.len(), 1);
+        let role = details!(linked[0], IamRole);
+        assert!(role.service_linked, "{role:?}");
+        assert!(role.path.starts_with("/aws-service-role/"), "{}", role.path);
+    }
+}

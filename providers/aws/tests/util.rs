@@ -88,17 +88,22 @@ impl MotoServer {
     pub fn start() -> MotoServer {
         let server = moto_server_path();
         let port = free_port();
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{port}.log"));
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let log = tmp.join(format!("moto-{port}.log"));
+        let pid_file = tmp.join(format!("moto-{port}.pid"));
+        let _ = std::fs::remove_file(&pid_file);
         let mut watchdog = Command::new("bash")
             .arg("-c")
             .arg(
                 r#""$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 </dev/null & pid=$!
+echo "$pid" >"$3"
 read -r _ || true
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0"#,
             )
             .arg(&server)
             .arg(port.to_string())
             .arg(&log)
+            .arg(&pid_file)
             // AWS managed policies exist, as in a real account.
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::piped())
@@ -113,13 +118,24 @@ kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0"#,
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 break;
             }
-            if started.elapsed() > MOTO_START_TIMEOUT {
+            // Fail at once if moto exited, else after the bound: never hang.
+            let exited = std::fs::read_to_string(&pid_file)
+                .ok()
+                .map(|pid| !Path::new(&format!("/proc/{}", pid.trim())).exists())
+                .unwrap_or(false);
+            if exited || started.elapsed() > MOTO_START_TIMEOUT {
                 let mut text = String::new();
                 let _ = File::open(&log).and_then(|mut f| f.read_to_string(&mut text));
                 let _ = watchdog.kill();
+                let _ = watchdog.wait();
                 panic!(
-                    "moto (`{}`) did not answer on {addr} within {MOTO_START_TIMEOUT:?}; its log:\n{text}",
-                    server.display()
+                    "moto (`{}`) {} on {addr}; its log:\n{text}",
+                    server.display(),
+                    if exited {
+                        "exited instead of listening".to_string()
+                    } else {
+                        format!("did not answer within {MOTO_START_TIMEOUT:?}")
+                    }
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -226,8 +242,13 @@ impl Moto {
 
     /// SDK clients in the test's account, to build fixtures and check effects.
     pub async fn sdk(&self) -> Sdk {
+        self.sdk_in(&self.region).await
+    }
+
+    /// SDK clients in the test's account in another region.
+    pub async fn sdk_in(&self, region: &str) -> Sdk {
         let base = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
+            .region(Region::new(region.to_string()))
             .load()
             .await;
         let assumed = aws_config::sts::AssumeRoleProvider::builder(self.role_arn())
