@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, InstanceAttributeName, InstanceStateName, Tag,
+    AttributeBooleanValue, Filter, Instance as SdkInstance, InstanceAttributeName,
+    InstanceStateName, Tag,
 };
 use decom_provider::{
     Action, Details, EniAttachment, ErrorKind, GroupReference, Instance, InstanceState,
@@ -206,13 +207,12 @@ fn instance_state(name: Option<&InstanceStateName>) -> InstanceState {
     }
 }
 
-/// Instances that are not terminated, with their termination protection (one
-/// DescribeInstanceAttribute per instance: EC2 has no batch form).
-async fn instances(
+/// Instances that are not terminated, as EC2 describes them.
+async fn live_instances(
     client: &Client,
     region: &str,
     only: Option<&str>,
-) -> Result<Vec<Resource>, ProviderError> {
+) -> Result<Vec<SdkInstance>, ProviderError> {
     let reservations = client
         .describe_instances()
         .set_instance_ids(only.map(|id| vec![id.to_string()]))
@@ -222,10 +222,31 @@ async fn instances(
         .try_collect()
         .await
         .map_err(|e| api_error("ec2:DescribeInstances", Some(region), e))?;
-    let mut resources: Vec<Resource> = reservations
-        .iter()
-        .flat_map(|r| r.instances())
+    Ok(reservations
+        .into_iter()
+        .flat_map(|r| r.instances.unwrap_or_default())
         .filter(|i| i.state().and_then(|s| s.name()) != Some(&InstanceStateName::Terminated))
+        .collect())
+}
+
+/// Instances that are not terminated, with their termination protection (one
+/// DescribeInstanceAttribute per instance: EC2 has no batch form).
+async fn instances(
+    client: &Client,
+    region: &str,
+    only: Option<&str>,
+) -> Result<Vec<Resource>, ProviderError> {
+    let live = live_instances(client, region, only).await?;
+    instance_resources(client, region, &live).await
+}
+
+async fn instance_resources(
+    client: &Client,
+    region: &str,
+    live: &[SdkInstance],
+) -> Result<Vec<Resource>, ProviderError> {
+    let mut resources: Vec<Resource> = live
+        .iter()
         .map(|i| {
             let tags = tags(i.tags());
             Resource {
@@ -269,6 +290,41 @@ async fn instances(
         }
     }
     Ok(resources)
+}
+
+/// The archive's view of an instance: the model and what a rebuild would need.
+async fn describe_instance(
+    client: &Client,
+    region: &str,
+    id: &str,
+) -> Result<Option<serde_json::Value>, ProviderError> {
+    let live = live_instances(client, region, Some(id)).await?;
+    let Some(instance) = live.iter().find(|i| i.instance_id() == Some(id)) else {
+        return Ok(None);
+    };
+    let model = instance_resources(client, region, std::slice::from_ref(instance))
+        .await?
+        .pop();
+    Ok(Some(serde_json::json!({
+        "model": model,
+        "image_id": instance.image_id(),
+        "subnet_id": instance.subnet_id(),
+        "availability_zone": instance.placement().and_then(|p| p.availability_zone()),
+        "private_ip": instance.private_ip_address(),
+        "public_ip": instance.public_ip_address(),
+        "key_name": instance.key_name(),
+        "architecture": instance.architecture().map(|a| a.as_str()),
+        "block_devices": instance.block_device_mappings().iter().map(|b| serde_json::json!({
+            "device": b.device_name(),
+            "volume_id": b.ebs().and_then(|e| e.volume_id()),
+            "delete_on_termination": b.ebs().and_then(|e| e.delete_on_termination()),
+        })).collect::<Vec<_>>(),
+        "network_interfaces": instance
+            .network_interfaces()
+            .iter()
+            .filter_map(|n| n.network_interface_id())
+            .collect::<Vec<_>>(),
+    })))
 }
 
 async fn termination_protection(
@@ -431,7 +487,12 @@ pub(crate) async fn describe(
             security_groups(client, region, &owner, id).await
         }
         ResourceType::NetworkInterface => network_interfaces(client, region, id).await,
-        ResourceType::Instance => instances(client, region, id).await,
+        ResourceType::Instance => {
+            return match describe_instance(client, region, &target.id).await {
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+                other => other,
+            };
+        }
         _ => return Err(crate::unsupported_describe(target)),
     };
     match found {

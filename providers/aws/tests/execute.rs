@@ -327,6 +327,12 @@ moto_test! {
 
         let instance = describe(T::Instance, &s.instances[1]).await.expect("instance");
         assert_eq!(instance["model"]["instance_profile"], s.profile.as_str());
+        assert_eq!(instance["model"]["termination_protection"], false);
+        assert_eq!(instance["image_id"], "ami-12c6146b");
+        assert_eq!(instance["subnet_id"], s.subnets[0].as_str());
+        assert_eq!(instance["network_interfaces"].as_array().map(Vec::len), Some(1));
+        let protected = describe(T::Instance, &s.protected_instance).await.expect("instance");
+        assert_eq!(protected["model"]["termination_protection"], true);
         let eni = describe(T::NetworkInterface, &s.elb_eni).await.expect("eni");
         assert_eq!(eni["model"]["description"].as_str().map(|d| d.starts_with("ELB ")), Some(true));
 
@@ -344,5 +350,7 @@ moto_test! {
         assert!(describe(T::IamPolicy, &format!("arn:aws:iam::{}:policy/nope", moto.account)).await.is_none());
         assert!(describe(T::IamInstanceProfile, "nope").await.is_none());
         assert!(describe(T::Lb, &s.lb_arn.replace("/web/", "/gone/")).await.is_none());
+        sdk.ec2.terminate_instances().instance_ids(&s.instances[1]).send().await.expect("terminate");
+        assert!(describe(T::Instance, &s.instances[1]).await.is_none(), "terminated is gone");
     }
 }
