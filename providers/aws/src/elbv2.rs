@@ -636,3 +636,87 @@ pub(crate) async fn describe(
         _ => Err(crate::unsupported_describe(target)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_elasticloadbalancingv2::types::{
+        ForwardActionConfig, HttpHeaderConditionConfig, PathPatternConditionConfig,
+        QueryStringConditionConfig, QueryStringKeyValuePair, TargetGroupTuple,
+    };
+
+    #[test]
+    fn summarises_conditions() {
+        let path = RuleCondition::builder()
+            .field("path-pattern")
+            .path_pattern_config(
+                PathPatternConditionConfig::builder()
+                    .values("/api/*")
+                    .values("/v2/*")
+                    .build(),
+            )
+            .build();
+        let header = RuleCondition::builder()
+            .field("http-header")
+            .http_header_config(
+                HttpHeaderConditionConfig::builder()
+                    .http_header_name("X-Env")
+                    .values("blue")
+                    .build(),
+            )
+            .build();
+        let query = RuleCondition::builder()
+            .field("query-string")
+            .query_string_config(
+                QueryStringConditionConfig::builder()
+                    .values(
+                        QueryStringKeyValuePair::builder()
+                            .key("v")
+                            .value("2")
+                            .build(),
+                    )
+                    .values(QueryStringKeyValuePair::builder().value("debug").build())
+                    .build(),
+            )
+            .build();
+        let legacy = RuleCondition::builder()
+            .field("host-header")
+            .values("example.com")
+            .build();
+        let summaries: Vec<String> = [path, header, query, legacy]
+            .iter()
+            .map(condition_summary)
+            .collect();
+        assert_eq!(
+            summaries,
+            vec![
+                "path-pattern=/api/*,/v2/*",
+                "http-header:X-Env=blue",
+                "query-string=v=2,debug",
+                "host-header=example.com",
+            ]
+        );
+    }
+
+    #[test]
+    fn forward_targets_come_from_both_forms_once_each() {
+        let weighted = ElbAction::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn("tg-a")
+            .forward_config(
+                ForwardActionConfig::builder()
+                    .target_groups(TargetGroupTuple::builder().target_group_arn("tg-a").build())
+                    .target_groups(TargetGroupTuple::builder().target_group_arn("tg-b").build())
+                    .build(),
+            )
+            .build();
+        let redirect = ElbAction::builder()
+            .r#type(ActionTypeEnum::Redirect)
+            .target_group_arn("tg-c")
+            .build();
+        assert_eq!(
+            forward_target_groups(&[weighted, redirect]),
+            vec!["tg-a".to_string(), "tg-b".to_string()]
+        );
+    }
+}

@@ -309,6 +309,10 @@ moto_test! {
         assert!(w.arn.ends_with(":log-group:/ecs/web"), "{}", w.arn);
         assert!(w.created.is_some());
         assert!(w.stored_bytes.is_some());
+        assert_eq!(w.kms_key_id, None);
+        let migrations = details!(get(&inv, T::CloudwatchLogGroup, &stack.log_groups[1]), CloudwatchLogGroup);
+        assert_eq!(migrations.kms_key_id.as_deref(), Some(fixtures::LOGS_KEY));
+        assert_eq!(migrations.retention_days, None);
         assert_eq!(
             details!(get(&inv, T::CloudwatchLogGroup, &stack.neighbour_log_group), CloudwatchLogGroup)
                 .retention_days,

@@ -19,6 +19,9 @@ pub const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"A
 pub const POLICY_V1: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::web-assets/*"}]}"#;
 pub const POLICY_V2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"*"}]}"#;
 pub const INLINE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}"#;
+/// The key the migrations log group is encrypted with.
+pub const LOGS_KEY: &str =
+    "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
 /// A group of another account, referenced by a rule of the neighbour's group.
 pub const FOREIGN_ACCOUNT: &str = "999988887777";
 
@@ -472,11 +475,12 @@ pub async fn build_stack(sdk: &Sdk, region: &str) -> Stack {
 
     // Log groups.
     let log_groups = vec!["/ecs/web".to_string(), "/ecs/web-migrations".to_string()];
-    for name in &log_groups {
+    for (i, name) in log_groups.iter().enumerate() {
         sdk.logs
             .create_log_group()
             .log_group_name(name)
             .tags("stack", "web")
+            .set_kms_key_id((i == 1).then(|| LOGS_KEY.to_string()))
             .send()
             .await
             .expect("log group");
