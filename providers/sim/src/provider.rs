@@ -180,6 +180,30 @@ impl SimProvider {
         self.lock().history.clone()
     }
 
+    /// The calls AWS refused for a dependency (see [`SimEvent::is_dependency_error`]).
+    pub fn dependency_errors(&self) -> Vec<SimEvent> {
+        self.lock()
+            .history
+            .iter()
+            .filter(|e| e.is_dependency_error())
+            .cloned()
+            .collect()
+    }
+
+    /// Operations that succeeded more than once, in the order of their second success
+    /// (an engine must never repeat a completed step).
+    pub fn repeated_successes(&self) -> Vec<Operation> {
+        let state = self.lock();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut repeated = Vec::new();
+        for event in state.history.iter().filter(|e| e.succeeded()) {
+            if !seen.insert(&event.operation) && !repeated.contains(&event.operation) {
+                repeated.push(event.operation.clone());
+            }
+        }
+        repeated
+    }
+
     /// The resource as it is now.
     pub fn resource(&self, key: &ResourceKey) -> Option<Resource> {
         self.current().account.get(key).cloned()

@@ -450,6 +450,11 @@ async fn an_instance_shuts_down_then_terminates_taking_its_eni() {
         refused(&sim, delete(&s.app_sg)).await.code,
         "DependencyViolation"
     );
+    assert_eq!(sim.dependency_errors().len(), 1);
+    // TerminateInstances is idempotent while shutting down; the history shows the
+    // repeat.
+    ok(&sim, terminate.clone()).await;
+    assert_eq!(sim.repeated_successes(), vec![terminate.clone()]);
     assert_eq!(
         settle(&sim, &terminate).await,
         2,
@@ -500,6 +505,8 @@ async fn protection_flags_refuse_until_turned_off() {
         ok(&sim, op(target, action)).await;
         ok(&sim, delete(target)).await;
     }
+    assert_eq!(sim.dependency_errors(), Vec::new());
+    assert_eq!(sim.repeated_successes(), Vec::new());
     let names: Vec<String> = sim.history().iter().map(|e| e.api.clone()).collect();
     assert_eq!(
         names,
