@@ -76,6 +76,15 @@ pub(crate) async fn discover(
         });
     };
 
+    // IAM first: it is global, often the longest job, and has no region to wait for.
+    if wants(Service::Iam) {
+        let (client, types) = (provider.iam().clone(), types.clone());
+        spawn(
+            Service::Iam,
+            GLOBAL_REGION.to_string(),
+            Box::pin(async move { crate::iam::discover(&client, &types).await }),
+        );
+    }
     for region in &regions {
         let clients = provider.region_clients(region);
         if wants(Service::Ec2) {
@@ -105,14 +114,6 @@ pub(crate) async fn discover(
                 Box::pin(async move { crate::logs::discover(&client, &r).await }),
             );
         }
-    }
-    if wants(Service::Iam) {
-        let (client, types) = (provider.iam().clone(), types.clone());
-        spawn(
-            Service::Iam,
-            GLOBAL_REGION.to_string(),
-            Box::pin(async move { crate::iam::discover(&client, &types).await }),
-        );
     }
     drop(events);
 
