@@ -2,7 +2,9 @@
 //! The binary in `main.rs` is a thin shell over this library.
 
 pub mod apply;
+pub mod diff;
 pub mod plan;
 pub mod planfile;
 pub mod render;
+pub mod select;
 pub mod spec;

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use decom_provider::{Inventory, InventoryIndex, Resource, ResourceKey, ResourceType};
+use decom_provider::{
+    Action, Details, Inventory, InventoryIndex, Resource, ResourceKey, ResourceType,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -174,9 +176,11 @@ pub fn fingerprint_key(key: &ResourceKey) -> String {
 }
 
 /// The resources whose state the plan depends on: every step's target and
-/// everything that references one of them.
+/// everything that references one of them, fingerprinted as the plan will leave them
+/// (see [`PlanEffects`]).
 pub fn fingerprints_for(plan: &Plan, inventory: &Inventory) -> BTreeMap<String, String> {
     let index = InventoryIndex::new(inventory);
+    let effects = PlanEffects::of(plan);
     let mut keys: BTreeSet<ResourceKey> = BTreeSet::new();
     for step in &plan.steps {
         let key = step.key();
@@ -189,13 +193,127 @@ pub fn fingerprints_for(plan: &Plan, inventory: &Inventory) -> BTreeMap<String, 
         .filter_map(|key| {
             index
                 .get(&key)
-                .map(|r| (fingerprint_key(&key), fingerprint(r)))
+                .map(|r| (fingerprint_key(&key), fingerprint(&effects.project(r))))
         })
         .collect()
 }
 
-/// Fields that change without anything that matters to a plan changing.
-const VOLATILE_FIELDS: [&str; 4] = ["last_used", "stored_bytes", "last_event", "status"];
+/// What a plan itself does to the account. A resource is projected through these
+/// effects before it is fingerprinted, so that the plan's own changes — a rule it
+/// revoked, a policy it detached, a target deregistered because the plan terminated
+/// the instance — never make a half-applied plan look stale when it is resumed.
+/// Projection is idempotent: removing what is already gone changes nothing.
+#[derive(Debug, Default)]
+pub struct PlanEffects {
+    removed: BTreeSet<ResourceKey>,
+    actions: BTreeMap<ResourceKey, Vec<Action>>,
+}
+
+impl PlanEffects {
+    pub fn of(plan: &Plan) -> PlanEffects {
+        let mut effects = PlanEffects::default();
+        for step in &plan.steps {
+            if step.action.removes_target() {
+                effects.removed.insert(step.key());
+            } else {
+                effects
+                    .actions
+                    .entry(step.key())
+                    .or_default()
+                    .push(step.action.clone());
+            }
+        }
+        effects
+    }
+
+    fn removed(&self, ty: ResourceType, region: &str, id: &str) -> bool {
+        self.removed.contains(&ResourceKey::new(ty, region, id))
+    }
+
+    /// The resource as it is once the plan's steps have run.
+    pub fn project(&self, resource: &Resource) -> Resource {
+        let mut r = resource.clone();
+        let actions = self.actions.get(&r.key()).map(Vec::as_slice).unwrap_or(&[]);
+        let region = r.region.clone();
+        match &mut r.details {
+            Details::SecurityGroup(sg) => {
+                sg.rules.retain(|rule| {
+                    !actions.iter().any(
+                        |a| matches!(a, Action::RevokeRule { rule_id } if *rule_id == rule.rule_id),
+                    )
+                });
+            }
+            Details::NetworkInterface(eni) => {
+                if eni
+                    .attachment
+                    .as_ref()
+                    .and_then(|a| a.instance_id.as_deref())
+                    .is_some_and(|i| self.removed(ResourceType::Instance, &region, i))
+                {
+                    eni.attachment = None;
+                }
+            }
+            Details::Instance(instance) => {
+                if actions.contains(&Action::DisableTerminationProtection) {
+                    instance.termination_protection = false;
+                }
+            }
+            Details::Lb(lb) => {
+                if actions.contains(&Action::DisableDeletionProtection) {
+                    lb.deletion_protection = false;
+                }
+            }
+            Details::LbTargetGroup(tg) => {
+                tg.targets
+                    .retain(|t| !self.removed(ResourceType::Instance, &region, &t.id));
+                // Derived by AWS from the listeners and rules forwarding to it.
+                tg.load_balancers.clear();
+            }
+            Details::IamRole(role) => {
+                role.attached_policies.retain(|p| {
+                    !actions.iter().any(
+                        |a| matches!(a, Action::DetachRolePolicy { policy_arn } if policy_arn == p),
+                    ) && !self.removed(ResourceType::IamPolicy, &region, p)
+                });
+                role.inline_policies.retain(|p| {
+                    !actions.iter().any(|a| matches!(a, Action::DeleteInlinePolicy { policy_name } if *policy_name == p.name))
+                });
+            }
+            Details::IamPolicy(policy) => {
+                // Derived from the attachments, which are fingerprinted on their own.
+                policy.attachment_count = 0;
+                policy.attached_users.retain(|u| {
+                    !actions
+                        .iter()
+                        .any(|a| matches!(a, Action::DetachUserPolicy { user } if user == u))
+                });
+                policy.attached_groups.retain(|g| {
+                    !actions
+                        .iter()
+                        .any(|a| matches!(a, Action::DetachGroupPolicy { group } if group == g))
+                });
+                policy.versions.retain(|v| {
+                    !actions.iter().any(|a| matches!(a, Action::DeletePolicyVersion { version_id } if *version_id == v.version_id))
+                });
+            }
+            Details::IamInstanceProfile(profile) => {
+                profile.roles.retain(|role| {
+                    !actions.iter().any(
+                        |a| matches!(a, Action::RemoveRoleFromProfile { role: r } if r == role),
+                    ) && !self.removed(ResourceType::IamRole, &region, role)
+                });
+            }
+            Details::LbListener(_)
+            | Details::LbListenerRule(_)
+            | Details::CloudwatchLogGroup(_) => {}
+        }
+        r
+    }
+}
+
+/// Fields that change without anything that matters to a plan changing: usage
+/// statistics and lifecycle states (a target mid-termination when a run resumes).
+const VOLATILE_FIELDS: [&str; 5] = ["last_used", "stored_bytes", "last_event", "status", "state"];
 
 /// A stable hash of what a plan relies on in a resource: references, attachments,
 /// rules, tags, protection flags. List order and usage statistics do not count.

@@ -2,4 +2,9 @@
 
 mod util;
 
+mod apply;
+mod cli;
 mod engine_synth;
+mod fixtures;
+mod properties;
+mod snapshots;

@@ -53,6 +53,64 @@ pub async fn apply_on_sim(
     inventory: &Inventory,
     parallelism: usize,
 ) -> ApplyReport {
+    try_apply_on_sim(sim, plan, inventory, parallelism)
+        .await
+        .expect("apply runs")
+}
+
+/// Counts of successful executions per operation: each must be 1.
+pub fn successes(sim: &SimProvider) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for event in sim.history() {
+        if event.succeeded() {
+            *counts.entry(event.operation.to_string()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+pub const FIXTURES: [(&str, &str); 5] = [
+    ("ecs-story-5.8", "spec"),
+    ("ecs-story-5.8", "spec-optin"),
+    ("otel-telemetry", "spec"),
+    ("tricky", "spec"),
+    ("tricky", "spec-optin"),
+];
+
+pub fn fixtures_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A fixed "now", so `not_before` never depends on the day the tests run.
+pub fn test_now() -> jiff::Timestamp {
+    "2026-11-21T12:00:00Z".parse().expect("timestamp")
+}
+
+pub fn plan_spec_on(spec: &decom::spec::Spec, inventory: &Inventory) -> Plan {
+    let resolved = decom::select::select(spec, inventory);
+    build_plan(
+        inventory,
+        &resolved.selection,
+        &decom::select::plan_options(spec, test_now()),
+    )
+}
+
+/// Loads `fixtures/<fixture>/<spec>/` and its snapshot and plans it.
+pub fn fixture_plan(fixture: &str, spec: &str) -> (decom::spec::Spec, Inventory, Plan) {
+    let dir = fixtures_dir().join(fixture);
+    let spec = decom::spec::load(&dir.join(spec), &decom::spec::LoadOptions::default())
+        .unwrap_or_else(|d| panic!("{d}"));
+    let inventory = Inventory::load(&dir.join("inventory.json")).expect("snapshot loads");
+    let plan = plan_spec_on(&spec, &inventory);
+    (spec, inventory, plan)
+}
+
+pub async fn try_apply_on_sim(
+    sim: Arc<SimProvider>,
+    plan: Plan,
+    inventory: &Inventory,
+    parallelism: usize,
+) -> Result<ApplyReport, decom::apply::ApplyError> {
     let plan_file = PlanFile::new(plan, inventory, false);
     let state = tempfile::tempdir().expect("tempdir");
     let caller = sim.caller_identity().await.expect("identity");
@@ -69,16 +127,52 @@ pub async fn apply_on_sim(
         Arc::new(AtomicBool::new(false)),
     )
     .await
-    .expect("apply runs")
 }
 
-/// Counts of successful executions per operation: each must be 1.
-pub fn successes(sim: &SimProvider) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for event in sim.history() {
-        if event.succeeded() {
-            *counts.entry(event.operation.to_string()).or_insert(0) += 1;
+/// No dependency error, and no operation succeeded twice.
+pub fn assert_clean_history(sim: &SimProvider) {
+    let errors: Vec<_> = sim
+        .history()
+        .into_iter()
+        .filter(|e| e.is_dependency_error())
+        .collect();
+    assert!(errors.is_empty(), "dependency errors: {errors:#?}");
+    for (op, count) in successes(sim) {
+        assert_eq!(count, 1, "{op} succeeded {count} times");
+    }
+}
+
+/// Exactly the removed resources are gone; every other resource is as the plan's
+/// own steps leave it (a revoked rule, a detached policy, a deregistered target) and
+/// otherwise unchanged.
+pub fn assert_end_state(plan: &Plan, before: &Inventory, after: &Inventory) {
+    let removed: std::collections::BTreeSet<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.change == decom::plan::Change::Destroy)
+        .map(|s| s.key())
+        .collect();
+    let effects = decom::planfile::PlanEffects::of(plan);
+    let after_index = decom_provider::InventoryIndex::new(after);
+    for resource in &before.resources {
+        let key = resource.key();
+        match after_index.get(&key) {
+            None => assert!(removed.contains(&key), "{key} was deleted but not planned"),
+            Some(now) => {
+                assert!(
+                    !removed.contains(&key),
+                    "{key} was planned for deletion but survives"
+                );
+                assert_eq!(
+                    effects.project(now),
+                    effects.project(resource),
+                    "{key} changed beyond the plan's steps"
+                );
+            }
         }
     }
-    counts
+    assert_eq!(
+        after.resources.len() + removed.len(),
+        before.resources.len()
+    );
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use decom_provider::{Inventory, InventoryIndex};
 
-use crate::planfile::{PlanFile, fingerprint, fingerprint_key};
+use crate::planfile::{PlanEffects, PlanFile, fingerprint, fingerprint_key};
 
 /// Everything that changed since the plan was made and that could make it unsafe.
 /// Empty: the plan still describes the account.
@@ -19,13 +19,14 @@ pub fn stale_changes(plan_file: &PlanFile, live: &Inventory) -> Vec<String> {
         return changes;
     }
     let index = InventoryIndex::new(live);
+    let effects = PlanEffects::of(&plan_file.plan);
     let mut live_keys = BTreeSet::new();
     for resource in index.resources() {
         let key = resource.key();
         let fkey = fingerprint_key(&key);
         if let Some(recorded) = plan_file.fingerprints.get(&fkey) {
             live_keys.insert(fkey.clone());
-            if *recorded != fingerprint(resource) {
+            if *recorded != fingerprint(&effects.project(resource)) {
                 changes.push(format!("{} changed since the plan was made", key.address()));
             }
         }

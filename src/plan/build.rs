@@ -36,6 +36,9 @@ pub struct PlanOptions {
     /// `not_before`, when it is still in the future at planning time.
     pub deferred_until: Option<String>,
     pub warnings: Vec<String>,
+    /// The types the plan depends on; `None` means all of them. The plan is complete
+    /// only when the inventory covers each.
+    pub required_types: Option<BTreeSet<ResourceType>>,
 }
 
 /// Builds the plan. Pure: the same inputs give the same plan, byte for byte.
@@ -112,6 +115,17 @@ impl<'a, 'i> Builder<'a, 'i> {
             blockers: BTreeSet::new(),
             orphans: BTreeMap::new(),
             warnings: options.warnings.clone(),
+        }
+    }
+
+    /// An address with the resource's name, for reasons and paths:
+    /// `aws_security_group.sg-0abc (lego-api-app-sg)`.
+    fn label(&self, key: &ResourceKey) -> String {
+        match self.index.get(key) {
+            Some(r) if !r.name.is_empty() && r.name != key.id => {
+                format!("{} ({})", key.address(), r.name)
+            }
+            _ => key.address(),
         }
     }
 
@@ -213,14 +227,14 @@ impl<'a, 'i> Builder<'a, 'i> {
                         blocked_by: ResourceRef::from(&owner),
                         reason: format!(
                             "{} is kept, but AWS deletes it with {}, which the plan deletes",
-                            address(&key),
-                            address(&owner)
+                            self.label(&key),
+                            self.label(&owner)
                         ),
-                        path: vec![address(&owner), address(&key)],
+                        path: vec![self.label(&owner), self.label(&key)],
                         hint: format!(
                             "remove the keep for {} or stop deleting {}",
-                            address(&key),
-                            address(&owner)
+                            self.label(&key),
+                            self.label(&owner)
                         ),
                     });
                     continue;
@@ -232,15 +246,15 @@ impl<'a, 'i> Builder<'a, 'i> {
                     {
                         format!(
                             "deleted by AWS when {} terminates (delete on termination)",
-                            address(&owner)
+                            self.label(&owner)
                         )
                     }
                     (Action::AwaitDeletion, _) => format!(
                         "managed by {}: AWS releases it after the deletion; decom waits until it is gone",
-                        address(&owner)
+                        self.label(&owner)
                     ),
                     (_, Some(_)) => continue,
-                    _ => format!("owned by {}: deleted before it", address(&owner)),
+                    _ => format!("owned by {}: deleted before it", self.label(&owner)),
                 };
                 additions.push((key, Removal { action, reason }));
             }
@@ -289,7 +303,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                 "orphaned: every user of this {what} is deleted by the plan ({})",
                 user_addresses.join(", ")
             );
-            let mut path = vec![address(&key)];
+            let mut path = vec![self.label(&key)];
             path.extend(user_addresses);
             found.push((key, reason, path));
         }
@@ -417,7 +431,7 @@ impl<'a, 'i> Builder<'a, 'i> {
             op.clone(),
             format!(
                 "required before deleting {} ({why})",
-                address(&removal.target)
+                self.label(&removal.target)
             ),
             false,
         );
@@ -481,7 +495,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                                 step.clone(),
                                 format!(
                                     "required before deleting {} (DeleteConflict)",
-                                    address(&by)
+                                    self.label(&by)
                                 ),
                                 false,
                             );
@@ -498,7 +512,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                                 step.clone(),
                                 format!(
                                     "required before deleting {} (DeleteConflict)",
-                                    address(&by)
+                                    self.label(&by)
                                 ),
                                 false,
                             );
@@ -523,8 +537,8 @@ impl<'a, 'i> Builder<'a, 'i> {
                     self.block(
                         key,
                         ResourceRef::from(key),
-                        format!("{} has deletion protection enabled (OperationNotPermitted)", address(key)),
-                        vec![address(key)],
+                        format!("{} has deletion protection enabled (OperationNotPermitted)", self.label(key)),
+                        vec![self.label(key)],
                         "set `allow { disable_deletion_protection = true }` to turn it off as a plan step".into(),
                     );
                 }
@@ -541,8 +555,8 @@ impl<'a, 'i> Builder<'a, 'i> {
                     self.block(
                         key,
                         ResourceRef::from(key),
-                        format!("{} has termination protection enabled (OperationNotPermitted)", address(key)),
-                        vec![address(key)],
+                        format!("{} has termination protection enabled (OperationNotPermitted)", self.label(key)),
+                        vec![self.label(key)],
                         "set `allow { disable_termination_protection = true }` to turn it off as a plan step".into(),
                     );
                 }
@@ -607,7 +621,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                             op,
                             format!(
                                 "{ty}.{name} keeps existing but loses {} (allowed by allow.detach_from_kept)",
-                                address(key)
+                                self.label(key)
                             ),
                         );
                     } else {
@@ -618,8 +632,11 @@ impl<'a, 'i> Builder<'a, 'i> {
                                 id: name.clone(),
                                 address: format!("{ty}.{name}"),
                             },
-                            format!("{ty}.{name} has {} attached (DeleteConflict)", address(key)),
-                            vec![format!("{ty}.{name}"), address(key)],
+                            format!(
+                                "{ty}.{name} has {} attached (DeleteConflict)",
+                                self.label(key)
+                            ),
+                            vec![format!("{ty}.{name}"), self.label(key)],
                             "set `allow { detach_from_kept = true }` to detach it as a plan step"
                                 .into(),
                         );
@@ -640,13 +657,13 @@ impl<'a, 'i> Builder<'a, 'i> {
                         ResourceRef::from(&instance_key),
                         format!(
                             "{} is attached to {}, which the plan keeps",
-                            address(key),
-                            address(&instance_key)
+                            self.label(key),
+                            self.label(&instance_key)
                         ),
-                        vec![address(&instance_key), address(key)],
+                        vec![self.label(&instance_key), self.label(key)],
                         format!(
                             "add {} to an `absent` block, or detach the interface first",
-                            address(&instance_key)
+                            self.label(&instance_key)
                         ),
                     );
                 }
@@ -658,9 +675,9 @@ impl<'a, 'i> Builder<'a, 'i> {
                         ResourceRef::from(key),
                         format!(
                             "{} is managed by an AWS service; only that service can delete it",
-                            address(key)
+                            self.label(key)
                         ),
-                        vec![address(key)],
+                        vec![self.label(key)],
                         "delete the resource that owns the interface (its description names it)"
                             .into(),
                     );
@@ -682,7 +699,7 @@ impl<'a, 'i> Builder<'a, 'i> {
         } else {
             "unselected"
         };
-        let add_hint = format!("add {} to an `absent` block", address(by));
+        let add_hint = format!("add {} to an `absent` block", self.label(by));
         match kind {
             RefKind::RuleReferencesGroup { rule_id } => {
                 if allow.revoke_kept_rules {
@@ -692,16 +709,16 @@ impl<'a, 'i> Builder<'a, 'i> {
                         op,
                         format!(
                             "{status} {} has rule {rule_id} referencing {}, which is deleted (allowed by allow.revoke_kept_rules)",
-                            address(by),
-                            address(key)
+                            self.label(by),
+                            self.label(key)
                         ),
                     );
                 } else {
                     self.block(
                         key,
                         ResourceRef::from(by),
-                        format!("{status} {} has rule {rule_id} referencing {} (DependencyViolation)", address(by), address(key)),
-                        vec![address(by), address(key)],
+                        format!("{status} {} has rule {rule_id} referencing {} (DependencyViolation)", self.label(by), self.label(key)),
+                        vec![self.label(by), self.label(key)],
                         format!("{add_hint}, or set `allow {{ revoke_kept_rules = true }}` to revoke the rule as a plan step"),
                     );
                 }
@@ -728,17 +745,17 @@ impl<'a, 'i> Builder<'a, 'i> {
                         op,
                         format!(
                             "{status} {} {} {}, which is deleted (allowed by allow.detach_from_kept)",
-                            address(by),
+                            self.label(by),
                             kind.verb(),
-                            address(key)
+                            self.label(key)
                         ),
                     );
                 } else {
                     self.block(
                         key,
                         ResourceRef::from(by),
-                        format!("{status} {} {} {} (DeleteConflict)", address(by), kind.verb(), address(key)),
-                        vec![address(by), address(key)],
+                        format!("{status} {} {} {} (DeleteConflict)", self.label(by), kind.verb(), self.label(key)),
+                        vec![self.label(by), self.label(key)],
                         format!("{add_hint}{orphan_hint}, or set `allow {{ detach_from_kept = true }}` to detach it as a plan step"),
                     );
                 }
@@ -746,21 +763,31 @@ impl<'a, 'i> Builder<'a, 'i> {
             RefKind::UsesSecurityGroup => {
                 // Name the resource a user can act on: the owner of the interface.
                 let (owner, mut path) = self.interface_owner(by);
-                path.push(address(key));
+                path.push(self.label(key));
+                let owner_status = if self.is_kept(&owner) {
+                    "kept"
+                } else {
+                    "unselected"
+                };
+                let through = if owner == *by {
+                    String::new()
+                } else {
+                    format!(" through {}", self.label(by))
+                };
                 let hint = match self.index.get(by).map(|r| &r.details) {
                     Some(Details::NetworkInterface(eni)) if eni.unmodelled_manager() => format!(
                         "the interface belongs to an AWS service decom does not manage ({:?}): delete that resource or remove the group from its configuration",
                         eni.description
                     ),
-                    _ => format!("add {} to an `absent` block", address(&owner)),
+                    _ => format!("add {} to an `absent` block", self.label(&owner)),
                 };
                 self.block(
                     key,
                     ResourceRef::from(&owner),
                     format!(
-                        "{status} {} uses security group {} (DependencyViolation)",
-                        address(by),
-                        address(key)
+                        "{owner_status} {} uses security group {}{through} (DependencyViolation)",
+                        self.label(&owner),
+                        self.label(key)
                     ),
                     path,
                     hint,
@@ -772,10 +799,10 @@ impl<'a, 'i> Builder<'a, 'i> {
                     ResourceRef::from(by),
                     format!(
                         "{status} {} forwards to {} (ResourceInUse)",
-                        address(by),
-                        address(key)
+                        self.label(by),
+                        self.label(key)
                     ),
-                    vec![address(by), address(key)],
+                    vec![self.label(by), self.label(key)],
                     format!("{add_hint}, or point its action at another target group first"),
                 );
             }
@@ -783,8 +810,13 @@ impl<'a, 'i> Builder<'a, 'i> {
                 self.block(
                     key,
                     ResourceRef::from(by),
-                    format!("{status} {} {} {}", address(by), other.verb(), address(key)),
-                    vec![address(by), address(key)],
+                    format!(
+                        "{status} {} {} {}",
+                        self.label(by),
+                        other.verb(),
+                        self.label(key)
+                    ),
+                    vec![self.label(by), self.label(key)],
                     add_hint,
                 );
             }
@@ -803,10 +835,10 @@ impl<'a, 'i> Builder<'a, 'i> {
                     .map(|i| ResourceKey::new(ResourceType::Instance, &eni.region, i))
             });
             if let Some(owner) = owner {
-                return (owner.clone(), vec![address(&owner), address(eni)]);
+                return (owner.clone(), vec![self.label(&owner), self.label(eni)]);
             }
         }
-        (eni.clone(), vec![address(eni)])
+        (eni.clone(), vec![self.label(eni)])
     }
 
     /// Rules AWS does not enforce but a careful operator does.
@@ -826,13 +858,13 @@ impl<'a, 'i> Builder<'a, 'i> {
                             ResourceRef::from(&referrer.from),
                             format!(
                                 "{} runs with instance profile {} and would lose its credentials",
-                                address(&referrer.from),
-                                address(key)
+                                self.label(&referrer.from),
+                                self.label(key)
                             ),
-                            vec![address(&referrer.from), address(key)],
+                            vec![self.label(&referrer.from), self.label(key)],
                             format!(
                                 "add {} to an `absent` block, or keep the profile",
-                                address(&referrer.from)
+                                self.label(&referrer.from)
                             ),
                         );
                     }
@@ -854,6 +886,16 @@ impl<'a, 'i> Builder<'a, 'i> {
                 _ => {}
             }
         }
+        // A target group goes after the load balancers that route to it: AWS keeps
+        // reporting it in use until their listeners are gone.
+        if let Some(Details::LbTargetGroup(tg)) = self.index.get(key).map(|r| &r.details) {
+            for lb in &tg.load_balancers {
+                let lb_key = ResourceKey::new(ResourceType::Lb, &key.region, lb);
+                if let Some(lb_removal) = self.removal_op(&lb_key) {
+                    self.add_edge(lb_removal, op.clone());
+                }
+            }
+        }
         if allow.delete_live_traffic || op.action != Action::Delete {
             return;
         }
@@ -872,16 +914,16 @@ impl<'a, 'i> Builder<'a, 'i> {
             if healthy == 0 {
                 continue;
             }
-            let mut path = vec![address(&tg_key)];
+            let mut path = vec![self.label(&tg_key)];
             if tg_key != *key {
-                path.insert(0, address(key));
+                path.insert(0, self.label(key));
             }
             self.block(
                 key,
                 ResourceRef::from(&tg_key),
                 format!(
                     "{} has {healthy} healthy target(s): it still serves traffic",
-                    address(&tg_key)
+                    self.label(&tg_key)
                 ),
                 path,
                 "drain the traffic first, or set `allow { delete_live_traffic = true }`".into(),
@@ -951,8 +993,8 @@ impl<'a, 'i> Builder<'a, 'i> {
                         revoke.clone(),
                         format!(
                             "breaks the reference cycle: {} is deleted while {} still references it",
-                            address(&edge.referenced),
-                            address(&edge.holder)
+                            self.label(&edge.referenced),
+                            self.label(&edge.holder)
                         ),
                         false,
                     );
@@ -996,8 +1038,8 @@ impl<'a, 'i> Builder<'a, 'i> {
                 self.block(
                     &op.target,
                     ResourceRef::from(&op.target),
-                    format!("{} is part of a dependency cycle decom cannot break", address(&op.target)),
-                    vec![address(&op.target)],
+                    format!("{} is part of a dependency cycle decom cannot break", self.label(&op.target)),
+                    vec![self.label(&op.target)],
                     "report this plan to the decom maintainers; delete one of the resources by hand".into(),
                 );
                 // Still render every step, in key order, so the plan can be reviewed.
@@ -1092,7 +1134,19 @@ impl<'a, 'i> Builder<'a, 'i> {
             .map(|s| s.address.as_str())
             .filter(|a| !destroyed.contains(a))
             .collect();
-        let blockers: Vec<Blocker> = self.blockers.into_iter().collect();
+        // One blocker per (target, blocking resource): an instance that uses a group
+        // directly and through its interface is one problem; keep the longest path.
+        let mut unique: BTreeMap<(String, String), Blocker> = BTreeMap::new();
+        for blocker in self.blockers {
+            let key = (blocker.address.clone(), blocker.blocked_by.address.clone());
+            match unique.get(&key) {
+                Some(kept) if kept.path.len() >= blocker.path.len() => {}
+                _ => {
+                    unique.insert(key, blocker);
+                }
+            }
+        }
+        let blockers: Vec<Blocker> = unique.into_values().collect();
         let orphans: Vec<Orphan> = self.orphans.into_values().collect();
         let fail_on_orphans = self.options.orphans == OrphanPolicy::Fail && !orphans.is_empty();
         if fail_on_orphans {
@@ -1101,7 +1155,10 @@ impl<'a, 'i> Builder<'a, 'i> {
                 orphans.len()
             ));
         }
-        let complete = ResourceType::ALL.iter().all(|t| inventory.covers(*t));
+        let complete = match &self.options.required_types {
+            Some(types) => types.iter().all(|t| inventory.covers(*t)),
+            None => ResourceType::ALL.iter().all(|t| inventory.covers(*t)),
+        };
         let summary = Summary {
             add: 0,
             change: changed.len(),

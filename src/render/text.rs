@@ -58,12 +58,24 @@ fn write_step(out: &mut String, plan: &Plan, step: &PlanStep) {
     let _ = writeln!(out, "  # {} {headline}", step.address);
     let _ = writeln!(out, "  #   {}", step.reason);
     if !step.depends_on.is_empty() {
-        let after: Vec<String> = step
-            .depends_on
-            .iter()
-            .map(|order| {
-                let dep = &plan.steps[order - 1];
-                format!("{} {}", dep.action.name(), dep.address)
+        // Several preparation steps on one resource read as one entry with a count.
+        let mut after: Vec<(String, usize)> = Vec::new();
+        for order in &step.depends_on {
+            let dep = &plan.steps[order - 1];
+            let entry = format!("{} {}", dep.action.name(), dep.address);
+            match after.iter_mut().find(|(e, _)| *e == entry) {
+                Some((_, count)) => *count += 1,
+                None => after.push((entry, 1)),
+            }
+        }
+        let after: Vec<String> = after
+            .into_iter()
+            .map(|(entry, count)| {
+                if count > 1 {
+                    format!("{entry} (x{count})")
+                } else {
+                    entry
+                }
             })
             .collect();
         let _ = writeln!(out, "  #   after: {}", after.join(", "));

@@ -1,0 +1,308 @@
+//! The command line: clap definitions only, with Terraform's single-dash spellings
+//! (`-out`, `-json`, `-var`, `-auto-approve`, …) accepted beside the double-dash ones.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "decom",
+    version,
+    about = "Declarative, reviewable AWS decommissioning: plan what must be gone, then apply it in dependency order.",
+    long_about = None,
+    after_help = "Exit codes: 0 success (no changes with -detailed-exitcode), 1 error or blocked plan, 2 changes present (with -detailed-exitcode)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec without touching any account.
+    Validate(ValidateArgs),
+    /// Discover the account and print the ordered deletion plan.
+    Plan(PlanArgs),
+    /// Execute a saved plan, or plan a spec and execute it after confirmation.
+    Apply(ApplyArgs),
+    /// Render a saved plan file.
+    Show(ShowArgs),
+    /// Print the plan's step graph as DOT or Mermaid.
+    Graph(GraphArgs),
+    /// Export the live account as a snapshot, for offline review and planning.
+    Discover(DiscoverArgs),
+    /// Compare two plans (plan files or JSON plans): a summary, then a unified diff.
+    Diff(DiffArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct SpecArgs {
+    /// Set a variable: NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from an HCL file of `name = value` lines (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// Plan against this snapshot (from `decom discover` or a fixture) through the
+    /// simulator instead of the live account.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub inventory: Option<PathBuf>,
+    /// Print API calls per operation on stderr when done.
+    #[arg(long)]
+    pub stats: bool,
+    /// No progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Spec directory or .hcl file.
+    #[arg(default_value = ".")]
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
+    /// Also resolve the selectors against this snapshot and warn about those that
+    /// match nothing.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub inventory: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Example {
+    /// The story-5.8 ECS service (with the opt-ins that make it applyable).
+    #[value(name = "ecs-story-5.8")]
+    EcsStory,
+    /// The same without opt-ins: blockers.
+    #[value(name = "ecs-story-5.8-blocked")]
+    EcsStoryBlocked,
+    /// The legacy telemetry stack of an OpenTelemetry cutover.
+    #[value(name = "otel-telemetry")]
+    OtelTelemetry,
+    /// Cycles, deletion protection, shared policies, service-managed interfaces.
+    #[value(name = "tricky")]
+    Tricky,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Spec directory or .hcl file.
+    #[arg(default_value = ".")]
+    pub spec: PathBuf,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Plan a bundled example (spec and snapshot built in; no AWS needed).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "ecs-story-5.8", conflicts_with_all = ["inventory"])]
+    pub example: Option<Example>,
+    /// Print the plan as JSON (docs/plan-format.md).
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the plan as Markdown for a pull-request comment.
+    #[arg(long)]
+    pub markdown: bool,
+    /// With -markdown: split into parts shorter than this.
+    #[arg(long, default_value_t = decom::render::MarkdownOptions::default().max_comment_chars)]
+    pub max_comment_chars: usize,
+    /// Save the plan to FILE, for `decom apply FILE` and `decom show FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan file from `decom plan -out`, or a spec directory / .hcl file.
+    #[arg(default_value = ".")]
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Steps in flight at once.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Stream events as NDJSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Where journals, archives and reports go (one directory per plan).
+    #[arg(long, default_value = ".decom")]
+    pub state_dir: PathBuf,
+    /// With --inventory: write the simulated account after apply as a snapshot.
+    #[arg(long, value_name = "FILE", requires = "inventory")]
+    pub write_inventory: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub plan_file: PathBuf,
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    #[arg(long)]
+    pub markdown: bool,
+    #[arg(long, default_value_t = decom::render::MarkdownOptions::default().max_comment_chars)]
+    pub max_comment_chars: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// A plan file, or a spec directory / .hcl file.
+    #[arg(default_value = ".")]
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Spec directory or .hcl file whose provider block (regions, account guard,
+    /// profile, role) to use; without it, the standard AWS configuration.
+    pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
+    /// Where to write the snapshot.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Only these types (comma separated Terraform names).
+    #[arg(long, value_delimiter = ',')]
+    pub types: Vec<String>,
+    /// Regions (repeatable); default: the spec's, else AWS_REGION.
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
+    #[arg(long)]
+    pub stats: bool,
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub old: PathBuf,
+    pub new: PathBuf,
+}
+
+/// Long options Terraform users type with one dash.
+const SINGLE_DASH_LONG: &[&str] = &[
+    "out",
+    "json",
+    "markdown",
+    "var",
+    "var-file",
+    "detailed-exitcode",
+    "auto-approve",
+    "parallelism",
+    "inventory",
+    "example",
+    "state-dir",
+    "format",
+    "types",
+    "region",
+    "stats",
+    "no-progress",
+    "max-comment-chars",
+    "write-inventory",
+];
+
+/// Rewrites `-out=FILE`, `-json`, … to their `--` form so clap parses them.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after_separator = false;
+    for arg in args {
+        if arg == "--" {
+            after_separator = true;
+        }
+        if !after_separator && arg.starts_with('-') && !arg.starts_with("--") && arg.len() > 2 {
+            let name = arg[1..].split('=').next().unwrap_or_default();
+            if SINGLE_DASH_LONG.contains(&name) {
+                out.push(format!("-{arg}"));
+                continue;
+            }
+        }
+        out.push(arg);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terraform_spellings_are_accepted() {
+        let args = normalize_args(
+            [
+                "decom",
+                "plan",
+                "-out=p.json",
+                "-json",
+                "-var",
+                "a=b",
+                "-o",
+                "x",
+                "--",
+                "-json",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(
+            args,
+            [
+                "decom",
+                "plan",
+                "--out=p.json",
+                "--json",
+                "--var",
+                "a=b",
+                "-o",
+                "x",
+                "--",
+                "-json"
+            ]
+        );
+        let cli = Cli::try_parse_from(normalize_args(
+            [
+                "decom",
+                "plan",
+                "spec",
+                "-out",
+                "f",
+                "-detailed-exitcode",
+                "-var=a=b",
+            ]
+            .map(String::from),
+        ))
+        .expect("parses");
+        let Command::Plan(plan) = cli.command else {
+            panic!("plan")
+        };
+        assert_eq!(plan.out.as_deref(), Some(std::path::Path::new("f")));
+        assert!(plan.detailed_exitcode);
+        assert_eq!(plan.spec_args.vars, ["a=b"]);
+    }
+}

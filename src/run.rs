@@ -1,0 +1,625 @@
+//! The commands: each resolves its arguments, runs the engine, prints data on
+//! stdout and everything else on stderr, and returns the exit code.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::CommandFactory;
+use decom::apply::{self, ApplyOptions};
+use decom::plan::{Plan, build_plan};
+use decom::planfile::PlanFile;
+use decom::render::{self, MarkdownOptions};
+use decom::select::{plan_options, select, types_to_discover};
+use decom::spec::{self, LoadOptions, SourceFile, Spec};
+use decom_provider::{
+    CallerIdentity, DiscoveryProgress, DiscoveryRequest, Inventory, NoProgress, Provider,
+    ResourceType,
+};
+use decom_sim::{Knobs, SimProvider};
+
+use crate::cli::{
+    ApplyArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat, PlanArgs,
+    ShowArgs, SourceArgs, SpecArgs, ValidateArgs,
+};
+use crate::examples;
+use crate::progress::{ApplyProgress, DiscoveryBars, bars_wanted};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_CHANGES: i32 = 2;
+
+pub fn run(cli: Cli) -> Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Validate(args) => validate(args).await,
+            Command::Plan(args) => plan(args).await,
+            Command::Apply(args) => apply_command(args).await,
+            Command::Show(args) => show(args),
+            Command::Graph(args) => graph(args).await,
+            Command::Discover(args) => discover(args).await,
+            Command::Diff(args) => diff(args),
+            Command::Completions { shell } => {
+                clap_complete::generate(
+                    shell,
+                    &mut Cli::command(),
+                    "decom",
+                    &mut std::io::stdout(),
+                );
+                Ok(EXIT_OK)
+            }
+        }
+    })
+}
+
+fn load_options(args: &SpecArgs) -> Result<LoadOptions> {
+    let vars = args
+        .vars
+        .iter()
+        .map(|v| {
+            v.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    anyhow!("-var `{v}` is not NAME=VALUE\n  hint: write -var 'service=lego-api'")
+                })
+        })
+        .collect::<Result<_>>()?;
+    Ok(LoadOptions {
+        vars,
+        var_files: args.var_files.clone(),
+    })
+}
+
+fn load_spec(path: &Path, args: &SpecArgs) -> Result<Spec> {
+    spec::load(path, &load_options(args)?).map_err(|diagnostics| anyhow!("{diagnostics}"))
+}
+
+/// The account a command works on: a snapshot through the simulator, or AWS.
+enum Account {
+    Sim(Arc<SimProvider>),
+    Aws(Arc<decom_aws::AwsProvider>),
+}
+
+impl Account {
+    fn provider(&self) -> Arc<dyn Provider> {
+        match self {
+            Account::Sim(sim) => sim.clone(),
+            Account::Aws(aws) => aws.clone(),
+        }
+    }
+
+    /// The regions to discover: the spec's, else the snapshot's or AWS_REGION.
+    fn regions(&self, spec: Option<&Spec>, explicit: &[String]) -> Result<Vec<String>> {
+        if !explicit.is_empty() {
+            return Ok(explicit.to_vec());
+        }
+        if let Some(regions) = spec
+            .and_then(|s| s.provider.as_ref())
+            .map(|p| p.regions.clone())
+            .filter(|r| !r.is_empty())
+        {
+            return Ok(regions);
+        }
+        match self {
+            Account::Sim(sim) => Ok(sim.snapshot().regions),
+            Account::Aws(aws) => Ok(aws.regions().to_vec()),
+        }
+    }
+}
+
+async fn connect(source: &SourceArgs, spec: Option<&Spec>, regions: &[String]) -> Result<Account> {
+    if let Some(path) = &source.inventory {
+        let sim = SimProvider::load(path, Knobs::default()).map_err(|e| anyhow!("{e}"))?;
+        return Ok(Account::Sim(Arc::new(sim)));
+    }
+    let provider_block = spec.and_then(|s| s.provider.as_ref());
+    let settings = decom_aws::AwsSettings {
+        regions: if regions.is_empty() {
+            provider_block
+                .map(|p| p.regions.clone())
+                .unwrap_or_default()
+        } else {
+            regions.to_vec()
+        },
+        profile: provider_block.and_then(|p| p.profile.clone()),
+        assume_role: provider_block
+            .and_then(|p| p.assume_role.as_ref())
+            .map(|r| decom_aws::AssumeRole {
+                role_arn: r.role_arn.clone(),
+                session_name: r.session_name.clone(),
+                external_id: r.external_id.clone(),
+            }),
+    };
+    let aws = decom_aws::AwsProvider::new(settings)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(Account::Aws(Arc::new(aws)))
+}
+
+/// The account guard: who the credentials belong to, checked against the spec
+/// before any other call; regions outside the spec's list are refused too.
+async fn guard(
+    account: &Account,
+    spec: Option<&Spec>,
+    regions: &[String],
+) -> Result<CallerIdentity> {
+    let block = spec.and_then(|s| s.provider.as_ref());
+    if let Some(block) = block
+        && !block.regions.is_empty()
+        && let Some(outside) = regions.iter().find(|r| !block.regions.contains(r))
+    {
+        bail!(
+            "region `{outside}` is not in the spec's regions ({}) at {}\n  hint: add it to `regions` in the provider block, or do not ask for it",
+            block.regions.join(", "),
+            block.location
+        );
+    }
+    let identity = account
+        .provider()
+        .caller_identity()
+        .await
+        .map_err(|e| anyhow!("cannot tell which account the credentials belong to: {e}"))?;
+    if let Some(block) = block
+        && !block.allowed_account_ids.is_empty()
+        && !block.allowed_account_ids.contains(&identity.account_id)
+    {
+        bail!(
+            "refusing to work on account {} ({}): the spec allows only {} (allowed_account_ids at {})\n  hint: check AWS_PROFILE and the credentials in use",
+            identity.account_id,
+            identity.arn,
+            block.allowed_account_ids.join(", "),
+            block.location
+        );
+    }
+    Ok(identity)
+}
+
+async fn discover_inventory(
+    account: &Account,
+    request: &DiscoveryRequest,
+    no_progress: bool,
+) -> Result<Inventory> {
+    let provider = account.provider();
+    let result = if bars_wanted(no_progress) && matches!(account, Account::Aws(_)) {
+        let bars = DiscoveryBars::new();
+        let result = provider
+            .discover(request, &bars as &dyn DiscoveryProgress)
+            .await;
+        bars.finish();
+        result
+    } else {
+        provider.discover(request, &NoProgress).await
+    };
+    result.map_err(|e| {
+        anyhow!("discovery failed, so no plan is made (a partial inventory could hide a dependency): {e}")
+    })
+}
+
+fn print_stats(account: &Account) {
+    let calls = account.provider().api_calls();
+    let total: u64 = calls.values().sum();
+    eprintln!("API calls: {total}");
+    for (operation, count) in calls {
+        eprintln!("  {count:>6}  {operation}");
+    }
+}
+
+/// Spec + account -> plan, with the selector warnings printed on stderr.
+struct Planned {
+    plan: Plan,
+    inventory: Inventory,
+    spec: Spec,
+    account: Account,
+    identity: CallerIdentity,
+}
+
+async fn plan_spec(spec: Spec, account: Account, no_progress: bool) -> Result<Planned> {
+    let regions = account.regions(Some(&spec), &[])?;
+    let identity = guard(&account, Some(&spec), &regions).await?;
+    let request = DiscoveryRequest {
+        regions,
+        types: types_to_discover(&spec),
+    };
+    let inventory = discover_inventory(&account, &request, no_progress).await?;
+    let resolved = select(&spec, &inventory);
+    for warning in &resolved.warnings {
+        eprintln!("{}", spec.render(warning));
+    }
+    let plan = build_plan(
+        &inventory,
+        &resolved.selection,
+        &plan_options(&spec, jiff::Timestamp::now()),
+    );
+    Ok(Planned {
+        plan,
+        inventory,
+        spec,
+        account,
+        identity,
+    })
+}
+
+async fn validate(args: ValidateArgs) -> Result<i32> {
+    let spec = load_spec(&args.spec, &args.spec_args)?;
+    if let Some(path) = &args.inventory {
+        let inventory = Inventory::load(path).map_err(|e| anyhow!("{e}"))?;
+        for warning in select(&spec, &inventory).warnings {
+            eprintln!("{}", spec.render(&warning));
+        }
+    }
+    let d = &spec.decommission;
+    eprintln!(
+        "Success! The spec is valid: decommission {:?} with {} absent and {} keep block(s).",
+        d.name,
+        d.absent.len(),
+        d.keep.len()
+    );
+    Ok(EXIT_OK)
+}
+
+async fn plan(args: PlanArgs) -> Result<i32> {
+    let (spec, account) = match args.example {
+        Some(example) => {
+            let (spec, inventory) = example_inputs(example)?;
+            (
+                spec,
+                Account::Sim(Arc::new(SimProvider::new(inventory, Knobs::default()))),
+            )
+        }
+        None => {
+            let spec = load_spec(&args.spec, &args.spec_args)?;
+            let account = connect(&args.source, Some(&spec), &[]).await?;
+            (spec, account)
+        }
+    };
+    let planned = plan_spec(spec, account, args.source.no_progress).await?;
+    let plan = &planned.plan;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        write!(stdout, "{}", plan.to_json())?;
+    } else if args.markdown {
+        let parts = render::markdown(
+            plan,
+            MarkdownOptions {
+                max_comment_chars: args.max_comment_chars,
+            },
+        );
+        let count = parts.len();
+        for (i, part) in parts.iter().enumerate() {
+            write!(stdout, "{part}")?;
+            if i + 1 < count {
+                writeln!(
+                    stdout,
+                    "\n<!-- decom: end of part {} of {count} -->\n",
+                    i + 1
+                )?;
+            }
+        }
+    } else {
+        write!(stdout, "{}", render::text(plan))?;
+    }
+    drop(stdout);
+    if let Some(out) = &args.out {
+        let file = PlanFile::new(
+            plan.clone(),
+            &planned.inventory,
+            planned.spec.decommission.archive_log_events,
+        );
+        file.write(out)?;
+        eprintln!(
+            "Saved the plan to {}. To apply exactly this plan: decom apply {}",
+            out.display(),
+            out.display()
+        );
+    }
+    if args.source.stats {
+        print_stats(&planned.account);
+    }
+    Ok(plan_exit_code(plan, args.detailed_exitcode))
+}
+
+fn plan_exit_code(plan: &Plan, detailed: bool) -> i32 {
+    if !plan.applyable {
+        let why = if !plan.complete {
+            "the inventory is incomplete".to_string()
+        } else if !plan.blockers.is_empty() {
+            format!("{} blocker(s)", plan.blockers.len())
+        } else {
+            "orphans were found and `orphans = \"fail\"`".to_string()
+        };
+        eprintln!("Error: the plan cannot be applied: {why}.");
+        EXIT_ERROR
+    } else if detailed && plan.has_changes() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    }
+}
+
+fn example_inputs(example: Example) -> Result<(Spec, Inventory)> {
+    let (name, spec_text, inventory_text) = examples::files(example);
+    let spec = spec::parse_sources(
+        vec![SourceFile {
+            display_path: format!("<example {name}>/main.hcl"),
+            file_name: "main.hcl".to_string(),
+            text: spec_text.to_string(),
+        }],
+        &LoadOptions::default(),
+    )
+    .map_err(|d| anyhow!("{d}"))?;
+    let inventory =
+        Inventory::from_json(inventory_text, &format!("<example {name}>/inventory.json"))
+            .map_err(|e| anyhow!("{e}"))?;
+    Ok((spec, inventory))
+}
+
+fn show(args: ShowArgs) -> Result<i32> {
+    let file = PlanFile::load(&args.plan_file)?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        write!(stdout, "{}", file.plan.to_json())?;
+    } else if args.markdown {
+        for part in render::markdown(
+            &file.plan,
+            MarkdownOptions {
+                max_comment_chars: args.max_comment_chars,
+            },
+        ) {
+            write!(stdout, "{part}")?;
+        }
+    } else {
+        write!(stdout, "{}", render::text(&file.plan))?;
+    }
+    Ok(EXIT_OK)
+}
+
+async fn graph(args: GraphArgs) -> Result<i32> {
+    let plan = if PlanFile::looks_like_plan_file(&args.target) {
+        PlanFile::load(&args.target)?.plan
+    } else {
+        let spec = load_spec(&args.target, &args.spec_args)?;
+        let account = connect(&args.source, Some(&spec), &[]).await?;
+        plan_spec(spec, account, args.source.no_progress)
+            .await?
+            .plan
+    };
+    let text = match args.format {
+        GraphFormat::Dot => render::dot(&plan),
+        GraphFormat::Mermaid => render::mermaid(&plan),
+    };
+    print!("{text}");
+    Ok(EXIT_OK)
+}
+
+fn load_plan_for_diff(path: &Path) -> Result<Plan> {
+    if PlanFile::looks_like_plan_file(path) {
+        return Ok(PlanFile::load(path)?.plan);
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "`{}` is neither a plan file nor a JSON plan\n  hint: use files written by `decom plan -out FILE` or `decom plan -json`",
+            path.display()
+        )
+    })
+}
+
+fn diff(args: DiffArgs) -> Result<i32> {
+    let old = load_plan_for_diff(&args.old)?;
+    let new = load_plan_for_diff(&args.new)?;
+    let d = decom::diff::diff(&old, &new);
+    print!("{}", d.summary());
+    if !d.is_empty() {
+        println!();
+        print!("{}", d.unified);
+    }
+    Ok(if d.is_empty() { EXIT_OK } else { EXIT_CHANGES })
+}
+
+async fn discover(args: DiscoverArgs) -> Result<i32> {
+    let spec = match &args.spec {
+        Some(path) => Some(load_spec(path, &args.spec_args)?),
+        None => None,
+    };
+    let account = connect(&SourceArgs::default(), spec.as_ref(), &args.regions).await?;
+    let regions = account.regions(spec.as_ref(), &args.regions)?;
+    if regions.is_empty() {
+        bail!(
+            "no region to discover\n  hint: pass --region, set AWS_REGION, or list `regions` in the spec's provider block"
+        );
+    }
+    guard(&account, spec.as_ref(), &regions).await?;
+    let types = if args.types.is_empty() {
+        ResourceType::ALL.into_iter().collect()
+    } else {
+        args.types
+            .iter()
+            .map(|t| {
+                t.parse::<ResourceType>().map_err(|e| {
+                    anyhow!(
+                        "{e}\n  hint: --types takes Terraform type names such as aws_security_group"
+                    )
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    let inventory = discover_inventory(
+        &account,
+        &DiscoveryRequest { regions, types },
+        args.no_progress,
+    )
+    .await?;
+    std::fs::write(&args.output, inventory.to_json())
+        .with_context(|| format!("cannot write `{}`", args.output.display()))?;
+    eprintln!(
+        "Wrote {} resources of account {} to {}.",
+        inventory.resources.len(),
+        inventory.account_id,
+        args.output.display()
+    );
+    if args.stats {
+        print_stats(&account);
+    }
+    Ok(EXIT_OK)
+}
+
+async fn apply_command(args: ApplyArgs) -> Result<i32> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let (plan_file, account, identity) = if PlanFile::looks_like_plan_file(&args.target) {
+        let file = PlanFile::load(&args.target)?;
+        let account = connect(&args.source, None, &file.regions).await?;
+        let identity = account
+            .provider()
+            .caller_identity()
+            .await
+            .map_err(|e| anyhow!("cannot tell which account the credentials belong to: {e}"))?;
+        if identity.account_id != file.account_id {
+            bail!(
+                "refusing to apply: the plan was made for account {}, the credentials are for account {} ({})",
+                file.account_id,
+                identity.account_id,
+                identity.arn
+            );
+        }
+        eprintln!("Checking that the account still matches the plan...");
+        let request = DiscoveryRequest {
+            regions: file.regions.clone(),
+            types: file.types.iter().copied().collect(),
+        };
+        let live = discover_inventory(&account, &request, args.source.no_progress).await?;
+        let changes = apply::stale_changes(&file, &live);
+        if !changes.is_empty() {
+            eprintln!("The account changed since the plan was made:");
+            for change in &changes {
+                eprintln!("  - {change}");
+            }
+            bail!(
+                "refusing to apply a stale plan\n  hint: run `decom plan -out FILE` again and review the new plan"
+            );
+        }
+        (file, account, identity)
+    } else {
+        let spec = load_spec(&args.target, &args.spec_args)?;
+        let account = connect(&args.source, Some(&spec), &[]).await?;
+        let planned = plan_spec(spec, account, args.source.no_progress).await?;
+        print!("{}", render::text(&planned.plan));
+        if !planned.plan.applyable {
+            plan_exit_code(&planned.plan, false);
+            return Ok(EXIT_ERROR);
+        }
+        if !planned.plan.has_changes() {
+            eprintln!("Nothing to do.");
+            return Ok(EXIT_OK);
+        }
+        if !args.auto_approve && !confirm()? {
+            eprintln!("Apply cancelled.");
+            return Ok(EXIT_ERROR);
+        }
+        let archive_events = planned.spec.decommission.archive_log_events;
+        (
+            PlanFile::new(planned.plan, &planned.inventory, archive_events),
+            planned.account,
+            planned.identity,
+        )
+    };
+    if plan_file.archive_log_events {
+        eprintln!(
+            "Note: archive_log_events is set; this version archives each log group's configuration, tags and filters, not its events."
+        );
+    }
+
+    let state_dir = args.state_dir.join(plan_file.id());
+    let progress = Arc::new(ApplyProgress::new(
+        args.json,
+        bars_wanted(args.source.no_progress),
+        plan_file.plan.steps.len(),
+    ));
+    {
+        let interrupt = interrupt.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "\nInterrupted: no new steps start; running steps finish, then the state is recorded. Run apply again to resume."
+                );
+                interrupt.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+    let options = ApplyOptions {
+        parallelism: args.parallelism,
+        state_dir: state_dir.clone(),
+    };
+    let report = apply::execute(
+        &plan_file,
+        account.provider(),
+        &identity,
+        &options,
+        progress.clone(),
+        interrupt.clone(),
+    )
+    .await?;
+    progress.finish();
+    if let (Some(out), Account::Sim(sim)) = (&args.write_inventory, &account) {
+        std::fs::write(out, sim.snapshot().to_json())
+            .with_context(|| format!("cannot write `{}`", out.display()))?;
+    }
+    let s = &report.summary;
+    if report.was_already_applied() {
+        eprintln!(
+            "This plan was already applied: all {} steps are done. Nothing to do.",
+            report.steps.len()
+        );
+    } else if s.deferred > 0 {
+        eprintln!(
+            "Deferred: not_before = {} is in the future; nothing was changed.",
+            plan_file.plan.deferred[0].until
+        );
+    } else {
+        eprintln!(
+            "Apply {}: {} completed, {} already gone, {} done earlier, {} failed, {} skipped, {} not run.",
+            if report.succeeded() {
+                "complete"
+            } else {
+                "incomplete"
+            },
+            s.completed,
+            s.already_gone,
+            s.completed_earlier,
+            s.failed,
+            s.skipped,
+            s.not_run
+        );
+    }
+    eprintln!("Report: {}", state_dir.join("report.md").display());
+    if args.source.stats {
+        print_stats(&account);
+    }
+    Ok(if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}
+
+/// Terraform's prompt: only `yes` proceeds; without a terminal, never.
+fn confirm() -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to apply without confirmation: stdin is not a terminal\n  hint: review the plan, then pass -auto-approve, or apply a saved plan file"
+        );
+    }
+    eprint!(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}

@@ -1,0 +1,341 @@
+//! apply on the simulator: faults, interruption and resume, stale plans, journals,
+//! archives and reports.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use decom::apply::{self, ApplyEvent, ApplyOptions, ApplyReporter, Outcome, Silent};
+use decom::planfile::PlanFile;
+use decom_provider::{
+    Details, InventoryIndex, NetworkInterface, Provider, Resource, ResourceKey, ResourceType,
+};
+use decom_sim::{Knobs, SimProvider, synth};
+use rand::{Rng, SeedableRng};
+
+use crate::util::*;
+
+/// Interrupts the run after `after` completed steps, like a Ctrl-C.
+struct InterruptAfter {
+    after: usize,
+    completed: AtomicUsize,
+    flag: Arc<AtomicBool>,
+}
+
+impl ApplyReporter for InterruptAfter {
+    fn on_event(&self, event: &ApplyEvent) {
+        if let ApplyEvent::StepCompleted { .. } = event
+            && self.completed.fetch_add(1, Ordering::SeqCst) + 1 >= self.after
+        {
+            self.flag.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test]
+async fn faults_and_latency_do_not_change_the_end_state() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    for seed in 0..5 {
+        let mut knobs = Knobs::default().with_seed(seed).with_faults(0.2, 0.05);
+        knobs.latency_max = Duration::from_millis(2);
+        let sim = Arc::new(SimProvider::new(inventory.clone(), knobs));
+        let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 10).await;
+        assert!(report.succeeded(), "seed {seed}: {}", report.to_markdown());
+        assert!(
+            report.steps.iter().map(|s| s.retries).sum::<u32>() > 0,
+            "faults were injected"
+        );
+        assert_clean_history(&sim);
+        assert_end_state(&plan, &inventory, &sim.snapshot());
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
+    let inventory = synth::stacks(2, 11);
+    let selection = select_by_tag(&inventory, "Service", &["svc-0001", "svc-0002"]);
+    let plan = plan_for(&inventory, &selection, &decom::plan::PlanOptions::default());
+    assert!(plan.applyable);
+    let plan_file = PlanFile::new(plan.clone(), &inventory, false);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for case in 0..50 {
+        let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+        let caller = sim.caller_identity().await.expect("identity");
+        let state = tempfile::tempdir().expect("tempdir");
+        let options = ApplyOptions {
+            parallelism: rng.random_range(1..=8),
+            state_dir: state.path().to_path_buf(),
+        };
+        let flag = Arc::new(AtomicBool::new(false));
+        let stop_after = rng.random_range(1..plan.steps.len());
+        let reporter = Arc::new(InterruptAfter {
+            after: stop_after,
+            completed: AtomicUsize::new(0),
+            flag: flag.clone(),
+        });
+        let first = apply::execute(&plan_file, sim.clone(), &caller, &options, reporter, flag)
+            .await
+            .expect("first run");
+        assert!(first.interrupted, "case {case}");
+        let done_first = first.summary.completed + first.summary.already_gone;
+        assert!(done_first >= stop_after, "case {case}");
+        assert!(
+            first
+                .steps
+                .iter()
+                .all(|s| !matches!(s.outcome, Outcome::Failed { .. }))
+        );
+
+        let second = apply::execute(
+            &plan_file,
+            sim.clone(),
+            &caller,
+            &options,
+            Arc::new(Silent),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .expect("resumed run");
+        assert!(second.succeeded(), "case {case}: {}", second.to_markdown());
+        assert!(second.resumed);
+        assert_eq!(second.summary.completed_earlier, done_first, "case {case}");
+        assert_clean_history(&sim);
+        assert_end_state(&plan, &inventory, &sim.snapshot());
+
+        let third = apply::execute(
+            &plan_file,
+            sim.clone(),
+            &caller,
+            &options,
+            Arc::new(Silent),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .expect("third run");
+        assert!(third.was_already_applied(), "an applied plan is a no-op");
+        assert_clean_history(&sim);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_step_skips_only_its_dependents() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    // Someone turns deletion protection on after the plan was made.
+    let mut changed = inventory.clone();
+    for r in changed.resources.iter_mut() {
+        if let Details::Lb(lb) = &mut r.details
+            && r.name == "lego-api-alb"
+        {
+            lb.deletion_protection = true;
+        }
+    }
+    let sim = Arc::new(SimProvider::new(changed, Knobs::default()));
+    let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 10).await;
+    assert!(!report.succeeded());
+    assert_eq!(report.summary.failed, 1, "{}", report.to_markdown());
+    let failed = report
+        .steps
+        .iter()
+        .find(|s| matches!(s.outcome, Outcome::Failed { .. }))
+        .expect("failed");
+    assert!(failed.address.starts_with("aws_lb."));
+    assert!(report.summary.skipped > 0);
+    for s in &report.steps {
+        if let Outcome::Skipped { cause, .. } = s.outcome {
+            assert_eq!(cause, failed.order);
+        }
+    }
+    // Independent branches went on: the IAM side is gone.
+    assert!(!sim.contains(&ResourceKey::new(
+        ResourceType::IamRole,
+        "global",
+        "lego-api-ecs-instance-role"
+    )));
+    assert!(sim.contains(&ResourceKey::new(
+        ResourceType::SecurityGroup,
+        "us-east-1",
+        step_id(&plan, "lego-api-alb-sg")
+    )));
+}
+
+fn step_id(plan: &decom::plan::Plan, name: &str) -> String {
+    plan.steps
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.id.clone())
+        .expect("step")
+}
+
+#[tokio::test]
+async fn every_deleted_resource_is_archived_with_a_manifest_and_reported() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    let plan_file = PlanFile::new(plan.clone(), &inventory, false);
+    let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+    let caller = sim.caller_identity().await.expect("identity");
+    let state = tempfile::tempdir().expect("tempdir");
+    let options = ApplyOptions {
+        parallelism: 4,
+        state_dir: state.path().to_path_buf(),
+    };
+    let report = apply::execute(
+        &plan_file,
+        sim,
+        &caller,
+        &options,
+        Arc::new(Silent),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await
+    .expect("apply");
+    assert!(report.succeeded());
+    let archive = decom::apply::Archive::new(&state.path().join("archive"));
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.action == decom_provider::Action::Delete)
+    {
+        let path = archive.path_for(&step.key(), ".json");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} archived", step.address));
+        let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(value["id"], step.id);
+    }
+    let manifest =
+        std::fs::read_to_string(state.path().join("archive").join(decom::apply::MANIFEST))
+            .expect("manifest");
+    assert_eq!(
+        manifest.lines().count(),
+        plan.steps
+            .iter()
+            .filter(|s| s.action == decom_provider::Action::Delete)
+            .count()
+    );
+    assert!(
+        report
+            .manifest_sha256
+            .as_deref()
+            .is_some_and(|m| m.starts_with("sha256:"))
+    );
+    let md = std::fs::read_to_string(state.path().join("report.md")).expect("report.md");
+    assert!(md.contains("| Account | 123456789012 |") && md.contains("Manifest"));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(state.path().join("report.json")).expect("json"),
+    )
+    .expect("parses");
+    assert_eq!(
+        json["steps"].as_array().map(Vec::len),
+        Some(plan.steps.len())
+    );
+    let journal = std::fs::read_to_string(state.path().join("journal.jsonl")).expect("journal");
+    assert_eq!(
+        journal
+            .lines()
+            .filter(|l| l.contains("\"completed\""))
+            .count(),
+        plan.steps.len()
+    );
+}
+
+#[test]
+fn stale_plans_are_refused_and_unchanged_accounts_accepted() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    let file = PlanFile::new(plan.clone(), &inventory, false);
+    assert!(apply::stale_changes(&file, &inventory).is_empty());
+    // Reordered lists and resources are no change.
+    let mut reordered = inventory.clone();
+    reordered.resources.reverse();
+    for r in reordered.resources.iter_mut() {
+        if let Details::SecurityGroup(sg) = &mut r.details {
+            sg.rules.reverse();
+        }
+    }
+    assert!(apply::stale_changes(&file, &reordered).is_empty());
+
+    // A new ENI in a targeted security group.
+    let index = InventoryIndex::new(&inventory);
+    let app_sg = index
+        .resources()
+        .find(|r| r.name == "lego-api-app-sg")
+        .expect("app sg")
+        .id
+        .clone();
+    let mut with_eni = inventory.clone();
+    with_eni.resources.push(Resource {
+        id: "eni-0new".into(),
+        name: String::new(),
+        region: "us-east-1".into(),
+        tags: Default::default(),
+        details: Details::NetworkInterface(NetworkInterface {
+            status: "available".into(),
+            interface_type: "interface".into(),
+            security_groups: vec![app_sg],
+            ..Default::default()
+        }),
+    });
+    let changes = apply::stale_changes(&file, &with_eni);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.contains("new dependent") && c.contains("eni-0new")),
+        "{changes:?}"
+    );
+
+    // A kept role attached to a targeted policy.
+    let policy = index
+        .resources()
+        .find(|r| r.name == "lego-api-ecs-policy")
+        .expect("policy")
+        .id
+        .clone();
+    let mut attached = inventory.clone();
+    for r in attached.resources.iter_mut() {
+        if let Details::IamRole(role) = &mut r.details
+            && r.name.starts_with("billing")
+        {
+            role.attached_policies.push(policy.clone());
+        }
+    }
+    let changes = apply::stale_changes(&file, &attached);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.contains("new dependent") && c.contains("billing")),
+        "{changes:?}"
+    );
+
+    // A changed neighbour (the kept monitoring group gets a new rule).
+    let mut rule_added = inventory.clone();
+    for r in rule_added.resources.iter_mut() {
+        if let Details::SecurityGroup(sg) = &mut r.details
+            && r.name == "monitoring-sg"
+        {
+            sg.rules.push(Default::default());
+        }
+    }
+    let changes = apply::stale_changes(&file, &rule_added);
+    assert!(
+        changes.iter().any(|c| c.contains("changed since the plan")),
+        "{changes:?}"
+    );
+
+    // Another account.
+    let mut other = inventory.clone();
+    other.account_id = "210987654321".into();
+    let changes = apply::stale_changes(&file, &other);
+    assert!(changes[0].contains("account 210987654321"), "{changes:?}");
+}
+
+#[test]
+fn a_hand_edited_plan_file_is_refused() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    let file = PlanFile::new(plan, &inventory, false);
+    let text = file.to_json();
+    assert!(PlanFile::from_json(&text, "p").is_ok());
+    let edited = text.replacen("\"applyable\": true", "\"applyable\": false", 1);
+    let err = PlanFile::from_json(&edited, "p").expect_err("refused");
+    assert!(err.to_string().contains("checksum"), "{err}");
+    let err = PlanFile::from_json("{\"format\": \"other\"}", "p").expect_err("refused");
+    assert!(err.to_string().contains("not a decom plan file"), "{err}");
+    let err = PlanFile::from_json(&text[..text.len() / 2], "p").expect_err("refused");
+    assert!(err.to_string().contains("not a decom plan file"), "{err}");
+}

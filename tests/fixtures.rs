@@ -1,0 +1,298 @@
+//! The bundled fixtures: what their plans must show, byte-for-byte determinism, and
+//! each applyable plan executed end to end on the simulator.
+
+use std::sync::Arc;
+
+use decom::plan::{Change, Plan};
+use decom_provider::{Action, Inventory, ResourceType};
+use decom_sim::{Knobs, SimProvider};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
+use crate::util::*;
+
+fn step<'a>(
+    plan: &'a Plan,
+    ty: ResourceType,
+    name: &str,
+    action: &str,
+) -> &'a decom::plan::PlanStep {
+    plan.steps
+        .iter()
+        .find(|s| s.ty == ty && s.name == name && s.action.name() == action)
+        .unwrap_or_else(|| {
+            panic!(
+                "no step {action} {ty} {name:?} in\n{}",
+                decom::render::text(plan)
+            )
+        })
+}
+
+fn before(plan: &Plan, a: (ResourceType, &str, &str), b: (ResourceType, &str, &str)) {
+    let first = step(plan, a.0, a.1, a.2);
+    let second = step(plan, b.0, b.1, b.2);
+    assert!(
+        first.order < second.order && first.wave < second.wave,
+        "{} {} (order {}, wave {}) must come before {} {} (order {}, wave {})",
+        a.2,
+        first.address,
+        first.order,
+        first.wave,
+        b.2,
+        second.address,
+        second.order,
+        second.wave
+    );
+}
+
+use ResourceType as T;
+
+#[test]
+fn ecs_story_orders_every_deletion_after_what_blocks_it() {
+    let (_, _, plan) = fixture_plan("ecs-story-5.8", "spec");
+    assert_topological(&plan);
+    // The ALB before its security group and its target groups.
+    before(
+        &plan,
+        (T::Lb, "lego-api-alb", "delete"),
+        (T::SecurityGroup, "lego-api-alb-sg", "delete"),
+    );
+    before(
+        &plan,
+        (T::Lb, "lego-api-alb", "delete"),
+        (T::LbTargetGroup, "lego-api-blue", "delete"),
+    );
+    before(
+        &plan,
+        (T::Lb, "lego-api-alb", "delete"),
+        (T::LbTargetGroup, "lego-api-green", "delete"),
+    );
+    // Its ENIs are awaited after it, before its security group.
+    let alb_enis: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.ty == T::NetworkInterface && s.reason.contains("lego-api-alb"))
+        .collect();
+    assert_eq!(alb_enis.len(), 2, "the ALB's two ENIs are awaited");
+    let alb_sg = step(&plan, T::SecurityGroup, "lego-api-alb-sg", "delete");
+    for eni in alb_enis {
+        assert_eq!(eni.action, Action::AwaitDeletion);
+        assert!(
+            alb_sg.depends_on.contains(&eni.order),
+            "alb sg waits for {}",
+            eni.address
+        );
+    }
+    // Instances terminate before their security group and their instance profile.
+    for instance in ["lego-api-ecs-1", "lego-api-ecs-2"] {
+        before(
+            &plan,
+            (T::Instance, instance, "delete"),
+            (T::SecurityGroup, "lego-api-app-sg", "delete"),
+        );
+        before(
+            &plan,
+            (T::Instance, instance, "delete"),
+            (
+                T::IamInstanceProfile,
+                "lego-api-ecs-instance-profile",
+                "delete",
+            ),
+        );
+    }
+    // The role is detached and removed from its profile before it is deleted.
+    let role = step(&plan, T::IamRole, "lego-api-ecs-instance-role", "delete");
+    for action in ["detach_role_policy", "delete_inline_policy"] {
+        let prep = step(&plan, T::IamRole, "lego-api-ecs-instance-role", action);
+        assert!(
+            role.depends_on.contains(&prep.order),
+            "{action} before deleting the role"
+        );
+    }
+    let removal = step(
+        &plan,
+        T::IamInstanceProfile,
+        "lego-api-ecs-instance-profile",
+        "remove_role_from_profile",
+    );
+    assert!(role.depends_on.contains(&removal.order));
+    // The mutually referencing groups are ordered with a revoke step, inside the targets.
+    let revokes: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::RevokeRule { .. }) && !s.kept)
+        .collect();
+    assert_eq!(
+        revokes.len(),
+        1,
+        "one revoke breaks the app-sg <-> bastion-sg cycle"
+    );
+    assert!(["lego-api-app-sg", "bastion-sg"].contains(&revokes[0].name.as_str()));
+    // The kept resources that reference targets are blockers with path and hint.
+    assert!(!plan.applyable);
+    let monitoring = plan
+        .blockers
+        .iter()
+        .find(|b| b.reason.contains("rule") && b.path.len() == 2)
+        .expect("monitoring-sg blocker");
+    assert!(
+        monitoring.hint.contains("revoke_kept_rules"),
+        "{monitoring:?}"
+    );
+    let shared_role = plan
+        .blockers
+        .iter()
+        .find(|b| b.blocked_by.id == "shared-ecs-execution-role")
+        .expect("shared role blocker");
+    assert!(shared_role.hint.contains("detach_from_kept"));
+    assert_eq!(plan.blockers.len(), 2, "{:#?}", plan.blockers);
+    // Never the default security group, nothing of the billing service.
+    assert!(
+        plan.steps
+            .iter()
+            .all(|s| s.name != "default" && !s.name.starts_with("billing"))
+    );
+}
+
+#[test]
+fn ecs_story_with_opt_ins_is_applyable_and_shows_changes_to_kept_resources() {
+    let (_, _, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    assert!(plan.applyable, "{:#?}", plan.blockers);
+    let kept: Vec<_> = plan.steps.iter().filter(|s| s.kept).collect();
+    assert_eq!(kept.len(), 2, "{kept:#?}");
+    assert!(kept.iter().all(|s| s.change == Change::Update));
+    assert!(
+        kept.iter()
+            .any(|s| s.name == "monitoring-sg" && matches!(s.action, Action::RevokeRule { .. }))
+    );
+    assert!(kept.iter().any(|s| s.name == "shared-ecs-execution-role"
+        && matches!(s.action, Action::DetachRolePolicy { .. })));
+    assert_eq!(plan.summary.change, 2);
+    let text = decom::render::text(&plan);
+    assert!(
+        text.contains("  ~ aws_security_group \"monitoring-sg\""),
+        "{text}"
+    );
+    assert!(text.ends_with(&format!("{}\n", plan.summary_line())));
+}
+
+#[test]
+fn otel_telemetry_plan_is_applyable_without_opt_ins() {
+    let (_, _, plan) = fixture_plan("otel-telemetry", "spec");
+    assert!(plan.applyable, "{:#?}", plan.blockers);
+    assert_topological(&plan);
+    let policy = step(&plan, T::IamPolicy, "telemetry-collector-policy", "delete");
+    let versions: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::DeletePolicyVersion { .. }))
+        .collect();
+    assert_eq!(versions.len(), 2);
+    for v in versions {
+        assert!(policy.depends_on.contains(&v.order));
+    }
+}
+
+#[test]
+fn tricky_reports_every_blocker_and_opt_ins_lift_only_theirs() {
+    let (_, _, plan) = fixture_plan("tricky", "spec");
+    assert!(!plan.applyable);
+    let hints: Vec<&str> = plan.blockers.iter().map(|b| b.hint.as_str()).collect();
+    for opt_in in [
+        "disable_deletion_protection",
+        "disable_termination_protection",
+        "delete_live_traffic",
+        "revoke_kept_rules",
+        "detach_from_kept",
+    ] {
+        assert!(
+            hints.iter().any(|h| h.contains(opt_in)),
+            "no blocker hints at {opt_in}: {hints:#?}"
+        );
+    }
+    assert!(
+        plan.blockers
+            .iter()
+            .any(|b| b.hint.contains("AWS service decom does not manage"))
+    );
+    assert!(
+        plan.blockers
+            .iter()
+            .any(|b| b.blocked_by.address.starts_with("aws_instance.")
+                && b.reason.contains("uses security group"))
+    );
+
+    let (_, _, optin) = fixture_plan("tricky", "spec-optin");
+    assert!(
+        !optin.applyable,
+        "the Lambda ENI and the kept jumpbox still block"
+    );
+    assert_eq!(optin.blockers.len(), 2, "{:#?}", optin.blockers);
+    for action in [
+        "disable_deletion_protection",
+        "disable_termination_protection",
+        "detach_user_policy",
+    ] {
+        assert!(
+            optin.steps.iter().any(|s| s.action.name() == action),
+            "{action}"
+        );
+    }
+    // The shared policy stays; it is only detached from the role being deleted.
+    assert!(
+        optin
+            .steps
+            .iter()
+            .all(|s| !(s.name == "shared-read-policy" && s.action == Action::Delete))
+    );
+}
+
+fn shuffled(inventory: &Inventory, seed: u64) -> Inventory {
+    let mut copy = inventory.clone();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    copy.resources.shuffle(&mut rng);
+    copy.regions.reverse();
+    copy
+}
+
+#[test]
+fn plans_are_byte_identical_across_runs_and_snapshot_orders() {
+    for (fixture, spec) in FIXTURES {
+        let (spec_model, inventory, plan) = fixture_plan(fixture, spec);
+        let text = decom::render::text(&plan);
+        let json = plan.to_json();
+        for seed in 0..5 {
+            let other = shuffled(&inventory, seed);
+            let again = plan_spec_on(&spec_model, &other);
+            assert_eq!(
+                decom::render::text(&again),
+                text,
+                "{fixture}/{spec} seed {seed}"
+            );
+            assert_eq!(again.to_json(), json, "{fixture}/{spec} seed {seed}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn applyable_fixtures_apply_cleanly_on_the_simulator() {
+    for (fixture, spec) in [("ecs-story-5.8", "spec-optin"), ("otel-telemetry", "spec")] {
+        let (_, inventory, plan) = fixture_plan(fixture, spec);
+        let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+        let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 10).await;
+        assert!(report.succeeded(), "{fixture}: {}", report.to_markdown());
+        assert_clean_history(&sim);
+        assert_end_state(&plan, &inventory, &sim.snapshot());
+    }
+}
+
+#[tokio::test]
+async fn a_blocked_plan_is_never_applied() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec");
+    let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+    let err = try_apply_on_sim(sim.clone(), plan, &inventory, 10)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("not applyable"), "{err}");
+    assert!(sim.history().is_empty(), "no call was made");
+}
