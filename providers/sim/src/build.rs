@@ -64,6 +64,11 @@ impl AccountBuilder {
         }
     }
 
+    /// Makes room for `additional` more resources (large synthetic accounts).
+    pub fn reserve(&mut self, additional: usize) {
+        self.resources.reserve(additional);
+    }
+
     pub fn account_id(&self) -> &str {
         &self.account_id
     }
@@ -667,11 +672,11 @@ impl AccountBuilder {
                 _ => {}
             }
         }
-        // Sorting on cached keys first leaves `normalize` a single pass.
+        // The canonical order of `Inventory::normalize`, on cached keys (normalize
+        // would rebuild both keys of every comparison).
         self.resources.sort_by_cached_key(Resource::key);
         let mut inventory = Inventory::new(self.account_id, vec![self.region]);
         inventory.resources = self.resources;
-        inventory.normalize();
         inventory
     }
 }

@@ -44,6 +44,7 @@ pub fn stacks_for(resources: usize) -> usize {
 /// stacks) and `shared-ecs-execution-role` (an AWS managed policy attached).
 pub fn stacks(n: usize, seed: u64) -> Inventory {
     let mut b = AccountBuilder::new(ACCOUNT_ID, REGION, seed);
+    b.reserve(resource_count(n));
     b.default_security_group();
     let monitoring = b.security_group(
         "shared-monitoring-sg",
