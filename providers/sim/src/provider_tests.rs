@@ -875,3 +875,78 @@ async fn realistic_knobs_scaled_down_still_run_a_deletion() {
     );
     assert!(sim.poll_interval() == Duration::from_micros(2500));
 }
+
+/// Every link AWS enforces still points at a resource that exists: the state is one
+/// AWS could be in.
+fn assert_reachable_state(sim: &SimProvider, after: &Operation) {
+    let snapshot = sim.snapshot();
+    let keys: std::collections::BTreeSet<ResourceKey> =
+        snapshot.resources.iter().map(|r| r.key()).collect();
+    for resource in &snapshot.resources {
+        for reference in resource.references() {
+            if decom_provider::rules::link_blocks_deletion(&reference.kind, reference.to.ty) {
+                assert!(
+                    keys.contains(&reference.to),
+                    "after {after}: {} {} the deleted {}",
+                    resource.key(),
+                    reference.kind.verb(),
+                    reference.to
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn random_operations_never_reach_a_state_aws_could_not() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    for seed in 0..4u64 {
+        let sim = SimProvider::from_inventory(crate::synth::stacks(3, seed));
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut successes = 0;
+        for _ in 0..400 {
+            let snapshot = sim.snapshot();
+            if snapshot.resources.is_empty() {
+                break;
+            }
+            let resource = &snapshot.resources[rng.random_range(0..snapshot.resources.len())];
+            let target = resource.key();
+            let action = match (&resource.details, rng.random_range(0..3)) {
+                (_, 0) => Action::Delete,
+                (Details::SecurityGroup(sg), _) if !sg.rules.is_empty() => Action::RevokeRule {
+                    rule_id: sg.rules[rng.random_range(0..sg.rules.len())]
+                        .rule_id
+                        .clone(),
+                },
+                (Details::IamRole(role), 1) if !role.attached_policies.is_empty() => {
+                    Action::DetachRolePolicy {
+                        policy_arn: role.attached_policies[0].clone(),
+                    }
+                }
+                (Details::IamRole(role), _) if !role.inline_policies.is_empty() => {
+                    Action::DeleteInlinePolicy {
+                        policy_name: role.inline_policies[0].name.clone(),
+                    }
+                }
+                (Details::IamInstanceProfile(p), _) if !p.roles.is_empty() => {
+                    Action::RemoveRoleFromProfile {
+                        role: p.roles[0].clone(),
+                    }
+                }
+                (Details::NetworkInterface(_), _) => Action::AwaitDeletion,
+                _ => Action::Delete,
+            };
+            let operation = op(&target, action);
+            if sim.execute(&operation).await.is_ok() {
+                successes += 1;
+            }
+            sim.is_settled(&operation).await.unwrap();
+            assert_reachable_state(&sim, &operation);
+        }
+        assert!(
+            successes > 20,
+            "seed {seed}: only {successes} calls went through"
+        );
+    }
+}
