@@ -529,12 +529,6 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
             planned.identity,
         )
     };
-    if plan_file.archive_log_events {
-        eprintln!(
-            "Note: archive_log_events is set; this version archives each log group's configuration, tags and filters, not its events."
-        );
-    }
-
     let state_dir = args.state_dir.join(plan_file.id());
     let progress = Arc::new(ApplyProgress::new(
         args.json,

@@ -339,3 +339,135 @@ fn a_hand_edited_plan_file_is_refused() {
     let err = PlanFile::from_json(&text[..text.len() / 2], "p").expect_err("refused");
     assert!(err.to_string().contains("not a decom plan file"), "{err}");
 }
+
+/// The simulator with log events: snapshots hold none, so this wrapper invents a
+/// few per log group (or fails to export them, to prove nothing is deleted then).
+struct WithLogEvents {
+    sim: Arc<SimProvider>,
+    fail: bool,
+}
+
+#[async_trait::async_trait]
+impl Provider for WithLogEvents {
+    async fn caller_identity(
+        &self,
+    ) -> Result<decom_provider::CallerIdentity, decom_provider::ProviderError> {
+        self.sim.caller_identity().await
+    }
+    async fn discover(
+        &self,
+        request: &decom_provider::DiscoveryRequest,
+        progress: &dyn decom_provider::DiscoveryProgress,
+    ) -> Result<decom_provider::Inventory, decom_provider::ProviderError> {
+        self.sim.discover(request, progress).await
+    }
+    async fn execute(
+        &self,
+        operation: &decom_provider::Operation,
+    ) -> Result<(), decom_provider::ProviderError> {
+        self.sim.execute(operation).await
+    }
+    async fn is_settled(
+        &self,
+        operation: &decom_provider::Operation,
+    ) -> Result<bool, decom_provider::ProviderError> {
+        self.sim.is_settled(operation).await
+    }
+    async fn describe(
+        &self,
+        target: &ResourceKey,
+    ) -> Result<Option<serde_json::Value>, decom_provider::ProviderError> {
+        self.sim.describe(target).await
+    }
+    async fn export_log_events(
+        &self,
+        log_group: &ResourceKey,
+        sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
+    ) -> Result<u64, decom_provider::ProviderError> {
+        if self.fail {
+            return Err(decom_provider::ProviderError::new(
+                "logs:FilterLogEvents",
+                Some(&log_group.region),
+                "AccessDeniedException",
+                "not allowed",
+            ));
+        }
+        for i in 0..25 {
+            sink(serde_json::json!({"timestamp": i, "message": format!("{} line {i}", log_group.id)}))
+                .map_err(|e| decom_provider::ProviderError::new("decom:archive", None, "ArchiveWriteFailed", e.to_string()))?;
+        }
+        Ok(25)
+    }
+    fn poll_interval(&self) -> Duration {
+        self.sim.poll_interval()
+    }
+}
+
+#[tokio::test]
+async fn log_events_are_archived_before_their_group_is_deleted() {
+    use std::io::Read;
+    let (_, inventory, plan) = fixture_plan("otel-telemetry", "spec");
+    let plan_file = PlanFile::new(plan.clone(), &inventory, true);
+    let log_groups: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| {
+            s.ty == ResourceType::CloudwatchLogGroup && s.action == decom_provider::Action::Delete
+        })
+        .map(|s| s.key())
+        .collect();
+    assert!(!log_groups.is_empty());
+    for fail in [false, true] {
+        let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+        let provider = Arc::new(WithLogEvents {
+            sim: sim.clone(),
+            fail,
+        });
+        let caller = provider.caller_identity().await.expect("identity");
+        let state = tempfile::tempdir().expect("tempdir");
+        let options = ApplyOptions {
+            parallelism: 4,
+            state_dir: state.path().to_path_buf(),
+        };
+        let report = apply::execute(
+            &plan_file,
+            provider,
+            &caller,
+            &options,
+            Arc::new(Silent),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .expect("apply");
+        let archive = decom::apply::Archive::new(&state.path().join("archive"));
+        for key in &log_groups {
+            let path = archive.path_for(key, ".events.ndjson.gz");
+            if fail {
+                assert!(
+                    sim.contains(key),
+                    "{key} kept when its events could not be archived"
+                );
+                assert!(!path.exists());
+            } else {
+                assert!(!sim.contains(key));
+                let mut text = String::new();
+                flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("archived"))
+                    .read_to_string(&mut text)
+                    .expect("gzip");
+                assert_eq!(text.lines().count(), 25);
+                let first: serde_json::Value =
+                    serde_json::from_str(text.lines().next().expect("line")).expect("json");
+                assert_eq!(first["message"], format!("{} line 0", key.id));
+            }
+        }
+        assert_eq!(report.succeeded(), !fail);
+        if fail {
+            assert_eq!(report.summary.failed, log_groups.len());
+        } else {
+            let manifest =
+                std::fs::read_to_string(state.path().join("archive").join(decom::apply::MANIFEST))
+                    .expect("manifest");
+            assert!(manifest.contains(".events.ndjson.gz"));
+        }
+    }
+}

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use decom_provider::ResourceKey;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
 pub const MANIFEST: &str = "MANIFEST.sha256";
@@ -56,6 +58,21 @@ impl Archive {
         Ok(path)
     }
 
+    /// A gzip NDJSON file for a log group's events, committed only when complete.
+    pub fn events_writer(&self, key: &ResourceKey) -> std::io::Result<EventsWriter> {
+        let path = self.path_for(key, ".events.ndjson.gz");
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let tmp = path.with_extension("tmp");
+        let file = std::fs::File::create(&tmp)?;
+        Ok(EventsWriter {
+            path,
+            tmp,
+            encoder: GzEncoder::new(file, Compression::default()),
+        })
+    }
+
     /// Writes `MANIFEST.sha256` (sha256sum format, sorted) over every archived file
     /// and returns the manifest's own sha256.
     pub fn seal(&self) -> std::io::Result<String> {
@@ -76,6 +93,28 @@ impl Archive {
             "sha256:{}",
             hex::encode(Sha256::digest(manifest.as_bytes()))
         ))
+    }
+}
+
+/// One log group's events being archived: one JSON object per line, gzip.
+pub struct EventsWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    encoder: GzEncoder<std::fs::File>,
+}
+
+impl EventsWriter {
+    pub fn write(&mut self, event: &serde_json::Value) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.encoder, event)?;
+        self.encoder.write_all(b"\n")
+    }
+
+    /// Finishes the gzip stream, syncs and renames into place.
+    pub fn commit(self) -> std::io::Result<PathBuf> {
+        let file = self.encoder.finish()?;
+        file.sync_all()?;
+        std::fs::rename(&self.tmp, &self.path)?;
+        Ok(self.path)
     }
 }
 

@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use decom_provider::rules::consistency_retry_budget;
-use decom_provider::{Action, CallerIdentity, ErrorKind, Operation, Provider, ProviderError};
+use decom_provider::{
+    Action, CallerIdentity, ErrorKind, Operation, Provider, ProviderError, ResourceKey,
+    ResourceType,
+};
 use tokio::task::JoinSet;
 
 use super::ApplyError;
@@ -59,6 +62,7 @@ struct Shared {
     archive: Archive,
     reporter: Arc<dyn ApplyReporter>,
     scale: f64,
+    archive_log_events: bool,
 }
 
 /// Runs the plan's steps. Returns the report of this run (also written to
@@ -109,6 +113,7 @@ pub async fn execute(
         archive: Archive::new(&options.state_dir.join("archive")),
         reporter: reporter.clone(),
         scale,
+        archive_log_events: plan_file.archive_log_events,
     });
 
     let n = plan.steps.len();
@@ -373,6 +378,9 @@ async fn run_step_inner(
                 return Ok(());
             }
         }
+        if shared.archive_log_events && step.ty == ResourceType::CloudwatchLogGroup {
+            archive_events(shared, step, &operation.target).await?;
+        }
     }
 
     match call_with_retries(shared, step, result, || shared.provider.execute(&operation)).await {
@@ -387,6 +395,38 @@ async fn run_step_inner(
     if let Some(wait) = operation.wait() {
         await_condition(shared, step, &operation, &wait.condition, wait.timeout).await?;
     }
+    Ok(())
+}
+
+/// Exports a log group's events into the archive before it is deleted
+/// (`archive_log_events = true`). Any failure keeps the log group.
+async fn archive_events(
+    shared: &Shared,
+    step: &PlanStep,
+    target: &ResourceKey,
+) -> Result<(), String> {
+    let fail = |e: String| {
+        format!(
+            "archiving the events failed, so {} was not deleted: {e}",
+            step.address
+        )
+    };
+    let mut writer = shared
+        .archive
+        .events_writer(target)
+        .map_err(|e| fail(e.to_string()))?;
+    shared.reporter.on_event(&ApplyEvent::StepWaiting {
+        order: step.order,
+        address: step.address.clone(),
+        condition: format!("events of {} archived", target.id),
+    });
+    let mut sink = |event: serde_json::Value| writer.write(&event);
+    shared
+        .provider
+        .export_log_events(target, &mut sink)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    writer.commit().map_err(|e| fail(e.to_string()))?;
     Ok(())
 }
 

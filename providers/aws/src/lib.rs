@@ -280,6 +280,19 @@ impl Provider for AwsProvider {
         }
     }
 
+    async fn export_log_events(
+        &self,
+        log_group: &ResourceKey,
+        sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
+    ) -> Result<u64, ProviderError> {
+        logs::export_events(
+            &self.region_clients(&log_group.region).logs,
+            log_group,
+            sink,
+        )
+        .await
+    }
+
     fn poll_interval(&self) -> Duration {
         self.poll_interval
     }

@@ -174,3 +174,40 @@ pub(crate) async fn describe(
         })).collect::<Vec<_>>(),
     })))
 }
+
+/// Streams every event of the log group (FilterLogEvents, all streams, paginated).
+pub(crate) async fn export_events(
+    client: &Client,
+    target: &ResourceKey,
+    sink: &mut (dyn FnMut(Value) -> std::io::Result<()> + Send),
+) -> Result<u64, ProviderError> {
+    let region = target.region.as_str();
+    let mut pages = client
+        .filter_log_events()
+        .log_group_name(&target.id)
+        .into_paginator()
+        .send();
+    let mut count = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| api_error("logs:FilterLogEvents", Some(region), e))?;
+        for event in page.events() {
+            sink(json!({
+                "timestamp": event.timestamp(),
+                "ingestion_time": event.ingestion_time(),
+                "log_stream_name": event.log_stream_name(),
+                "event_id": event.event_id(),
+                "message": event.message(),
+            }))
+            .map_err(|e| {
+                ProviderError::new(
+                    "decom:archive",
+                    Some(region),
+                    "ArchiveWriteFailed",
+                    format!("cannot write the events of {}: {e}", target.id),
+                )
+            })?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}

@@ -354,3 +354,61 @@ moto_test! {
         assert!(describe(T::Instance, &s.instances[1]).await.is_none(), "terminated is gone");
     }
 }
+
+moto_test! {
+    async fn exports_every_event_of_a_log_group(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let group = "/ecs/events-export";
+        sdk.logs.create_log_group().log_group_name(group).send().await.expect("group");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64;
+        for stream in ["a", "b"] {
+            sdk.logs
+                .create_log_stream()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .send()
+                .await
+                .expect("stream");
+            let events: Vec<_> = (0..30)
+                .map(|i| {
+                    aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                        .timestamp(now - 1_000 + i)
+                        .message(format!("{stream} event {i}"))
+                        .build()
+                        .expect("event")
+                })
+                .collect();
+            sdk.logs
+                .put_log_events()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .set_log_events(Some(events))
+                .send()
+                .await
+                .expect("put");
+        }
+        let provider = moto.provider().await;
+        let key = decom_provider::ResourceKey::new(T::CloudwatchLogGroup, &moto.region, group);
+        let mut seen = Vec::new();
+        let mut sink = |event: serde_json::Value| {
+            seen.push(event);
+            Ok(())
+        };
+        let count = provider.export_log_events(&key, &mut sink).await.expect("export");
+        assert_eq!(count, 60);
+        assert_eq!(seen.len(), 60);
+        assert!(seen.iter().any(|e| e["message"] == "b event 29" && e["log_stream_name"] == "b"));
+
+        // A sink that cannot write stops the export with an error.
+        let mut failing = |_: serde_json::Value| Err(std::io::Error::other("disk full"));
+        let e = provider.export_log_events(&key, &mut failing).await.expect_err("fails");
+        assert_eq!(e.code, "ArchiveWriteFailed");
+        let gone = decom_provider::ResourceKey::new(T::CloudwatchLogGroup, &moto.region, "/ecs/none");
+        let mut ignore = |_: serde_json::Value| Ok(());
+        let e = provider.export_log_events(&gone, &mut ignore).await.expect_err("missing");
+        assert_eq!(e.kind, decom_provider::ErrorKind::NotFound);
+    }
+}

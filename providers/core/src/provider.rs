@@ -295,6 +295,15 @@ pub trait Provider: Send + Sync {
         target: &ResourceKey,
     ) -> Result<Option<serde_json::Value>, ProviderError>;
 
+    /// Streams every event of a log group to `sink` (for the archive, with
+    /// `archive_log_events = true`) and returns how many there were. A sink error
+    /// stops the export and is returned as an error of kind `Other`.
+    async fn export_log_events(
+        &self,
+        log_group: &ResourceKey,
+        sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
+    ) -> Result<u64, ProviderError>;
+
     /// How long to sleep between polls of a wait.
     fn poll_interval(&self) -> Duration {
         Duration::from_secs(5)

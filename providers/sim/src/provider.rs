@@ -403,6 +403,25 @@ impl Provider for SimProvider {
             .map(|r| serde_json::to_value(r).expect("a resource serializes")))
     }
 
+    async fn export_log_events(
+        &self,
+        log_group: &ResourceKey,
+        _sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
+    ) -> Result<u64, ProviderError> {
+        let mut state = self.lock();
+        *state.calls.entry("logs:FilterLogEvents".to_string()).or_default() += 1;
+        if state.account.get(log_group).is_none() {
+            return Err(ProviderError::new(
+                "logs:FilterLogEvents",
+                Some(&log_group.region),
+                "ResourceNotFoundException",
+                format!("log group {} does not exist", log_group.id),
+            ));
+        }
+        // Snapshots record log groups, not their events: there is nothing to export.
+        Ok(0)
+    }
+
     fn poll_interval(&self) -> Duration {
         self.knobs.scaled(self.knobs.poll_interval)
     }
