@@ -35,3 +35,39 @@ async fn synthetic_stacks_are_deleted_in_order_without_dependency_errors() {
         "svc-0003-ecs-instance-role"
     )));
 }
+
+#[test]
+fn log_groups_named_after_a_deleted_service_are_orphans() {
+    let inventory = synth::stacks(2, 3);
+    let mut selection = select_by_tag(&inventory, "Service", &["svc-0001"]);
+    selection
+        .targets
+        .retain(|key, _| key.ty != decom_provider::ResourceType::CloudwatchLogGroup);
+    let plan = plan_for(&inventory, &selection, &PlanOptions::default());
+    let orphans: Vec<&str> = plan
+        .orphans
+        .iter()
+        .filter(|o| o.ty == "aws_cloudwatch_log_group")
+        .map(|o| o.id.as_str())
+        .collect();
+    assert_eq!(orphans, ["/ecs/svc-0001", "/ecs/svc-0001-migrations"]);
+    assert!(plan.orphans.iter().all(|o| !o.deleted));
+    assert!(
+        plan.orphans[0]
+            .reason
+            .contains("`/ecs/<name>` naming convention")
+    );
+
+    let options = PlanOptions {
+        orphans: decom::spec::OrphanPolicy::Delete,
+        ..PlanOptions::default()
+    };
+    let plan = plan_for(&inventory, &selection, &options);
+    let deleted: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.ty == decom_provider::ResourceType::CloudwatchLogGroup)
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(deleted, ["/ecs/svc-0001", "/ecs/svc-0001-migrations"]);
+}

@@ -272,9 +272,22 @@ impl<'a, 'i> Builder<'a, 'i> {
     /// the caller expands again and looks for the next orphan in the chain).
     fn find_orphans(&mut self) -> bool {
         let mut found: Vec<(ResourceKey, String, Vec<String>)> = Vec::new();
+        let dead_names = self.dead_service_names();
         for resource in self.index.resources() {
             let key = resource.key();
             if self.removed(&key) || self.is_kept(&key) || self.orphans.contains_key(&key) {
+                continue;
+            }
+            if let Details::CloudwatchLogGroup(_) = resource.details {
+                if let Some((prefix, name)) = log_group_convention(&resource.id, &dead_names) {
+                    found.push((
+                        key.clone(),
+                        format!(
+                            "orphaned: by the `{prefix}<name>` naming convention it belongs to `{name}`, whose every resource is deleted by the plan"
+                        ),
+                        vec![key.address()],
+                    ));
+                }
                 continue;
             }
             let users = self.users_of(&key);
@@ -339,6 +352,33 @@ impl<'a, 'i> Builder<'a, 'i> {
             );
         }
         added
+    }
+
+    /// Names that only removed resources carry (their names and `Service` tags):
+    /// log groups named after them are orphans by convention.
+    fn dead_service_names(&self) -> BTreeSet<String> {
+        let mut dead = BTreeSet::new();
+        let mut alive = BTreeSet::new();
+        for resource in self.index.resources() {
+            if resource.ty() == ResourceType::CloudwatchLogGroup {
+                continue;
+            }
+            let set = if self.removed(&resource.key()) {
+                &mut dead
+            } else {
+                &mut alive
+            };
+            if !resource.name.is_empty() {
+                set.insert(resource.name.clone());
+            }
+            for tag in SERVICE_TAGS {
+                if let Some(value) = resource.tags.get(tag) {
+                    set.insert(value.clone());
+                }
+            }
+        }
+        dead.retain(|name| !alive.contains(name));
+        dead
     }
 
     /// What uses a resource, for orphan detection: security groups are used by
@@ -1185,4 +1225,41 @@ impl<'a, 'i> Builder<'a, 'i> {
             summary,
         }
     }
+}
+
+/// Tags that name the service a resource belongs to.
+const SERVICE_TAGS: [&str; 3] = ["Service", "service", "app"];
+
+/// Where AWS services and common tooling put a service's logs: `/ecs/<service>`,
+/// `/aws/lambda/<function>`, … (docs/dependency-rules.md).
+const LOG_GROUP_CONVENTIONS: [&str; 5] = [
+    "/ecs/",
+    "/aws/ecs/",
+    "/aws/lambda/",
+    "/aws/codebuild/",
+    "/aws/elasticbeanstalk/",
+];
+
+/// The convention and the dead name a log group is named after, if any: the part
+/// after the prefix is the name itself or starts with it followed by `-` or `/`.
+fn log_group_convention<'a>(
+    log_group: &str,
+    dead: &'a BTreeSet<String>,
+) -> Option<(&'static str, &'a str)> {
+    for prefix in LOG_GROUP_CONVENTIONS {
+        let Some(rest) = log_group.strip_prefix(prefix) else {
+            continue;
+        };
+        let ends = rest
+            .char_indices()
+            .filter(|(_, c)| *c == '-' || *c == '/')
+            .map(|(i, _)| i)
+            .chain(std::iter::once(rest.len()));
+        for end in ends {
+            if let Some(name) = dead.get(&rest[..end]) {
+                return Some((prefix, name.as_str()));
+            }
+        }
+    }
+    None
 }
