@@ -409,7 +409,10 @@ impl Provider for SimProvider {
         _sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
     ) -> Result<u64, ProviderError> {
         let mut state = self.lock();
-        *state.calls.entry("logs:FilterLogEvents".to_string()).or_default() += 1;
+        *state
+            .calls
+            .entry("logs:FilterLogEvents".to_string())
+            .or_default() += 1;
         if state.account.get(log_group).is_none() {
             return Err(ProviderError::new(
                 "logs:FilterLogEvents",
