@@ -164,7 +164,11 @@ async fn guard(
         .provider()
         .caller_identity()
         .await
-        .map_err(|e| anyhow!("cannot tell which account the credentials belong to: {e}"))?;
+        .map_err(|e| {
+            anyhow!(
+                "cannot tell which account the credentials belong to: {e}\n  hint: configure AWS credentials (AWS_PROFILE, `aws sso login`, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or plan offline against a snapshot with --inventory FILE"
+            )
+        })?;
     if let Some(block) = block
         && !block.allowed_account_ids.is_empty()
         && !block.allowed_account_ids.contains(&identity.account_id)

@@ -171,22 +171,8 @@ async fn every_deleted_resource_is_archived_with_a_manifest_and_reported() {
     let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
     let plan_file = PlanFile::new(plan.clone(), &inventory, false);
     let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
-    let caller = sim.caller_identity().await.expect("identity");
-    let state = tempfile::tempdir().expect("tempdir");
-    let options = ApplyOptions {
-        parallelism: 4,
-        state_dir: state.path().to_path_buf(),
-    };
-    let report = apply::execute(
-        &plan_file,
-        sim,
-        &caller,
-        &options,
-        Arc::new(Silent),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await
-    .expect("apply");
+    let (report, state) = apply_file(&plan_file, sim, 4).await;
+    let report = report.expect("apply");
     assert!(report.succeeded());
     let archive = decom::apply::Archive::new(&state.path().join("archive"));
     for step in plan
@@ -423,22 +409,8 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
             sim: sim.clone(),
             fail,
         });
-        let caller = provider.caller_identity().await.expect("identity");
-        let state = tempfile::tempdir().expect("tempdir");
-        let options = ApplyOptions {
-            parallelism: 4,
-            state_dir: state.path().to_path_buf(),
-        };
-        let report = apply::execute(
-            &plan_file,
-            provider,
-            &caller,
-            &options,
-            Arc::new(Silent),
-            Arc::new(AtomicBool::new(false)),
-        )
-        .await
-        .expect("apply");
+        let (report, state) = apply_file(&plan_file, provider, 4).await;
+        let report = report.expect("apply");
         let archive = decom::apply::Archive::new(&state.path().join("archive"));
         for key in &log_groups {
             let path = archive.path_for(key, ".events.ndjson.gz");

@@ -112,21 +112,35 @@ pub async fn try_apply_on_sim(
     parallelism: usize,
 ) -> Result<ApplyReport, decom::apply::ApplyError> {
     let plan_file = PlanFile::new(plan, inventory, false);
+    apply_file(&plan_file, sim, parallelism).await.0
+}
+
+/// Applies a plan file with a fresh state directory, returned so the test can read
+/// the journal, archive and report.
+pub async fn apply_file(
+    plan_file: &PlanFile,
+    provider: Arc<dyn Provider>,
+    parallelism: usize,
+) -> (
+    Result<ApplyReport, decom::apply::ApplyError>,
+    tempfile::TempDir,
+) {
     let state = tempfile::tempdir().expect("tempdir");
-    let caller = sim.caller_identity().await.expect("identity");
+    let caller = provider.caller_identity().await.expect("identity");
     let options = ApplyOptions {
         parallelism,
         state_dir: state.path().to_path_buf(),
     };
-    execute(
-        &plan_file,
-        sim,
+    let result = execute(
+        plan_file,
+        provider,
         &caller,
         &options,
         Arc::new(Silent),
         Arc::new(AtomicBool::new(false)),
     )
-    .await
+    .await;
+    (result, state)
 }
 
 /// No dependency error, and no operation succeeded twice.

@@ -601,44 +601,12 @@ impl<'a, 'i> Builder<'a, 'i> {
                     );
                 }
             }
-            Obstacle::InlinePolicies(names) => {
-                for policy_name in names {
-                    self.prepare(
-                        key,
-                        Action::DeleteInlinePolicy { policy_name },
-                        op,
-                        "DeleteConflict",
-                    );
-                }
-            }
-            Obstacle::AttachedPolicies(arns) => {
-                for policy_arn in arns {
-                    self.prepare(
-                        key,
-                        Action::DetachRolePolicy { policy_arn },
-                        op,
-                        "DeleteConflict",
-                    );
-                }
-            }
-            Obstacle::ProfileHoldsRoles(roles) => {
-                for role in roles {
-                    self.prepare(
-                        key,
-                        Action::RemoveRoleFromProfile { role },
-                        op,
-                        "DeleteConflict",
-                    );
-                }
-            }
-            Obstacle::NonDefaultVersions(versions) => {
-                for version_id in versions {
-                    self.prepare(
-                        key,
-                        Action::DeletePolicyVersion { version_id },
-                        op,
-                        "DeleteConflict",
-                    );
+            Obstacle::InlinePolicies(_)
+            | Obstacle::AttachedPolicies(_)
+            | Obstacle::ProfileHoldsRoles(_)
+            | Obstacle::NonDefaultVersions(_) => {
+                for action in preparations(obstacle) {
+                    self.prepare(key, action, op, "DeleteConflict");
                 }
             }
             Obstacle::AttachedToPrincipals { users, groups } => {
@@ -1262,4 +1230,27 @@ fn log_group_convention<'a>(
         }
     }
     None
+}
+
+/// The calls that clear an IAM `DeleteConflict` on the resource itself.
+fn preparations(obstacle: Obstacle) -> Vec<Action> {
+    match obstacle {
+        Obstacle::InlinePolicies(names) => names
+            .into_iter()
+            .map(|policy_name| Action::DeleteInlinePolicy { policy_name })
+            .collect(),
+        Obstacle::AttachedPolicies(arns) => arns
+            .into_iter()
+            .map(|policy_arn| Action::DetachRolePolicy { policy_arn })
+            .collect(),
+        Obstacle::ProfileHoldsRoles(roles) => roles
+            .into_iter()
+            .map(|role| Action::RemoveRoleFromProfile { role })
+            .collect(),
+        Obstacle::NonDefaultVersions(versions) => versions
+            .into_iter()
+            .map(|version_id| Action::DeletePolicyVersion { version_id })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
