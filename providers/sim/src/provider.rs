@@ -408,7 +408,7 @@ impl Provider for SimProvider {
         log_group: &ResourceKey,
         _sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
     ) -> Result<u64, ProviderError> {
-        let mut state = self.lock();
+        let mut state = self.current();
         *state
             .calls
             .entry("logs:FilterLogEvents".to_string())

@@ -950,3 +950,20 @@ async fn random_operations_never_reach_a_state_aws_could_not() {
         );
     }
 }
+
+#[tokio::test]
+async fn log_events_export_nothing_and_need_the_group() {
+    let (inventory, s) = stack();
+    let sim = SimProvider::from_inventory(inventory);
+    let mut events = Vec::new();
+    let mut sink = |event: serde_json::Value| {
+        events.push(event);
+        Ok(())
+    };
+    assert_eq!(sim.export_log_events(&s.logs, &mut sink).await.unwrap(), 0);
+    ok(&sim, delete(&s.logs)).await;
+    let e = sim.export_log_events(&s.logs, &mut sink).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(events.is_empty());
+    assert_eq!(sim.api_calls()["logs:FilterLogEvents"], 2);
+}
