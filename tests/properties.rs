@@ -235,3 +235,10 @@ proptest! {
         check(seed);
     }
 }
+
+/// Found by the property test: a group with two rules naming the other group of a
+/// cycle; breaking the cycle must revoke both, or AWS still refuses the deletion.
+#[test]
+fn regression_cycle_with_two_rules_between_the_same_groups() {
+    check(9007275653876011738);
+}

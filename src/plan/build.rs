@@ -982,32 +982,42 @@ impl<'a, 'i> Builder<'a, 'i> {
                     })
                     .cloned()
                     .collect();
-                // One revoke at a time: the next pass sees whether the cycle is gone.
-                if let Some(edge) = inside.into_iter().next() {
-                    let holder_removal = self.removal_op(&edge.holder).expect("holder is removed");
+                // One pair of groups at a time: the next pass sees whether the cycle
+                // is gone. Every rule of the holder naming the other group must go,
+                // or AWS still answers DependencyViolation.
+                if let Some(first) = inside.into_iter().next() {
+                    let holder_removal = self.removal_op(&first.holder).expect("holder is removed");
                     let referenced_removal = self
-                        .removal_op(&edge.referenced)
+                        .removal_op(&first.referenced)
                         .expect("referenced is removed");
                     self.edges
                         .remove(&(holder_removal.clone(), referenced_removal.clone()));
-                    self.rule_edges.remove(&edge);
-                    let revoke = Operation::new(
-                        edge.holder.clone(),
-                        Action::RevokeRule {
-                            rule_id: edge.rule_id.clone(),
-                        },
-                    );
-                    self.add_step(
-                        revoke.clone(),
-                        format!(
-                            "breaks the reference cycle: {} is deleted while {} still references it",
-                            self.label(&edge.referenced),
-                            self.label(&edge.holder)
-                        ),
-                        false,
-                    );
-                    self.add_edge(revoke.clone(), referenced_removal);
-                    self.add_edge(revoke, holder_removal);
+                    let same_pair: Vec<RuleEdge> = self
+                        .rule_edges
+                        .iter()
+                        .filter(|e| e.holder == first.holder && e.referenced == first.referenced)
+                        .cloned()
+                        .collect();
+                    for edge in same_pair {
+                        self.rule_edges.remove(&edge);
+                        let revoke = Operation::new(
+                            edge.holder.clone(),
+                            Action::RevokeRule {
+                                rule_id: edge.rule_id.clone(),
+                            },
+                        );
+                        self.add_step(
+                            revoke.clone(),
+                            format!(
+                                "breaks the reference cycle: {} is deleted while {} still references it",
+                                self.label(&edge.referenced),
+                                self.label(&edge.holder)
+                            ),
+                            false,
+                        );
+                        self.add_edge(revoke.clone(), referenced_removal.clone());
+                        self.add_edge(revoke, holder_removal.clone());
+                    }
                     broke = true;
                 }
             }
