@@ -660,4 +660,35 @@ fn audit_cli_reads_the_spec_directory_ignore_file_and_tfstate() {
     assert_eq!(value["summary"]["ignored"], 2, "both load balancers");
     assert_eq!(value["summary"]["managed"], 2, "the policy and the role");
     assert_eq!(value["missing"].as_array().map(Vec::len), Some(2));
+
+    // A 5-day threshold adds batch-role (used 10 days ago); managed findings listed.
+    let out = decom(
+        &[
+            "audit",
+            "spec",
+            "-inventory",
+            &inventory,
+            "-as-of",
+            AS_OF,
+            "-tfstate",
+            &state,
+            "-unused-days",
+            "5",
+            "-include-managed",
+            "-json",
+        ],
+        cwd,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(value["unused_days"], 5);
+    assert_eq!(value["summary"]["findings"], labels().orphans.len() + 1 - 2);
+    assert_eq!(value["summary"]["managed_not_listed"], 0);
+    let findings = value["findings"].as_array().expect("findings");
+    assert!(findings.iter().any(|f| f["name"] == "batch-role"));
+    assert_eq!(
+        findings.last().map(|f| f["terraform"]["status"].clone()),
+        Some(serde_json::json!("managed")),
+        "managed findings come last"
+    );
 }
