@@ -275,6 +275,16 @@ fn audit_fixture_has_full_precision_and_recall() {
     );
 }
 
+#[tokio::test]
+async fn audit_account_discovers_through_the_provider() {
+    let inventory = fixture_inventory();
+    let sim = decom_sim::SimProvider::new(inventory.clone(), decom_sim::Knobs::default());
+    let live = audit::audit_account(&sim, vec![REGION.into()], &options())
+        .await
+        .expect("discovers");
+    assert_eq!(live, audit::audit(&inventory, &options()));
+}
+
 #[test]
 fn audit_is_deterministic_and_independent_of_resource_order() {
     let (mut inventory, report) = fixture_report();

@@ -14,7 +14,10 @@ mod terraform;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use decom_provider::{Inventory, InventoryIndex, ResourceKey, ResourceType};
+use decom_provider::{
+    DiscoveryRequest, Inventory, InventoryIndex, NoProgress, Provider, ProviderError, ResourceKey,
+    ResourceType,
+};
 use serde::{Deserialize, Serialize};
 
 pub use cost::{CostEstimate, HOURS_PER_MONTH, lb_hourly_usd};
@@ -398,4 +401,18 @@ pub fn audit(inventory: &Inventory, options: &AuditOptions) -> AuditReport {
         not_checked,
         summary,
     }
+}
+
+/// The live audit: discovers every type in `regions` through the same
+/// `Provider::discover` a plan uses (AWS, moto or the simulator), then audits.
+/// The caller checks the account (`caller_identity`) first, as `decom audit` does.
+pub async fn audit_account(
+    provider: &dyn Provider,
+    regions: Vec<String>,
+    options: &AuditOptions,
+) -> Result<AuditReport, ProviderError> {
+    let inventory = provider
+        .discover(&DiscoveryRequest::everything(regions), &NoProgress)
+        .await?;
+    Ok(audit(&inventory, options))
 }
