@@ -34,6 +34,9 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// Compare two plans (plan files or JSON plans): a summary, then a unified diff.
     Diff(DiffArgs),
+    /// Report standing orphans: unused security groups, target groups, load
+    /// balancers, instance profiles, policies, roles and log groups.
+    Audit(AuditArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -202,6 +205,47 @@ pub struct DiscoverArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Spec directory or .hcl file whose provider block (regions, account guard,
+    /// profile, role) to use; without it, the standard AWS configuration. Its
+    /// directory's .decomignore is read (else the working directory's).
+    pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Regions (repeatable); default: the spec's, else the snapshot's or AWS_REGION.
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
+    /// A Terraform state file (format version 4) whose resources count as managed
+    /// (repeatable).
+    #[arg(long = "tfstate", value_name = "FILE")]
+    pub tfstates: Vec<PathBuf>,
+    /// Roles and log groups unused for this many days are findings.
+    #[arg(long, value_name = "N", default_value_t = decom::audit::DEFAULT_UNUSED_DAYS)]
+    pub unused_days: u32,
+    /// Also list findings that a Terraform state manages.
+    #[arg(long)]
+    pub include_managed: bool,
+    /// Write a spec that deletes exactly the listed findings.
+    #[arg(long, value_name = "FILE")]
+    pub emit_spec: Option<PathBuf>,
+    /// Measure ages from this RFC 3339 time instead of now (for reproducible audits
+    /// of a snapshot).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub as_of: Option<jiff::Timestamp>,
+    /// Print the report as JSON (docs/audit.md).
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the report as Markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Exit 0 when there are no findings, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DiffArgs {
     pub old: PathBuf,
     pub new: PathBuf,
@@ -227,6 +271,11 @@ const SINGLE_DASH_LONG: &[&str] = &[
     "no-progress",
     "max-comment-chars",
     "write-inventory",
+    "tfstate",
+    "unused-days",
+    "include-managed",
+    "emit-spec",
+    "as-of",
 ];
 
 /// Rewrites `-out=FILE`, `-json`, … to their `--` form so clap parses them.

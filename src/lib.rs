@@ -2,6 +2,7 @@
 //! The binary in `main.rs` is a thin shell over this library.
 
 pub mod apply;
+pub mod audit;
 pub mod diff;
 pub mod plan;
 pub mod planfile;

@@ -21,8 +21,8 @@ use decom_provider::{
 use decom_sim::{Knobs, SimProvider};
 
 use crate::cli::{
-    ApplyArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat, PlanArgs,
-    ShowArgs, SourceArgs, SpecArgs, ValidateArgs,
+    ApplyArgs, AuditArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat,
+    PlanArgs, ShowArgs, SourceArgs, SpecArgs, ValidateArgs,
 };
 use crate::examples;
 use crate::progress::{ApplyProgress, DiscoveryBars, bars_wanted};
@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Command::Graph(args) => graph(args).await,
             Command::Discover(args) => discover(args).await,
             Command::Diff(args) => diff(args),
+            Command::Audit(args) => audit_command(args).await,
             Command::Completions { shell } => {
                 clap_complete::generate(
                     shell,
@@ -472,6 +473,99 @@ async fn discover(args: DiscoverArgs) -> Result<i32> {
         print_stats(&account);
     }
     Ok(EXIT_OK)
+}
+
+/// `.decomignore` beside the spec (its directory, or the file's), else in the
+/// working directory.
+fn ignore_file(spec: Option<&Path>) -> std::path::PathBuf {
+    let name = decom::audit::IGNORE_FILE_NAME;
+    if let Some(path) = spec {
+        let dir = if path.is_dir() {
+            Some(path)
+        } else {
+            path.parent()
+        };
+        if let Some(dir) = dir {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    std::path::PathBuf::from(name)
+}
+
+async fn audit_command(args: AuditArgs) -> Result<i32> {
+    use decom::audit::{self, AuditOptions, IgnoreRules, TerraformState, TerraformStates};
+
+    let spec = match &args.spec {
+        Some(path) => Some(load_spec(path, &args.spec_args)?),
+        None => None,
+    };
+    // Settings first, so a bad state or ignore file fails before any AWS call.
+    let states = args
+        .tfstates
+        .iter()
+        .map(|p| TerraformState::load(p).map_err(|e| anyhow!("{e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let ignore =
+        IgnoreRules::load(&ignore_file(args.spec.as_deref())).map_err(|e| anyhow!("{e}"))?;
+    let options = AuditOptions {
+        now: args.as_of.unwrap_or_else(jiff::Timestamp::now),
+        unused_days: args.unused_days,
+        terraform: TerraformStates::new(states),
+        include_managed: args.include_managed,
+        ignore,
+    };
+
+    let account = connect(&args.source, spec.as_ref(), &args.regions).await?;
+    let regions = account.regions(spec.as_ref(), &args.regions)?;
+    if regions.is_empty() {
+        bail!(
+            "no region to audit\n  hint: pass --region, set AWS_REGION, or list `regions` in the spec's provider block"
+        );
+    }
+    guard(&account, spec.as_ref(), &regions).await?;
+    let inventory = discover_inventory(
+        &account,
+        &DiscoveryRequest::everything(regions),
+        args.source.no_progress,
+    )
+    .await?;
+    let report = audit::audit(&inventory, &options);
+
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        write!(stdout, "{}", report.to_json())?;
+    } else if args.markdown {
+        write!(stdout, "{}", audit::markdown(&report))?;
+    } else {
+        write!(stdout, "{}", audit::text(&report))?;
+    }
+    drop(stdout);
+    if let Some(path) = &args.emit_spec {
+        match audit::emit_spec(&report) {
+            Some(text) => {
+                std::fs::write(path, text)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
+                eprintln!(
+                    "Wrote a spec deleting the {} finding(s) to {}. Review it, then: decom plan {}",
+                    report.findings.len(),
+                    path.display(),
+                    path.display()
+                );
+            }
+            None => eprintln!("No findings: no spec written to {}.", path.display()),
+        }
+    }
+    if args.source.stats {
+        print_stats(&account);
+    }
+    Ok(if args.detailed_exitcode && report.has_findings() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
 }
 
 async fn apply_command(args: ApplyArgs) -> Result<i32> {

@@ -3,6 +3,7 @@
 mod util;
 
 mod apply;
+mod audit;
 mod cli;
 mod engine_synth;
 mod fixtures;
