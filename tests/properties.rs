@@ -242,3 +242,9 @@ proptest! {
 fn regression_cycle_with_two_rules_between_the_same_groups() {
     check(9007275653876011738);
 }
+
+/// Seen by the audit engineer before the fix above; kept as a second witness.
+#[test]
+fn regression_seed_5573431605812659179() {
+    check(5573431605812659179);
+}
