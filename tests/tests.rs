@@ -1,10 +1,13 @@
 //! decom's integration tests, built into one binary.
 
+#[path = "../providers/aws/tests/moto_server.rs"]
+mod moto_server;
 mod util;
 
 mod apply;
 mod cli;
 mod engine_synth;
 mod fixtures;
+mod moto;
 mod properties;
 mod snapshots;
