@@ -14,6 +14,10 @@ use stack::Key;
 /// Selects the web stack by tag (and its log groups by name too) and keeps the
 /// neighbour, whose `/ecs/web-shared` log group also matches the name prefix.
 fn web_spec(allowed_account: &str) -> String {
+    web_spec_with(&provider_block(allowed_account))
+}
+
+fn web_spec_with(provider: &str) -> String {
     format!(
         r#"{provider}
 decommission "web" {{
@@ -32,7 +36,6 @@ decommission "web" {{
   }}
 }}
 "#,
-        provider = provider_block(allowed_account)
     )
 }
 
@@ -316,5 +319,50 @@ fn a_new_dependent_makes_a_saved_plan_stale() {
     );
     let after = moto.block_on(stack::census(&sdk));
     assert_eq!(after, before, "nothing was deleted");
+    eprint_elapsed(test, "done", started);
+}
+
+/// A spec that reaches its account with `assume_role`: the saved plan records the
+/// role, so `apply FILE` with the same base credentials works in the same account
+/// (it used to reach the base account and refuse the plan as another account's).
+#[test]
+fn a_saved_plan_is_applied_through_the_role_it_was_planned_with() {
+    let test = "a_saved_plan_is_applied_through_the_role_it_was_planned_with";
+    let started = Instant::now();
+    let moto = MotoAccount::new(test);
+    let sdk = moto.sdk();
+    let stacks = moto.block_on(stack::build(&sdk));
+    let provider = provider_block(&moto.account).replace(
+        "}\n",
+        &format!(
+            "  assume_role {{\n    role_arn = \"arn:aws:iam::{}:role/decom\"\n  }}\n}}\n",
+            moto.account
+        ),
+    );
+    let spec = moto.write_spec("spec", &web_spec_with(&provider));
+    let spec = spec.to_str().expect("utf-8 path");
+    moto.decom_with_base_credentials(&["plan", spec, "-out", "p.plan", "-detailed-exitcode"])
+        .expect_code(2, "the role reaches the allowed account; changes present");
+    let apply = moto.decom_with_base_credentials(&["apply", "p.plan", "-auto-approve"]);
+    apply.expect_code(
+        0,
+        "apply reaches the plan's account through the recorded role",
+    );
+    let after = moto.block_on(stack::census(&sdk));
+    let survivors: Vec<_> = stacks
+        .web_keys()
+        .into_iter()
+        .filter(|k| after.contains(k))
+        .collect();
+    assert!(
+        survivors.is_empty(),
+        "the web stack should be gone; still there: {survivors:?}"
+    );
+    let lost: Vec<_> = stacks
+        .neighbour_keys()
+        .into_iter()
+        .filter(|k| !after.contains(k))
+        .collect();
+    assert!(lost.is_empty(), "the neighbour should stay; gone: {lost:?}");
     eprint_elapsed(test, "done", started);
 }

@@ -104,20 +104,38 @@ impl MotoAccount {
 
     /// As `decom`, with more environment variables (set last, so they win).
     pub fn decom_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let token = self.credentials.session_token().expect("a session token");
+        let mut all = vec![
+            ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                self.credentials.secret_access_key(),
+            ),
+            ("AWS_SESSION_TOKEN", token),
+        ];
+        all.extend_from_slice(env);
+        self.run(args, &all)
+    }
+
+    /// As `decom`, with moto's base credentials (account 123456789012): reaching the
+    /// test's account is then up to the spec's `assume_role`.
+    pub fn decom_with_base_credentials(&self, args: &[&str]) -> Run {
+        self.run(
+            args,
+            &[
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ],
+        )
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let nowhere = self.dir.path().join("no-aws-config");
         let output = Command::new(env!("CARGO_BIN_EXE_decom"))
             .args(args)
             .current_dir(self.dir.path())
             .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", self.credentials.access_key_id())
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                self.credentials.secret_access_key(),
-            )
-            .env(
-                "AWS_SESSION_TOKEN",
-                self.credentials.session_token().expect("a session token"),
-            )
+            .env_remove("AWS_SESSION_TOKEN")
             .env("AWS_REGION", REGION)
             .env("AWS_CONFIG_FILE", &nowhere)
             .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
