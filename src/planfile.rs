@@ -32,8 +32,30 @@ pub struct PlanFile {
     /// `address@region` -> fingerprint, for every resource a step touches and every
     /// resource that references one of them.
     pub fingerprints: BTreeMap<String, String>,
+    /// How `plan` reached the account, from the spec's provider block: `apply FILE`
+    /// reaches it the same way. Absent when the standard configuration was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Connection>,
     /// `sha256:` over the canonical JSON of everything above.
     pub checksum: String,
+}
+
+/// The profile and role a plan was made with (never credentials themselves).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Connection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assume_role: Option<RecordedRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRole {
+    pub role_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,10 +102,18 @@ impl PlanFile {
             archive_log_events,
             plan,
             fingerprints,
+            connection: None,
             checksum: String::new(),
         };
         file.checksum = file.compute_checksum();
         file
+    }
+
+    /// Records how the account was reached (nothing when `connection` says nothing).
+    pub fn with_connection(mut self, connection: Option<Connection>) -> PlanFile {
+        self.connection = connection.filter(|c| c.profile.is_some() || c.assume_role.is_some());
+        self.checksum = self.compute_checksum();
+        self
     }
 
     fn compute_checksum(&self) -> String {

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::CommandFactory;
 use decom::apply::{self, ApplyOptions};
 use decom::plan::{Plan, build_plan};
-use decom::planfile::PlanFile;
+use decom::planfile::{Connection, PlanFile, RecordedRole};
 use decom::render::{self, MarkdownOptions};
 use decom::select::{plan_options, select, types_to_discover};
 use decom::spec::{self, LoadOptions, SourceFile, Spec};
@@ -115,27 +115,48 @@ impl Account {
 }
 
 async fn connect(source: &SourceArgs, spec: Option<&Spec>, regions: &[String]) -> Result<Account> {
+    let provider_block = spec.and_then(|s| s.provider.as_ref());
+    let regions = if regions.is_empty() {
+        provider_block
+            .map(|p| p.regions.clone())
+            .unwrap_or_default()
+    } else {
+        regions.to_vec()
+    };
+    connect_with(source, spec.and_then(connection_of).as_ref(), regions).await
+}
+
+/// The profile and role of the spec's provider block, recorded in plan files.
+fn connection_of(spec: &Spec) -> Option<Connection> {
+    spec.provider.as_ref().map(|p| Connection {
+        profile: p.profile.clone(),
+        assume_role: p.assume_role.as_ref().map(|r| RecordedRole {
+            role_arn: r.role_arn.clone(),
+            session_name: r.session_name.clone(),
+            external_id: r.external_id.clone(),
+        }),
+    })
+}
+
+async fn connect_with(
+    source: &SourceArgs,
+    connection: Option<&Connection>,
+    regions: Vec<String>,
+) -> Result<Account> {
     if let Some(path) = &source.inventory {
         let sim = SimProvider::load(path, Knobs::default()).map_err(|e| anyhow!("{e}"))?;
         return Ok(Account::Sim(Arc::new(sim)));
     }
-    let provider_block = spec.and_then(|s| s.provider.as_ref());
     let settings = decom_aws::AwsSettings {
-        regions: if regions.is_empty() {
-            provider_block
-                .map(|p| p.regions.clone())
-                .unwrap_or_default()
-        } else {
-            regions.to_vec()
-        },
-        profile: provider_block.and_then(|p| p.profile.clone()),
-        assume_role: provider_block
-            .and_then(|p| p.assume_role.as_ref())
-            .map(|r| decom_aws::AssumeRole {
+        regions,
+        profile: connection.and_then(|c| c.profile.clone()),
+        assume_role: connection.and_then(|c| c.assume_role.as_ref()).map(|r| {
+            decom_aws::AssumeRole {
                 role_arn: r.role_arn.clone(),
                 session_name: r.session_name.clone(),
                 external_id: r.external_id.clone(),
-            }),
+            }
+        }),
     };
     let aws = decom_aws::AwsProvider::new(settings)
         .await
@@ -315,7 +336,8 @@ async fn plan(args: PlanArgs) -> Result<i32> {
             plan.clone(),
             &planned.inventory,
             planned.spec.decommission.archive_log_events,
-        );
+        )
+        .with_connection(connection_of(&planned.spec));
         file.write(out)?;
         eprintln!(
             "Saved the plan to {}. To apply exactly this plan: decom apply {}",
@@ -572,7 +594,9 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
     let interrupt = Arc::new(AtomicBool::new(false));
     let (plan_file, account, identity) = if PlanFile::looks_like_plan_file(&args.target) {
         let file = PlanFile::load(&args.target)?;
-        let account = connect(&args.source, None, &file.regions).await?;
+        // The profile and role the plan was made with, as recorded in the file.
+        let account =
+            connect_with(&args.source, file.connection.as_ref(), file.regions.clone()).await?;
         let identity = account
             .provider()
             .caller_identity()

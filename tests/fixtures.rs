@@ -296,3 +296,63 @@ async fn a_blocked_plan_is_never_applied() {
     assert!(err.to_string().contains("not applyable"), "{err}");
     assert!(sim.history().is_empty(), "no call was made");
 }
+
+/// Found on moto (issue 3): an instance's interface that is not deleted on
+/// termination outlives the deleted instance and keeps its group in use. The blocker
+/// named the instance "unselected" and hinted to select it, which it already was.
+#[test]
+fn issue_3_an_interface_outliving_its_deleted_instance_is_named_as_the_blocker() {
+    let inventory = Inventory::from_json(
+        r#"{
+  "format_version": 1,
+  "account_id": "123456789012",
+  "regions": ["eu-west-1"],
+  "types": ["aws_security_group", "aws_network_interface", "aws_instance"],
+  "resources": [
+    {"id": "sg-1", "name": "web-app", "region": "eu-west-1", "tags": {"stack": "web"},
+     "type": "aws_security_group", "vpc_id": "vpc-1", "description": "", "is_default": false, "rules": []},
+    {"id": "i-1", "name": "web", "region": "eu-west-1", "tags": {"stack": "web"},
+     "type": "aws_instance", "state": "running", "instance_type": "t3.micro", "vpc_id": "vpc-1",
+     "security_groups": ["sg-1"], "termination_protection": false},
+    {"id": "eni-1", "name": "", "region": "eu-west-1", "type": "aws_network_interface",
+     "vpc_id": "vpc-1", "subnet_id": "subnet-1", "description": "", "interface_type": "interface",
+     "status": "in-use", "requester_managed": false, "security_groups": ["sg-1"],
+     "attachment": {"instance_id": "i-1", "device_index": 0, "delete_on_termination": false}}
+  ]
+}"#,
+        "<issue 3>",
+    )
+    .expect("inventory");
+    let spec = decom::spec::parse_sources(
+        vec![decom::spec::SourceFile {
+            display_path: "main.hcl".into(),
+            file_name: "main.hcl".into(),
+            text: "decommission \"web\" {\n  absent \"*\" { tags = { stack = \"web\" } }\n}\n"
+                .into(),
+        }],
+        &decom::spec::LoadOptions::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let plan = plan_spec_on(&spec, &inventory);
+    assert!(
+        !plan.applyable,
+        "the group stays in use: the plan is blocked"
+    );
+    assert_eq!(plan.blockers.len(), 1, "{}", decom::render::text(&plan));
+    let blocker = &plan.blockers[0];
+    assert_eq!(blocker.id, "sg-1");
+    assert_eq!(
+        blocker.blocked_by.id, "eni-1",
+        "the interface, not the deleted instance, blocks the group"
+    );
+    assert!(
+        !blocker.reason.contains("unselected"),
+        "the instance is selected: {}",
+        blocker.reason
+    );
+    assert!(
+        blocker.hint.contains("aws_network_interface.eni-1"),
+        "the hint should name the interface: {}",
+        blocker.hint
+    );
+}

@@ -1,5 +1,7 @@
 //! decom's integration tests, built into one binary.
 
+#[path = "../providers/aws/tests/moto_server.rs"]
+mod moto_server;
 mod util;
 
 mod apply;
@@ -7,5 +9,6 @@ mod audit;
 mod cli;
 mod engine_synth;
 mod fixtures;
+mod moto;
 mod properties;
 mod snapshots;

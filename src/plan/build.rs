@@ -772,6 +772,27 @@ impl<'a, 'i> Builder<'a, 'i> {
                 // Name the resource a user can act on: the owner of the interface.
                 let (owner, mut path) = self.interface_owner(by);
                 path.push(self.label(key));
+                // An interface that is not deleted on termination outlives its
+                // deleted instance and keeps the group in use: name the interface.
+                if owner != *by && self.removed(&owner) {
+                    self.block(
+                        key,
+                        ResourceRef::from(by),
+                        format!(
+                            "{} outlives {}, which the plan deletes (it is not deleted on termination), and uses security group {} (DependencyViolation)",
+                            self.label(by),
+                            self.label(&owner),
+                            self.label(key)
+                        ),
+                        path,
+                        format!(
+                            "add {} to an `absent` block: it is then deleted after {} terminates",
+                            self.label(by),
+                            self.label(&owner)
+                        ),
+                    );
+                    return;
+                }
                 let owner_status = if self.is_kept(&owner) {
                     "kept"
                 } else {

@@ -2,6 +2,7 @@
 //! One test binary; every test runs in its own moto account (see `util`).
 
 mod fixtures;
+mod moto_server;
 mod util;
 
 mod discovery;

@@ -1,0 +1,368 @@
+//! The `decom` binary against moto (issue 3): real resources made with the SDK,
+//! then `discover`, `plan` and `apply` through the CLI, and the effects checked
+//! through the SDK. Each test works in its own moto account (see `harness`).
+
+mod harness;
+mod stack;
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use harness::{MotoAccount, REGION, provider_block, read_json, unreachable_endpoint};
+use stack::Key;
+
+/// Selects the web stack by tag (and its log groups by name too) and keeps the
+/// neighbour, whose `/ecs/web-shared` log group also matches the name prefix.
+fn web_spec(allowed_account: &str) -> String {
+    web_spec_with(&provider_block(allowed_account))
+}
+
+fn web_spec_with(provider: &str) -> String {
+    format!(
+        r#"{provider}
+decommission "web" {{
+  description = "Retire the web stack"
+
+  absent "*"                        {{ tags = {{ stack = "web" }} }}
+  absent "aws_cloudwatch_log_group" {{ name_prefix = "/ecs/web" }}
+  keep "*"                          {{ tags = {{ stack = "neighbour" }} }}
+
+  orphans = "fail"
+
+  allow {{
+    # moto reports every registered target as healthy, so the blue target group
+    # always looks live; without this opt-in the planner blocks it.
+    delete_live_traffic = true
+  }}
+}}
+"#,
+    )
+}
+
+/// The (type, id) of every resource the plan destroys.
+fn destroyed(plan: &serde_json::Value) -> BTreeSet<Key> {
+    plan["steps"]
+        .as_array()
+        .expect("plan steps")
+        .iter()
+        .filter(|s| s["change"] == "destroy")
+        .map(|s| {
+            (
+                s["type"].as_str().expect("type").to_string(),
+                s["id"].as_str().expect("id").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn eprint_elapsed(test: &str, what: &str, since: Instant) {
+    eprintln!("{test}: {what} after {:.1?}", since.elapsed());
+}
+
+#[test]
+fn discover_plan_apply_deletes_exactly_the_planned_stack() {
+    let test = "discover_plan_apply_deletes_exactly_the_planned_stack";
+    let started = Instant::now();
+    let moto = MotoAccount::new(test);
+    let sdk = moto.sdk();
+    let stacks = moto.block_on(stack::build(&sdk));
+    let before = moto.block_on(stack::census(&sdk));
+    let neighbour_before = moto.block_on(stack::neighbour_details(&sdk, &stacks.neighbour));
+    for key in stacks.web_keys().iter().chain(&stacks.neighbour_keys()) {
+        assert!(before.contains(key), "the fixture made {key:?}");
+    }
+    eprint_elapsed(test, "fixtures built", started);
+
+    let spec = moto.write_spec("spec", &web_spec(&moto.account));
+    let spec = spec.to_str().expect("utf-8 path");
+
+    // discover: a snapshot of the account that holds the stack.
+    moto.decom(&["discover", spec, "-o", "snap.json", "--region", REGION])
+        .expect_code(0, "discovery succeeds");
+    let snapshot = read_json(&moto.path("snap.json"));
+    assert_eq!(
+        snapshot["account_id"],
+        moto.account.as_str(),
+        "snapshot of the test's account"
+    );
+    let snapshot_keys: BTreeSet<Key> = snapshot["resources"]
+        .as_array()
+        .expect("snapshot resources")
+        .iter()
+        .map(|r| {
+            (
+                r["type"].as_str().expect("type").to_string(),
+                r["id"].as_str().expect("id").to_string(),
+            )
+        })
+        .collect();
+    let missing: Vec<_> = stacks
+        .web_keys()
+        .union(&stacks.neighbour_keys())
+        .filter(|k| !snapshot_keys.contains(*k))
+        .cloned()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the snapshot should hold both stacks; missing {missing:?}"
+    );
+    moto.decom(&["validate", spec, "--inventory", "snap.json"])
+        .expect_code(0, "the spec is valid and the snapshot loads");
+    eprint_elapsed(test, "discovered", started);
+
+    // plan, with the API-call statistics: IAM is discovered once.
+    let plan = moto.decom(&[
+        "plan",
+        spec,
+        "-out",
+        "p.plan",
+        "-detailed-exitcode",
+        "--stats",
+    ]);
+    plan.expect_code(2, "changes present with -detailed-exitcode");
+    let stderr = plan.stderr();
+    let authorization_details: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.trim_end().ends_with("iam:GetAccountAuthorizationDetails"))
+        .collect();
+    assert_eq!(
+        authorization_details.len(),
+        1,
+        "--stats should list iam:GetAccountAuthorizationDetails once:\n{stderr}"
+    );
+    assert_eq!(
+        authorization_details[0].split_whitespace().next(),
+        Some("1"),
+        "IAM should be discovered with one GetAccountAuthorizationDetails call:\n{stderr}"
+    );
+    let shown = moto.decom(&["show", "p.plan", "-json"]);
+    shown.expect_code(0, "show renders the saved plan");
+    let plan_json: serde_json::Value =
+        serde_json::from_str(&shown.stdout()).expect("show -json prints JSON");
+    assert_eq!(plan_json["applyable"], true, "plan:\n{}", plan.stdout());
+    let planned = destroyed(&plan_json);
+    let web = stacks.web_keys();
+    let unplanned: Vec<_> = web.difference(&planned).collect();
+    assert!(
+        unplanned.is_empty(),
+        "every web resource should be planned; not planned: {unplanned:?}\n{}",
+        plan.stdout()
+    );
+    // Beyond the stack, only the instances' own interfaces (released on termination).
+    let extra: Vec<_> = planned
+        .difference(&web)
+        .filter(|(kind, _)| kind != "aws_network_interface")
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "only the web stack should be planned; also planned: {extra:?}"
+    );
+    let touched_neighbour: Vec<_> = plan_json["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| {
+            let key = (
+                s["type"].as_str().unwrap_or_default().to_string(),
+                s["id"].as_str().unwrap_or_default().to_string(),
+            );
+            stacks.neighbour_keys().contains(&key)
+        })
+        .collect();
+    assert!(
+        touched_neighbour.is_empty(),
+        "no step should touch the neighbour: {touched_neighbour:#?}"
+    );
+    eprint_elapsed(test, "planned", started);
+
+    // apply the saved plan.
+    let apply = moto.decom(&["apply", "p.plan", "-auto-approve"]);
+    apply.expect_code(0, "the plan applies");
+    assert!(
+        apply.stderr().contains("Apply complete"),
+        "{}",
+        apply.stderr()
+    );
+    let report = apply
+        .stderr()
+        .lines()
+        .find_map(|l| l.strip_prefix("Report: "))
+        .map(|p| moto.path(p))
+        .expect("apply names its report");
+    assert!(
+        report.exists(),
+        "the report {} should be written",
+        report.display()
+    );
+    eprint_elapsed(test, "applied", started);
+
+    // Exactly the planned resources are gone; the neighbour is intact.
+    let after = moto.block_on(stack::census(&sdk));
+    let expected: BTreeSet<Key> = before.difference(&planned).cloned().collect();
+    let survivors: Vec<_> = after.intersection(&planned).collect();
+    assert!(
+        survivors.is_empty(),
+        "planned resources should be gone; still there: {survivors:?}"
+    );
+    let lost: Vec<_> = expected.difference(&after).collect();
+    assert!(
+        lost.is_empty(),
+        "unplanned resources should survive; gone: {lost:?}"
+    );
+    let appeared: Vec<_> = after.difference(&before).collect();
+    assert!(
+        appeared.is_empty(),
+        "apply should create nothing; new: {appeared:?}"
+    );
+    let neighbour_after = moto.block_on(stack::neighbour_details(&sdk, &stacks.neighbour));
+    assert_eq!(
+        neighbour_after, neighbour_before,
+        "the neighbour's rules, policies, profile, targets and instance are unchanged"
+    );
+    eprint_elapsed(test, "checked", started);
+}
+
+#[test]
+fn a_wrong_account_is_refused_before_discovery() {
+    let test = "a_wrong_account_is_refused_before_discovery";
+    let started = Instant::now();
+    let moto = MotoAccount::new(test);
+    let sdk = moto.sdk();
+    moto.block_on(stack::build(&sdk));
+    let before = moto.block_on(stack::census(&sdk));
+    let spec = moto.write_spec("spec", &web_spec("999999999999"));
+    let spec = spec.to_str().expect("utf-8 path");
+    let refusal = format!("refusing to work on account {}", moto.account);
+
+    // Only STS reaches moto: a discovery call would fail on the unreachable
+    // endpoint with "discovery failed", not with the refusal.
+    let nowhere = unreachable_endpoint();
+    let plan = moto.decom_with(
+        &["plan", spec],
+        &[
+            ("AWS_ENDPOINT_URL", nowhere.as_str()),
+            ("AWS_ENDPOINT_URL_STS", moto.endpoint.as_str()),
+        ],
+    );
+    plan.expect_code(1, "a wrong account is an error");
+    let stderr = plan.stderr();
+    assert!(
+        stderr.contains(&refusal),
+        "stderr should hold `{refusal}`:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("the spec allows only 999999999999"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("discovery failed"),
+        "nothing but STS is called:\n{stderr}"
+    );
+    assert!(
+        plan.stdout().is_empty(),
+        "no plan is printed: {}",
+        plan.stdout()
+    );
+
+    // With every service reachable, apply is refused as well and changes nothing.
+    let apply = moto.decom(&["apply", spec, "-auto-approve"]);
+    apply.expect_code(1, "a wrong account is an error");
+    assert!(apply.stderr().contains(&refusal), "{}", apply.stderr());
+    let after = moto.block_on(stack::census(&sdk));
+    assert_eq!(after, before, "moto's state is unchanged");
+    eprint_elapsed(test, "done", started);
+}
+
+#[test]
+fn a_new_dependent_makes_a_saved_plan_stale() {
+    let test = "a_new_dependent_makes_a_saved_plan_stale";
+    let started = Instant::now();
+    let moto = MotoAccount::new(test);
+    let sdk = moto.sdk();
+    let stacks = moto.block_on(stack::build(&sdk));
+    let spec = moto.write_spec("spec", &web_spec(&moto.account));
+    let spec = spec.to_str().expect("utf-8 path");
+    moto.decom(&["plan", spec, "-out", "p.plan", "-detailed-exitcode"])
+        .expect_code(2, "changes present with -detailed-exitcode");
+
+    // Someone attaches a new interface to the app group after the plan was made.
+    let eni = moto.block_on(async {
+        sdk.ec2
+            .create_network_interface()
+            .subnet_id(&stacks.subnets[1])
+            .groups(&stacks.web.app_sg)
+            .description("added after the plan")
+            .send()
+            .await
+            .expect("create network interface")
+            .network_interface
+            .and_then(|n| n.network_interface_id)
+            .expect("eni id")
+    });
+    let before = moto.block_on(stack::census(&sdk));
+
+    let apply = moto.decom(&["apply", "p.plan", "-auto-approve"]);
+    apply.expect_code(1, "a stale plan is refused");
+    let stderr = apply.stderr();
+    let expected = format!("new dependent: aws_network_interface.{eni}");
+    assert!(
+        stderr.contains(&expected),
+        "stderr should list `{expected}`:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&stacks.web.app_sg),
+        "the dependent names the app group:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("refusing to apply a stale plan"),
+        "{stderr}"
+    );
+    let after = moto.block_on(stack::census(&sdk));
+    assert_eq!(after, before, "nothing was deleted");
+    eprint_elapsed(test, "done", started);
+}
+
+/// A spec that reaches its account with `assume_role`: the saved plan records the
+/// role, so `apply FILE` with the same base credentials works in the same account
+/// (it used to reach the base account and refuse the plan as another account's).
+#[test]
+fn a_saved_plan_is_applied_through_the_role_it_was_planned_with() {
+    let test = "a_saved_plan_is_applied_through_the_role_it_was_planned_with";
+    let started = Instant::now();
+    let moto = MotoAccount::new(test);
+    let sdk = moto.sdk();
+    let stacks = moto.block_on(stack::build(&sdk));
+    let provider = provider_block(&moto.account).replace(
+        "}\n",
+        &format!(
+            "  assume_role {{\n    role_arn = \"arn:aws:iam::{}:role/decom\"\n  }}\n}}\n",
+            moto.account
+        ),
+    );
+    let spec = moto.write_spec("spec", &web_spec_with(&provider));
+    let spec = spec.to_str().expect("utf-8 path");
+    moto.decom_with_base_credentials(&["plan", spec, "-out", "p.plan", "-detailed-exitcode"])
+        .expect_code(2, "the role reaches the allowed account; changes present");
+    let apply = moto.decom_with_base_credentials(&["apply", "p.plan", "-auto-approve"]);
+    apply.expect_code(
+        0,
+        "apply reaches the plan's account through the recorded role",
+    );
+    let after = moto.block_on(stack::census(&sdk));
+    let survivors: Vec<_> = stacks
+        .web_keys()
+        .into_iter()
+        .filter(|k| after.contains(k))
+        .collect();
+    assert!(
+        survivors.is_empty(),
+        "the web stack should be gone; still there: {survivors:?}"
+    );
+    let lost: Vec<_> = stacks
+        .neighbour_keys()
+        .into_iter()
+        .filter(|k| !after.contains(k))
+        .collect();
+    assert!(lost.is_empty(), "the neighbour should stay; gone: {lost:?}");
+    eprint_elapsed(test, "done", started);
+}
