@@ -138,7 +138,7 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Steps in flight at once.
+    /// Steps making calls at once; a step that only waits for AWS frees its slot.
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
     /// Stream events as NDJSON on stdout.

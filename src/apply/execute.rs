@@ -26,7 +26,9 @@ use crate::planfile::PlanFile;
 /// How apply runs.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// Steps in flight at once (`-parallelism`, default 10).
+    /// Steps making calls at once (`-parallelism`, default 10). A step that only
+    /// waits for an asynchronous completion gives its slot back; the polls of waiting
+    /// steps are bounded by the same number.
     pub parallelism: usize,
     /// Holds the journal, the archive and the report of this plan.
     pub state_dir: std::path::PathBuf,
@@ -63,6 +65,11 @@ struct Shared {
     reporter: Arc<dyn ApplyReporter>,
     scale: f64,
     archive_log_events: bool,
+    /// Tells the scheduler that a step now only waits (its index), freeing its slot:
+    /// a 90 s ENI release must not keep 10 other steps from starting.
+    entered_wait: tokio::sync::mpsc::UnboundedSender<usize>,
+    /// Bounds the polls of waiting steps.
+    polls: tokio::sync::Semaphore,
 }
 
 /// Runs the plan's steps. Returns the report of this run (also written to
@@ -107,6 +114,8 @@ pub async fn execute(
     })?;
     report.resumed = earlier.runs > 0;
     let scale = provider.poll_interval().as_secs_f64() / REFERENCE_POLL.as_secs_f64();
+    let parallelism = options.parallelism.max(1);
+    let (entered_wait, mut waits) = tokio::sync::mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         provider,
         journal,
@@ -114,6 +123,8 @@ pub async fn execute(
         reporter: reporter.clone(),
         scale,
         archive_log_events: plan_file.archive_log_events,
+        entered_wait,
+        polls: tokio::sync::Semaphore::new(parallelism),
     });
 
     let n = plan.steps.len();
@@ -153,21 +164,40 @@ pub async fn execute(
         .count();
     report.previously_completed = previously_done;
 
-    let parallelism = options.parallelism.max(1);
     let mut running: JoinSet<(usize, StepResult)> = JoinSet::new();
+    // Steps started and not yet waiting or done: the ones `parallelism` bounds.
+    let mut calling = 0usize;
+    let mut waiting = vec![false; n];
     loop {
-        while running.len() < parallelism && !interrupt.load(Ordering::SeqCst) {
+        while calling < parallelism && !interrupt.load(Ordering::SeqCst) {
             let Some(i) = ready.pop_first() else { break };
             status[i] = Status::Running;
+            calling += 1;
             let step = plan.steps[i].clone();
             let shared = shared.clone();
-            running.spawn(async move { (i, run_step(&shared, &step).await) });
+            running.spawn(async move { (i, run_step(&shared, i, &step).await) });
         }
-        let Some(joined) = running.join_next().await else {
+        let joined = tokio::select! {
+            Some(i) = waits.recv() => {
+                waiting[i] = true;
+                calling -= 1;
+                continue;
+            }
+            joined = running.join_next() => joined,
+        };
+        let Some(joined) = joined else {
             break;
         };
+        // A step announces its wait before it finishes: count the announcement first.
+        while let Ok(w) = waits.try_recv() {
+            waiting[w] = true;
+            calling -= 1;
+        }
         let (i, result) =
             joined.map_err(|e| ApplyError::Internal(format!("a step task panicked: {e}")))?;
+        if !waiting[i] {
+            calling -= 1;
+        }
         match &result.error {
             None => {
                 status[i] = Status::Done {
@@ -274,7 +304,7 @@ fn skip_dependents(
     }
 }
 
-async fn run_step(shared: &Shared, step: &PlanStep) -> StepResult {
+async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> StepResult {
     let started = Instant::now();
     let mut result = StepResult {
         retries: 0,
@@ -282,7 +312,7 @@ async fn run_step(shared: &Shared, step: &PlanStep) -> StepResult {
         duration: Duration::ZERO,
         error: None,
     };
-    let outcome = run_step_inner(shared, step, &mut result).await;
+    let outcome = run_step_inner(shared, index, step, &mut result).await;
     result.duration = started.elapsed();
     let at = jiff::Timestamp::now().to_string();
     let entry = match &outcome {
@@ -337,6 +367,7 @@ async fn run_step(shared: &Shared, step: &PlanStep) -> StepResult {
 
 async fn run_step_inner(
     shared: &Shared,
+    index: usize,
     step: &PlanStep,
     result: &mut StepResult,
 ) -> Result<(), String> {
@@ -393,6 +424,8 @@ async fn run_step_inner(
     }
 
     if let Some(wait) = operation.wait() {
+        // The scheduler is gone only if the run is over; nothing to tell then.
+        let _ = shared.entered_wait.send(index);
         await_condition(shared, step, &operation, &wait.condition, wait.timeout).await?;
     }
     Ok(())
@@ -511,7 +544,11 @@ async fn await_condition(
         condition: condition.to_string(),
     });
     loop {
-        match shared.provider.is_settled(operation).await {
+        let settled = {
+            let _permit = shared.polls.acquire().await;
+            shared.provider.is_settled(operation).await
+        };
+        match settled {
             Ok(true) => return Ok(()),
             Ok(false) => {}
             Err(e) if e.kind.is_retryable() => {}

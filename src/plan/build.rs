@@ -92,6 +92,8 @@ struct Builder<'a, 'i> {
     blockers: BTreeSet<Blocker>,
     orphans: BTreeMap<ResourceKey, Orphan>,
     warnings: Vec<String>,
+    /// The step graph as the last pass left it, with its nodes in key order.
+    graph: Option<(DiGraph<(), ()>, Vec<Operation>)>,
 }
 
 fn address(key: &ResourceKey) -> String {
@@ -115,6 +117,7 @@ impl<'a, 'i> Builder<'a, 'i> {
             blockers: BTreeSet::new(),
             orphans: BTreeMap::new(),
             warnings: options.warnings.clone(),
+            graph: None,
         }
     }
 
@@ -873,8 +876,8 @@ impl<'a, 'i> Builder<'a, 'i> {
     /// Rules AWS does not enforce but a careful operator does.
     fn planner_rules(&mut self, key: &ResourceKey, op: &Operation) {
         let allow = self.options.allow;
-        let referrers = self.index.referrers(key).to_vec();
-        for referrer in &referrers {
+        let index = self.index;
+        for referrer in index.referrers(key) {
             match referrer.kind {
                 // An instance profile in use: terminate first; never pull it from
                 // under a kept instance.
@@ -1043,24 +1046,24 @@ impl<'a, 'i> Builder<'a, 'i> {
                 }
             }
             if !broke {
+                // Nothing changes the steps or edges after this pass: `finish` orders
+                // this same graph rather than building it again.
+                self.graph = Some((graph, nodes));
                 return;
             }
         }
     }
 
     fn graph(&self) -> (DiGraph<(), ()>, Vec<Operation>) {
+        // In key order, as the steps: a node's index is found by binary search.
         let nodes: Vec<Operation> = self.steps.keys().cloned().collect();
-        let position: BTreeMap<&Operation, NodeIndex> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, op)| (op, NodeIndex::new(i)))
-            .collect();
+        let position = |op: &Operation| nodes.binary_search(op).ok().map(NodeIndex::new);
         let mut graph = DiGraph::with_capacity(nodes.len(), self.edges.len());
         for _ in &nodes {
             graph.add_node(());
         }
         for (before, after) in &self.edges {
-            if let (Some(&a), Some(&b)) = (position.get(before), position.get(after)) {
+            if let (Some(a), Some(b)) = (position(before), position(after)) {
                 graph.add_edge(a, b, ());
             }
         }
@@ -1069,7 +1072,10 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     /// Pass 6: waves and a deterministic total order.
     fn finish(mut self, inventory: &Inventory) -> Plan {
-        let (graph, nodes) = self.graph();
+        let (graph, nodes) = match self.graph.take() {
+            Some(built) => built,
+            None => self.graph(),
+        };
         let order = match petgraph::algo::toposort(&graph, None) {
             Ok(order) => order,
             Err(cycle) => {
@@ -1095,20 +1101,17 @@ impl<'a, 'i> Builder<'a, 'i> {
                 + 1;
             wave[node.index()] = w;
         }
+        // Addresses once, not in every comparison: on 100k resources the comparator's
+        // allocations were a third of the planning time (docs/performance.md).
+        let addresses: Vec<String> = nodes.iter().map(|op| op.target.address()).collect();
         let mut sequence: Vec<usize> = (0..nodes.len()).collect();
         sequence.sort_by(|&a, &b| {
-            (
-                wave[a],
-                nodes[a].target.address(),
-                &nodes[a].target,
-                &nodes[a].action,
-            )
-                .cmp(&(
-                    wave[b],
-                    nodes[b].target.address(),
-                    &nodes[b].target,
-                    &nodes[b].action,
-                ))
+            (wave[a], &addresses[a], &nodes[a].target, &nodes[a].action).cmp(&(
+                wave[b],
+                &addresses[b],
+                &nodes[b].target,
+                &nodes[b].action,
+            ))
         });
         let mut order_of = vec![0usize; nodes.len()];
         for (position, &node) in sequence.iter().enumerate() {
@@ -1136,7 +1139,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                     action: op.action.clone(),
                     ty: op.target.ty,
                     id: op.target.id.clone(),
-                    address: op.target.address(),
+                    address: addresses[i].clone(),
                     name,
                     region: op.target.region.clone(),
                     change: if op.action.removes_target() {
