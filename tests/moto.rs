@@ -366,3 +366,157 @@ fn a_saved_plan_is_applied_through_the_role_it_was_planned_with() {
     assert!(lost.is_empty(), "the neighbour should stay; gone: {lost:?}");
     eprint_elapsed(test, "done", started);
 }
+
+/// `decom audit` of a live account (issue 5): standing orphans made with the SDK
+/// beside the two in-use stacks, a Terraform state (format version 4) written by the
+/// test that manages one orphan and names a group that no longer exists.
+#[test]
+fn audit_of_a_live_account_marks_what_terraform_manages() {
+    let moto = MotoAccount::new("audit_of_a_live_account_marks_what_terraform_manages");
+    let sdk = moto.sdk();
+    let stacks = moto.block_on(stack::build(&sdk));
+    let (orphan_sg, orphan_tg, orphan_policy) = moto.block_on(async {
+        let vpcs = sdk.ec2.describe_vpcs().send().await.expect("vpcs");
+        let vpc = vpcs.vpcs()[0].vpc_id().expect("vpc id").to_string();
+        let sg = sdk
+            .ec2
+            .create_security_group()
+            .group_name("orphan-sg")
+            .description("nothing uses it")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("security group")
+            .group_id()
+            .expect("group id")
+            .to_string();
+        let tg = sdk
+            .elbv2
+            .create_target_group()
+            .name("orphan-tg")
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("target group")
+            .target_groups()[0]
+            .target_group_arn()
+            .expect("arn")
+            .to_string();
+        let policy = sdk
+            .iam
+            .create_policy()
+            .policy_name("orphan-policy")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
+            .send()
+            .await
+            .expect("policy")
+            .policy()
+            .and_then(|p| p.arn())
+            .expect("arn")
+            .to_string();
+        (sg, tg, policy)
+    });
+    let provider = r#"provider["registry.terraform.io/hashicorp/aws"]"#;
+    let state = serde_json::json!({
+        "version": 4,
+        "terraform_version": "1.9.8",
+        "serial": 7,
+        "lineage": "3f1e2d4c-0000-4000-8000-000000000001",
+        "outputs": {},
+        "resources": [
+            {"mode": "managed", "type": "aws_security_group", "name": "orphan", "provider": provider,
+             "instances": [{"schema_version": 1, "attributes": {"id": orphan_sg, "name": "orphan-sg"}}]},
+            {"mode": "managed", "type": "aws_security_group", "name": "gone", "provider": provider,
+             "instances": [{"schema_version": 1, "attributes": {"id": "sg-0123456789abcdef0"}}]},
+        ],
+    });
+    let state_path = moto.path("prod.tfstate");
+    std::fs::write(
+        &state_path,
+        serde_json::to_string_pretty(&state).expect("json"),
+    )
+    .expect("write state");
+    let state_arg = state_path.to_str().expect("utf-8 path");
+
+    let run = moto.decom(&[
+        "audit",
+        "--region",
+        REGION,
+        "--tfstate",
+        state_arg,
+        "-json",
+        "-detailed-exitcode",
+    ]);
+    run.expect_code(2, "findings with -detailed-exitcode");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout()).expect("audit JSON");
+    assert_eq!(report["account_id"], moto.account.as_str());
+    let findings = report["findings"].as_array().expect("findings");
+    let status_of = |id: &str| {
+        findings.iter().find(|f| f["id"] == id).map(|f| {
+            f["terraform"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+    };
+    assert_eq!(
+        status_of(&orphan_tg).as_deref(),
+        Some("unmanaged"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        status_of(&orphan_policy).as_deref(),
+        Some("unmanaged"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        status_of(&orphan_sg),
+        None,
+        "managed findings are counted, not listed, by default"
+    );
+    assert!(
+        report["summary"]["managed_not_listed"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1
+    );
+    for used in [&stacks.web.app_sg, &stacks.neighbour.app_sg] {
+        assert_eq!(status_of(used), None, "{used} is in use and is no finding");
+    }
+    let missing: Vec<&str> = report["missing"]
+        .as_array()
+        .expect("missing")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        ["sg-0123456789abcdef0"],
+        "the state entry with no live resource"
+    );
+
+    let run = moto.decom(&[
+        "audit",
+        "--region",
+        REGION,
+        "--tfstate",
+        state_arg,
+        "--include-managed",
+        "-json",
+    ]);
+    run.expect_code(0, "findings without -detailed-exitcode");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout()).expect("audit JSON");
+    let managed = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == orphan_sg.as_str())
+        .expect("the managed orphan is listed with --include-managed");
+    assert_eq!(managed["terraform"]["status"], "managed");
+    assert_eq!(managed["terraform"]["address"], "aws_security_group.orphan");
+    assert_eq!(managed["kind"], "unused_security_group");
+}
