@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use decom::audit::{
     self, AuditOptions, AuditReport, FindingKind, IgnoreRules, TerraformState, TerraformStates,
@@ -18,7 +17,7 @@ use decom_provider::{Details, Inventory, NetworkInterface, ResourceKey, Resource
 use decom_sim::build::{AccountBuilder, TargetSpec, tags};
 use serde::Deserialize;
 
-use crate::util::{fixtures_dir, plan_spec_on, test_now};
+use crate::util::{decom, fixtures_dir, plan_spec_on, test_now, text};
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -559,22 +558,6 @@ fn audit_emits_no_spec_without_findings() {
     let (_, mut report) = fixture_report();
     report.findings.clear();
     assert_eq!(audit::emit_spec(&report), None);
-}
-
-fn decom(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_decom"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("decom runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

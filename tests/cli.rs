@@ -1,26 +1,8 @@
 //! The `decom` binary end to end: exit codes, stdout/stderr, plan files, apply on a
 //! snapshot, diffs and spec errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-use crate::util::fixtures_dir;
-
-fn decom(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_decom"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("decom runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::util::{decom, fixtures_dir, text};
+use std::path::PathBuf;
 
 fn fixture(path: &str) -> String {
     fixtures_dir().join(path).display().to_string()

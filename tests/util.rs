@@ -190,3 +190,20 @@ pub fn assert_end_state(plan: &Plan, before: &Inventory, after: &Inventory) {
         before.resources.len()
     );
 }
+
+/// Runs the `decom` binary in `cwd`, with no terminal, no colour and no AWS profile.
+pub fn decom(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_decom"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("CI", "true")
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("decom runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
