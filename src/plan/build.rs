@@ -568,42 +568,20 @@ impl<'a, 'i> Builder<'a, 'i> {
                 self.resolve_kept_referrer(key, op, &by, &kind, allow);
             }
             Obstacle::DefaultSecurityGroup => {}
-            Obstacle::DeletionProtection => {
-                if allow.disable_deletion_protection {
-                    self.prepare(
-                        key,
-                        Action::DisableDeletionProtection,
-                        op,
-                        "allowed by allow.disable_deletion_protection",
-                    );
-                } else {
-                    self.block(
-                        key,
-                        ResourceRef::from(key),
-                        format!("{} has deletion protection enabled (OperationNotPermitted)", self.label(key)),
-                        vec![self.label(key)],
-                        "set `allow { disable_deletion_protection = true }` to turn it off as a plan step".into(),
-                    );
-                }
-            }
-            Obstacle::TerminationProtection => {
-                if allow.disable_termination_protection {
-                    self.prepare(
-                        key,
-                        Action::DisableTerminationProtection,
-                        op,
-                        "allowed by allow.disable_termination_protection",
-                    );
-                } else {
-                    self.block(
-                        key,
-                        ResourceRef::from(key),
-                        format!("{} has termination protection enabled (OperationNotPermitted)", self.label(key)),
-                        vec![self.label(key)],
-                        "set `allow { disable_termination_protection = true }` to turn it off as a plan step".into(),
-                    );
-                }
-            }
+            Obstacle::DeletionProtection => self.protection(
+                key,
+                op,
+                allow.disable_deletion_protection,
+                Action::DisableDeletionProtection,
+                "deletion",
+            ),
+            Obstacle::TerminationProtection => self.protection(
+                key,
+                op,
+                allow.disable_termination_protection,
+                Action::DisableTerminationProtection,
+                "termination",
+            ),
             Obstacle::InlinePolicies(_)
             | Obstacle::AttachedPolicies(_)
             | Obstacle::ProfileHoldsRoles(_)
@@ -694,6 +672,33 @@ impl<'a, 'i> Builder<'a, 'i> {
                     );
                 }
             }
+        }
+    }
+
+    /// A protection flag: turned off as its own step when the spec opts in, else a
+    /// blocker that names the opt-in.
+    fn protection(
+        &mut self,
+        key: &ResourceKey,
+        op: &Operation,
+        allowed: bool,
+        action: Action,
+        what: &str,
+    ) {
+        let opt_in = format!("disable_{what}_protection");
+        if allowed {
+            self.prepare(key, action, op, &format!("allowed by allow.{opt_in}"));
+        } else {
+            self.block(
+                key,
+                ResourceRef::from(key),
+                format!(
+                    "{} has {what} protection enabled (OperationNotPermitted)",
+                    self.label(key)
+                ),
+                vec![self.label(key)],
+                format!("set `allow {{ {opt_in} = true }}` to turn it off as a plan step"),
+            );
         }
     }
 
