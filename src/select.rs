@@ -89,6 +89,7 @@ pub fn plan_options(spec: &Spec, now: jiff::Timestamp) -> PlanOptions {
             .filter(|t| *t > now)
             .map(|t| t.to_string()),
         warnings: Vec::new(),
+        log_group_prefixes: decommission.orphan_log_group_prefixes.clone(),
         required_types: Some(types_to_discover(spec)),
     }
 }

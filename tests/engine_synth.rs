@@ -71,3 +71,53 @@ fn log_groups_named_after_a_deleted_service_are_orphans() {
         .collect();
     assert_eq!(deleted, ["/ecs/svc-0001", "/ecs/svc-0001-migrations"]);
 }
+
+#[test]
+fn the_spec_chooses_the_log_group_conventions() {
+    let inventory = synth::stacks(2, 3);
+    let spec = decom::spec::parse_sources(
+        vec![decom::spec::SourceFile {
+            display_path: "main.hcl".into(),
+            file_name: "main.hcl".into(),
+            text: r#"
+decommission "svc" {
+  absent "aws_instance" { tags = { Service = "svc-0001" } }
+  absent "aws_security_group" { tags = { Service = "svc-0001" } }
+  absent "aws_lb" { tags = { Service = "svc-0001" } }
+  absent "aws_lb_target_group" { tags = { Service = "svc-0001" } }
+  absent "aws_iam_role" { tags = { Service = "svc-0001" } }
+  absent "aws_iam_policy" { tags = { Service = "svc-0001" } }
+  absent "aws_iam_instance_profile" { tags = { Service = "svc-0001" } }
+  orphan_log_group_prefixes = ["/app/"]
+}
+"#
+            .into(),
+        }],
+        &decom::spec::LoadOptions::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(
+        spec.decommission.orphan_log_group_prefixes.as_deref(),
+        Some(&["/app/".to_string()][..])
+    );
+    let plan = plan_spec_on(&spec, &inventory);
+    assert!(
+        plan.orphans
+            .iter()
+            .all(|o| o.ty != "aws_cloudwatch_log_group"),
+        "/ecs/ is not a convention of this spec: {:#?}",
+        plan.orphans
+    );
+    let mut options = decom::select::plan_options(&spec, test_now());
+    options.log_group_prefixes = None;
+    let resolved = decom::select::select(&spec, &inventory);
+    let plan = plan_for(&inventory, &resolved.selection, &options);
+    assert_eq!(
+        plan.orphans
+            .iter()
+            .filter(|o| o.ty == "aws_cloudwatch_log_group")
+            .count(),
+        2,
+        "the built-in conventions include /ecs/"
+    );
+}

@@ -36,6 +36,9 @@ pub struct PlanOptions {
     /// `not_before`, when it is still in the future at planning time.
     pub deferred_until: Option<String>,
     pub warnings: Vec<String>,
+    /// Log group name prefixes of the orphan naming convention; `None`: the
+    /// built-in [`LOG_GROUP_CONVENTIONS`].
+    pub log_group_prefixes: Option<Vec<String>>,
     /// The types the plan depends on; `None` means all of them. The plan is complete
     /// only when the inventory covers each.
     pub required_types: Option<BTreeSet<ResourceType>>,
@@ -282,7 +285,11 @@ impl<'a, 'i> Builder<'a, 'i> {
                 continue;
             }
             if let Details::CloudwatchLogGroup(_) = resource.details {
-                if let Some((prefix, name)) = log_group_convention(&resource.id, &dead_names) {
+                if let Some((prefix, name)) = log_group_convention(
+                    &resource.id,
+                    &dead_names,
+                    &self.options.log_group_prefixes,
+                ) {
                     found.push((
                         key.clone(),
                         format!(
@@ -1239,7 +1246,7 @@ const SERVICE_TAGS: [&str; 3] = ["Service", "service", "app"];
 
 /// Where AWS services and common tooling put a service's logs: `/ecs/<service>`,
 /// `/aws/lambda/<function>`, … (docs/dependency-rules.md).
-const LOG_GROUP_CONVENTIONS: [&str; 5] = [
+pub const LOG_GROUP_CONVENTIONS: [&str; 5] = [
     "/ecs/",
     "/aws/ecs/",
     "/aws/lambda/",
@@ -1249,11 +1256,16 @@ const LOG_GROUP_CONVENTIONS: [&str; 5] = [
 
 /// The convention and the dead name a log group is named after, if any: the part
 /// after the prefix is the name itself or starts with it followed by `-` or `/`.
-fn log_group_convention<'a>(
+fn log_group_convention<'a, 'p>(
     log_group: &str,
     dead: &'a BTreeSet<String>,
-) -> Option<(&'static str, &'a str)> {
-    for prefix in LOG_GROUP_CONVENTIONS {
+    prefixes: &'p Option<Vec<String>>,
+) -> Option<(&'p str, &'a str)> {
+    let prefixes: Vec<&'p str> = match prefixes {
+        Some(list) => list.iter().map(String::as_str).collect(),
+        None => LOG_GROUP_CONVENTIONS.to_vec(),
+    };
+    for prefix in prefixes {
         let Some(rest) = log_group.strip_prefix(prefix) else {
             continue;
         };

@@ -4,5 +4,5 @@
 mod build;
 mod model;
 
-pub use build::{PlanOptions, Selection, build_plan};
+pub use build::{LOG_GROUP_CONVENTIONS, PlanOptions, Selection, build_plan};
 pub use model::*;

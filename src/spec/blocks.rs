@@ -19,8 +19,13 @@ use super::model::{
 
 const PROVIDER_ATTRIBUTES: [&str; 3] = ["regions", "allowed_account_ids", "profile"];
 const ASSUME_ROLE_ATTRIBUTES: [&str; 3] = ["role_arn", "session_name", "external_id"];
-const DECOMMISSION_ATTRIBUTES: [&str; 4] =
-    ["description", "orphans", "not_before", "archive_log_events"];
+const DECOMMISSION_ATTRIBUTES: [&str; 5] = [
+    "description",
+    "orphans",
+    "not_before",
+    "archive_log_events",
+    "orphan_log_group_prefixes",
+];
 const DECOMMISSION_BLOCKS: [&str; 3] = ["absent", "keep", "allow"];
 const SELECTOR_ATTRIBUTES: [&str; 6] = [
     "ids",
@@ -274,6 +279,14 @@ impl Loader {
             }
         }
 
+        let mut orphan_log_group_prefixes = None;
+        if let Some(attr) = fields.get("orphan_log_group_prefixes") {
+            match self.string_list(file, attr) {
+                Some(prefixes) => orphan_log_group_prefixes = Some(prefixes),
+                None => ok = false,
+            }
+        }
+
         let mut allow = Allow::default();
         let mut absent = Vec::new();
         let mut keep = Vec::new();
@@ -343,6 +356,7 @@ impl Loader {
             orphans,
             not_before,
             archive_log_events,
+            orphan_log_group_prefixes,
             allow,
             location,
         })

@@ -66,6 +66,10 @@ pub struct Decommission {
     pub orphans: OrphanPolicy,
     pub not_before: Option<jiff::Timestamp>,
     pub archive_log_events: bool,
+    /// Where the logs of a service go (`/ecs/` for `/ecs/<service>`): log groups named
+    /// after a service whose resources are all deleted are orphans. `None`: the
+    /// built-in conventions.
+    pub orphan_log_group_prefixes: Option<Vec<String>>,
     pub allow: Allow,
     pub location: Location,
 }
