@@ -215,7 +215,7 @@ pub fn fingerprints_for(plan: &Plan, inventory: &Inventory) -> BTreeMap<String, 
     for step in &plan.steps {
         let key = step.key();
         for referrer in index.referrers(&key) {
-            keys.insert(referrer.from.clone());
+            keys.insert(index.key(referrer.from).clone());
         }
         keys.insert(key);
     }

@@ -34,11 +34,12 @@ pub fn stale_changes(plan_file: &PlanFile, live: &Inventory) -> Vec<String> {
     let targets: BTreeSet<_> = plan_file.plan.steps.iter().map(|s| s.key()).collect();
     for target in &targets {
         for referrer in index.referrers(target) {
-            let fkey = fingerprint_key(&referrer.from);
+            let from = index.key(referrer.from);
+            let fkey = fingerprint_key(from);
             if !plan_file.fingerprints.contains_key(&fkey) {
                 changes.push(format!(
                     "new dependent: {} {} {}",
-                    referrer.from.address(),
+                    from.address(),
                     referrer.kind.verb(),
                     target.address()
                 ));

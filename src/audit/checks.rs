@@ -37,8 +37,8 @@ impl Context<'_> {
             .index
             .referrers(key)
             .iter()
-            .filter(|r| wanted(&r.kind) && self.index.contains(&r.from))
-            .map(|r| r.from.clone())
+            .filter(|r| wanted(&r.kind))
+            .map(|r| self.index.key(r.from).clone())
             .collect();
         from.sort();
         from.dedup();

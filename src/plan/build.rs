@@ -3,14 +3,16 @@
 //! obstacle AWS would raise into a step, an ordering edge or a blocker, break
 //! security-group cycles with revoke steps, then order the steps into waves.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use decom_provider::{
-    Action, Details, Inventory, InventoryIndex, Obstacle, Operation, RefKind, ResourceKey,
-    ResourceType, obstacles_to_delete,
+    Action, Details, Inventory, InventoryIndex, Obstacle, RefKind, ResourceId, ResourceKey,
+    ResourceType, blocking_referrers, intrinsic_obstacles,
 };
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::model::{
     Blocker, Change, Deferred, Orphan, PLAN_FORMAT_VERSION, Plan, PlanStep, ResourceRef, Summary,
@@ -63,40 +65,59 @@ pub fn build_plan(inventory: &Inventory, selection: &Selection, options: &PlanOp
 
 /// How a resource leaves the account.
 #[derive(Debug, Clone)]
-struct Removal {
+struct Removal<'a> {
     action: Action,
-    reason: String,
+    /// Borrowed from the selection for targets; moved into the step.
+    reason: Cow<'a, str>,
+    /// The interned `(resource, action)`.
+    op: OpId,
 }
 
 #[derive(Debug, Clone)]
-struct StepDraft {
-    reason: String,
+struct StepDraft<'a> {
+    reason: Cow<'a, str>,
     kept: bool,
 }
 
+/// An interned operation: an index into `Builder::ops`. Ids are handed out in the
+/// order the passes meet operations, which is deterministic; the plan's order comes
+/// from `finish`, never from them.
+type OpId = u32;
+
 /// A link `A -> B` in the step graph added because a rule of group A references
-/// group B; the candidate for a revoke step if it closes a cycle.
+/// group B; the candidate for a revoke step if it closes a cycle. Ordered as the
+/// keys would be (resource ids are in key order).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct RuleEdge {
-    holder: ResourceKey,
+    holder: ResourceId,
     rule_id: String,
-    referenced: ResourceKey,
+    referenced: ResourceId,
 }
 
+/// The planner's working state. Resources are [`ResourceId`]s and operations
+/// [`OpId`]s, so that maps and edges hold integers, not cloned keys: on 100k
+/// resources the cloned keys were most of the planning time and memory
+/// (docs/performance.md).
 struct Builder<'a, 'i> {
     index: &'a InventoryIndex<'i>,
     selection: &'a Selection,
     options: &'a PlanOptions,
-    removals: BTreeMap<ResourceKey, Removal>,
-    steps: BTreeMap<Operation, StepDraft>,
+    /// By resource id: matched by a `keep` selector.
+    kept: Vec<bool>,
+    /// By resource id.
+    removals: Vec<Option<Removal<'a>>>,
+    ops: Vec<(ResourceId, Action)>,
+    op_ids: HashMap<(ResourceId, Action), OpId>,
+    /// By operation id: the operations that are steps of the plan.
+    steps: Vec<Option<StepDraft<'a>>>,
     /// `(before, after)`.
-    edges: BTreeSet<(Operation, Operation)>,
+    edges: BTreeSet<(OpId, OpId)>,
     rule_edges: BTreeSet<RuleEdge>,
     blockers: BTreeSet<Blocker>,
-    orphans: BTreeMap<ResourceKey, Orphan>,
+    orphans: BTreeMap<ResourceId, Orphan>,
     warnings: Vec<String>,
-    /// The step graph as the last pass left it, with its nodes in key order.
-    graph: Option<(DiGraph<(), ()>, Vec<Operation>)>,
+    /// The step graph as the last pass left it, and the operation of each node.
+    graph: Option<(DiGraph<(), ()>, Vec<OpId>)>,
 }
 
 fn address(key: &ResourceKey) -> String {
@@ -109,12 +130,21 @@ impl<'a, 'i> Builder<'a, 'i> {
         selection: &'a Selection,
         options: &'a PlanOptions,
     ) -> Self {
+        let mut kept = vec![false; index.len()];
+        for key in selection.kept.keys() {
+            if let Some(id) = index.id(key) {
+                kept[id.index()] = true;
+            }
+        }
         Builder {
             index,
             selection,
             options,
-            removals: BTreeMap::new(),
-            steps: BTreeMap::new(),
+            kept,
+            removals: vec![None; index.len()],
+            ops: Vec::new(),
+            op_ids: HashMap::default(),
+            steps: Vec::new(),
             edges: BTreeSet::new(),
             rule_edges: BTreeSet::new(),
             blockers: BTreeSet::new(),
@@ -124,38 +154,77 @@ impl<'a, 'i> Builder<'a, 'i> {
         }
     }
 
+    fn key(&self, id: ResourceId) -> &'a ResourceKey {
+        self.index.key(id)
+    }
+
     /// An address with the resource's name, for reasons and paths:
     /// `aws_security_group.sg-0abc (lego-api-app-sg)`.
-    fn label(&self, key: &ResourceKey) -> String {
-        match self.index.get(key) {
-            Some(r) if !r.name.is_empty() && r.name != key.id => {
-                format!("{} ({})", key.address(), r.name)
-            }
-            _ => key.address(),
+    fn label(&self, id: ResourceId) -> String {
+        let key = self.index.key(id);
+        let resource = self.index.resource(id);
+        if !resource.name.is_empty() && resource.name != key.id {
+            format!("{} ({})", key.address(), resource.name)
+        } else {
+            key.address()
         }
     }
 
-    fn is_kept(&self, key: &ResourceKey) -> bool {
-        self.selection.kept.contains_key(key)
+    /// [`Builder::label`] of a key that may not be in the inventory.
+    fn label_key(&self, key: &ResourceKey) -> String {
+        match self.index.id(key) {
+            Some(id) => self.label(id),
+            None => key.address(),
+        }
     }
 
-    fn removed(&self, key: &ResourceKey) -> bool {
-        self.removals.contains_key(key)
+    fn is_kept(&self, id: ResourceId) -> bool {
+        self.kept[id.index()]
     }
 
-    fn removal_op(&self, key: &ResourceKey) -> Option<Operation> {
-        self.removals
-            .get(key)
-            .map(|r| Operation::new(key.clone(), r.action.clone()))
+    fn removed(&self, id: ResourceId) -> bool {
+        self.removals[id.index()].is_some()
+    }
+
+    fn removed_key(&self, key: &ResourceKey) -> bool {
+        self.index.id(key).is_some_and(|id| self.removed(id))
+    }
+
+    fn removal_op(&self, id: ResourceId) -> Option<OpId> {
+        self.removals[id.index()].as_ref().map(|r| r.op)
+    }
+
+    fn action(&self, op: OpId) -> &Action {
+        &self.ops[op as usize].1
+    }
+
+    fn target(&self, op: OpId) -> ResourceId {
+        self.ops[op as usize].0
+    }
+
+    fn intern(&mut self, id: ResourceId, action: Action) -> OpId {
+        if let Some(&op) = self.op_ids.get(&(id, action.clone())) {
+            return op;
+        }
+        let op = self.ops.len() as OpId;
+        self.ops.push((id, action.clone()));
+        self.op_ids.insert((id, action), op);
+        self.steps.push(None);
+        op
+    }
+
+    fn set_removal(&mut self, id: ResourceId, action: Action, reason: Cow<'a, str>) {
+        let op = self.intern(id, action.clone());
+        self.removals[id.index()] = Some(Removal { action, reason, op });
     }
 
     /// Pass 1: the selected targets, less what AWS never deletes.
     fn seed_targets(&mut self) {
         for (key, reason) in &self.selection.targets {
-            let Some(resource) = self.index.get(key) else {
+            let Some(id) = self.index.id(key) else {
                 continue;
             };
-            match &resource.details {
+            match &self.index.resource(id).details {
                 Details::SecurityGroup(sg) if sg.is_default => {
                     self.warnings.push(format!(
                         "{} is its VPC's default security group, which AWS never deletes (CannotDelete); it is left out of the plan",
@@ -166,13 +235,41 @@ impl<'a, 'i> Builder<'a, 'i> {
                 Details::Instance(i) if i.state.is_gone() => continue,
                 _ => {}
             }
-            self.removals.insert(
-                key.clone(),
-                Removal {
-                    action: Action::Delete,
-                    reason: reason.clone(),
-                },
-            );
+            self.set_removal(id, Action::Delete, Cow::Borrowed(reason));
+        }
+    }
+
+    /// The resource AWS deletes `id` with, and how decom removes `id` then.
+    fn owner(&self, id: ResourceId) -> Option<(Option<ResourceId>, Action)> {
+        let resource = self.index.resource(id);
+        let region = resource.region.as_str();
+        match &resource.details {
+            Details::LbListener(l) => Some((
+                self.index.find(ResourceType::Lb, region, &l.load_balancer),
+                Action::Delete,
+            )),
+            Details::LbListenerRule(r) => Some((
+                self.index
+                    .find(ResourceType::LbListener, region, &r.listener),
+                Action::Delete,
+            )),
+            Details::NetworkInterface(eni) => {
+                if let Some(manager) = &eni.managed_by {
+                    Some((self.index.id(manager), Action::AwaitDeletion))
+                } else {
+                    eni.attachment
+                        .as_ref()
+                        .filter(|a| a.delete_on_termination)
+                        .and_then(|a| a.instance_id.as_ref())
+                        .map(|i| {
+                            (
+                                self.index.find(ResourceType::Instance, region, i),
+                                Action::AwaitDeletion,
+                            )
+                        })
+                }
+            }
+            _ => None,
         }
     }
 
@@ -181,66 +278,37 @@ impl<'a, 'i> Builder<'a, 'i> {
     /// fixpoint; a kept resource that would go with its owner is a blocker.
     fn expand_owned(&mut self) {
         loop {
-            let mut additions: Vec<(ResourceKey, Removal)> = Vec::new();
-            for resource in self.index.resources() {
-                let key = resource.key();
-                let owner_and_removal = match &resource.details {
-                    Details::LbListener(l) => Some((
-                        ResourceKey::new(ResourceType::Lb, &resource.region, &l.load_balancer),
-                        Action::Delete,
-                    )),
-                    Details::LbListenerRule(r) => Some((
-                        ResourceKey::new(ResourceType::LbListener, &resource.region, &r.listener),
-                        Action::Delete,
-                    )),
-                    Details::NetworkInterface(eni) => {
-                        if let Some(manager) = &eni.managed_by {
-                            Some((manager.clone(), Action::AwaitDeletion))
-                        } else {
-                            eni.attachment
-                                .as_ref()
-                                .filter(|a| a.delete_on_termination)
-                                .and_then(|a| a.instance_id.as_ref())
-                                .map(|i| {
-                                    (
-                                        ResourceKey::new(
-                                            ResourceType::Instance,
-                                            &resource.region,
-                                            i,
-                                        ),
-                                        Action::AwaitDeletion,
-                                    )
-                                })
-                        }
-                    }
-                    _ => None,
-                };
-                let Some((owner, action)) = owner_and_removal else {
+            let mut additions: Vec<(ResourceId, Action, String)> = Vec::new();
+            for id in self.index.ids() {
+                // An owner that is not in the inventory is never removed.
+                let Some((Some(owner), action)) = self.owner(id) else {
                     continue;
                 };
-                if !self.removed(&owner) {
+                if !self.removed(owner) {
                     continue;
                 }
-                let already = self.removals.get(&key).map(|r| r.action.clone());
-                if already.as_ref() == Some(&action) {
+                let already = self.removals[id.index()].as_ref().map(|r| &r.action);
+                if already == Some(&action) {
                     continue;
                 }
-                if self.is_kept(&key) {
+                let already = already.is_some();
+                let key = self.key(id);
+                if self.is_kept(id) {
                     self.blockers.insert(Blocker {
                         ty: key.ty.to_string(),
                         id: key.id.clone(),
-                        address: address(&key),
-                        blocked_by: ResourceRef::from(&owner),
+                        address: address(key),
+                        blocked_by: ResourceRef::from(self.key(owner)),
                         reason: format!(
                             "{} is kept, but AWS deletes it with {}, which the plan deletes",
-                            self.label(&key),
-                            self.label(&owner)
+                            self.label(id),
+                            self.label(owner)
                         ),
-                        path: vec![self.label(&owner), self.label(&key)],
+                        path: vec![self.label(owner), self.label(id)],
                         hint: format!(
                             "remove the keep for {} or stop deleting {}",
-                            self.label(&key),
-                            self.label(&owner)
+                            self.label(id),
+                            self.label(owner)
                         ),
                     });
                     continue;
@@ -248,27 +316,27 @@ impl<'a, 'i> Builder<'a, 'i> {
                 let reason = match (&action, already) {
                     (Action::AwaitDeletion, _)
                         if key.ty == ResourceType::NetworkInterface
-                            && owner.ty == ResourceType::Instance =>
+                            && self.key(owner).ty == ResourceType::Instance =>
                     {
                         format!(
                             "deleted by AWS when {} terminates (delete on termination)",
-                            self.label(&owner)
+                            self.label(owner)
                         )
                     }
                     (Action::AwaitDeletion, _) => format!(
                         "managed by {}: AWS releases it after the deletion; decom waits until it is gone",
-                        self.label(&owner)
+                        self.label(owner)
                     ),
-                    (_, Some(_)) => continue,
-                    _ => format!("owned by {}: deleted before it", self.label(&owner)),
+                    (_, true) => continue,
+                    _ => format!("owned by {}: deleted before it", self.label(owner)),
                 };
-                additions.push((key, Removal { action, reason }));
+                additions.push((id, action, reason));
             }
             if additions.is_empty() {
                 break;
             }
-            for (key, removal) in additions {
-                self.removals.insert(key, removal);
+            for (id, action, reason) in additions {
+                self.set_removal(id, action, Cow::Owned(reason));
             }
         }
     }
@@ -277,13 +345,14 @@ impl<'a, 'i> Builder<'a, 'i> {
     /// `orphans = "delete"` they join the plan (returns true when it added any, so
     /// the caller expands again and looks for the next orphan in the chain).
     fn find_orphans(&mut self) -> bool {
-        let mut found: Vec<(ResourceKey, String, Vec<String>)> = Vec::new();
+        let mut found: Vec<(ResourceId, String, Vec<String>)> = Vec::new();
         let dead_names = self.dead_service_names();
-        for resource in self.index.resources() {
-            let key = resource.key();
-            if self.removed(&key) || self.is_kept(&key) || self.orphans.contains_key(&key) {
+        for id in self.index.ids() {
+            if self.removed(id) || self.is_kept(id) || self.orphans.contains_key(&id) {
                 continue;
             }
+            let resource = self.index.resource(id);
+            let key = self.key(id);
             if let Details::CloudwatchLogGroup(_) = resource.details {
                 if let Some((prefix, name)) = log_group_convention(
                     &resource.id,
@@ -291,7 +360,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                     &self.options.log_group_prefixes,
                 ) {
                     found.push((
-                        key.clone(),
+                        id,
                         format!(
                             "orphaned: by the `{prefix}<name>` naming convention it belongs to `{name}`, whose every resource is deleted by the plan"
                         ),
@@ -300,8 +369,8 @@ impl<'a, 'i> Builder<'a, 'i> {
                 }
                 continue;
             }
-            let users = self.users_of(&key);
-            if users.is_empty() || !users.iter().all(|u| self.removed(u)) {
+            let users = self.users_of(id);
+            if users.is_empty() || !users.iter().all(|&u| self.removed(u)) {
                 continue;
             }
             let what = match &resource.details {
@@ -319,41 +388,33 @@ impl<'a, 'i> Builder<'a, 'i> {
                 Details::IamPolicy(_) => "policy",
                 _ => continue,
             };
-            let mut user_addresses: Vec<String> = users.iter().map(address).collect();
+            let mut user_addresses: Vec<String> =
+                users.iter().map(|&u| self.key(u).address()).collect();
             user_addresses.sort();
             user_addresses.dedup();
             let reason = format!(
                 "orphaned: every user of this {what} is deleted by the plan ({})",
                 user_addresses.join(", ")
             );
-            let mut path = vec![self.label(&key)];
+            let mut path = vec![self.label(id)];
             path.extend(user_addresses);
-            found.push((key, reason, path));
+            found.push((id, reason, path));
         }
         let delete = self.options.orphans == OrphanPolicy::Delete;
         let mut added = false;
-        for (key, reason, path) in found {
-            let name = self
-                .index
-                .get(&key)
-                .map(|r| r.name.clone())
-                .unwrap_or_default();
+        for (id, reason, path) in found {
+            let key = self.key(id);
+            let name = self.index.resource(id).name.clone();
             if delete {
-                self.removals.insert(
-                    key.clone(),
-                    Removal {
-                        action: Action::Delete,
-                        reason: reason.clone(),
-                    },
-                );
+                self.set_removal(id, Action::Delete, Cow::Owned(reason.clone()));
                 added = true;
             }
             self.orphans.insert(
-                key.clone(),
+                id,
                 Orphan {
                     ty: key.ty.to_string(),
                     id: key.id.clone(),
-                    address: address(&key),
+                    address: address(key),
                     name,
                     reason,
                     path,
@@ -366,24 +427,25 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     /// Names that only removed resources carry (their names and `Service` tags):
     /// log groups named after them are orphans by convention.
-    fn dead_service_names(&self) -> BTreeSet<String> {
-        let mut dead = BTreeSet::new();
-        let mut alive = BTreeSet::new();
-        for resource in self.index.resources() {
+    fn dead_service_names(&self) -> HashSet<&'i str> {
+        let mut dead = HashSet::default();
+        let mut alive = HashSet::default();
+        for id in self.index.ids() {
+            let resource = self.index.resource(id);
             if resource.ty() == ResourceType::CloudwatchLogGroup {
                 continue;
             }
-            let set = if self.removed(&resource.key()) {
+            let set = if self.removed(id) {
                 &mut dead
             } else {
                 &mut alive
             };
             if !resource.name.is_empty() {
-                set.insert(resource.name.clone());
+                set.insert(resource.name.as_str());
             }
             for tag in SERVICE_TAGS {
                 if let Some(value) = resource.tags.get(tag) {
-                    set.insert(value.clone());
+                    set.insert(value.as_str());
                 }
             }
         }
@@ -395,12 +457,13 @@ impl<'a, 'i> Builder<'a, 'i> {
     /// interfaces, instances, load balancers and referencing rules; target groups by
     /// forwarding listeners and rules; instance profiles by their instances and
     /// their role; roles by their instance profiles; policies by their roles.
-    fn users_of(&self, key: &ResourceKey) -> Vec<ResourceKey> {
-        let mut users: Vec<ResourceKey> = self
+    fn users_of(&self, id: ResourceId) -> Vec<ResourceId> {
+        let ty = self.key(id).ty;
+        let mut users: Vec<ResourceId> = self
             .index
-            .referrers(key)
+            .referrers_by_id(id)
             .iter()
-            .filter(|r| match key.ty {
+            .filter(|r| match ty {
                 ResourceType::SecurityGroup => {
                     matches!(
                         r.kind,
@@ -412,28 +475,31 @@ impl<'a, 'i> Builder<'a, 'i> {
                 ResourceType::IamPolicy => r.kind == RefKind::AttachedPolicy,
                 _ => false,
             })
-            .map(|r| r.from.clone())
+            .map(|r| r.from)
             .collect();
-        if key.ty == ResourceType::IamInstanceProfile {
-            // Orphaned when its role goes, or when every instance using it goes.
-            let roles: Vec<ResourceKey> = self
+        if ty == ResourceType::IamInstanceProfile {
+            // Orphaned when its role goes, or when every instance using it goes. A
+            // role that is not in the inventory is not removed.
+            let roles: Vec<Option<ResourceId>> = self
                 .index
-                .references_of(key)
+                .references_by_id(id)
                 .iter()
                 .filter(|r| r.kind == RefKind::ContainsRole)
-                .map(|r| r.to.clone())
+                .map(|r| self.index.id(&r.to))
                 .collect();
-            let instances: Vec<ResourceKey> = self
+            let instances: Vec<ResourceId> = self
                 .index
-                .referrers(key)
+                .referrers_by_id(id)
                 .iter()
                 .filter(|r| r.kind == RefKind::UsesInstanceProfile)
-                .map(|r| r.from.clone())
+                .map(|r| r.from)
                 .collect();
-            let roles_gone = !roles.is_empty() && roles.iter().all(|r| self.removed(r));
-            let instances_gone = !instances.is_empty() && instances.iter().all(|i| self.removed(i));
+            let roles_gone =
+                !roles.is_empty() && roles.iter().all(|r| r.is_some_and(|r| self.removed(r)));
+            let instances_gone =
+                !instances.is_empty() && instances.iter().all(|&i| self.removed(i));
             users = if roles_gone {
-                roles
+                roles.into_iter().flatten().collect()
             } else if instances_gone {
                 instances
             } else {
@@ -445,11 +511,17 @@ impl<'a, 'i> Builder<'a, 'i> {
         users
     }
 
-    fn add_step(&mut self, op: Operation, reason: String, kept: bool) {
-        self.steps.entry(op).or_insert(StepDraft { reason, kept });
+    fn add_step(&mut self, op: OpId, reason: impl Into<Cow<'a, str>>, kept: bool) {
+        let slot = &mut self.steps[op as usize];
+        if slot.is_none() {
+            *slot = Some(StepDraft {
+                reason: reason.into(),
+                kept,
+            });
+        }
     }
 
-    fn add_edge(&mut self, before: Operation, after: Operation) {
+    fn add_edge(&mut self, before: OpId, after: OpId) {
         if before != after {
             self.edges.insert((before, after));
         }
@@ -475,115 +547,99 @@ impl<'a, 'i> Builder<'a, 'i> {
     }
 
     /// A preparation step on a resource the plan removes, before its removal.
-    fn prepare(&mut self, target: &ResourceKey, action: Action, removal: &Operation, why: &str) {
-        let op = Operation::new(target.clone(), action);
-        self.add_step(
-            op.clone(),
-            format!(
-                "required before deleting {} ({why})",
-                self.label(&removal.target)
-            ),
-            false,
+    fn prepare(&mut self, target: ResourceId, action: Action, removal: OpId, why: &str) {
+        let op = self.intern(target, action);
+        let reason = format!(
+            "required before deleting {} ({why})",
+            self.label(self.target(removal))
         );
-        self.add_edge(op, removal.clone());
+        self.add_step(op, reason, false);
+        self.add_edge(op, removal);
     }
 
     /// A change to a resource the plan keeps, allowed by an explicit opt-in.
-    fn change_kept(
-        &mut self,
-        target: &ResourceKey,
-        action: Action,
-        removal: &Operation,
-        why: String,
-    ) {
-        let op = Operation::new(target.clone(), action);
-        self.add_step(op.clone(), why, true);
-        self.add_edge(op, removal.clone());
+    fn change_kept(&mut self, target: ResourceId, action: Action, removal: OpId, why: String) {
+        let op = self.intern(target, action);
+        self.add_step(op, why, true);
+        self.add_edge(op, removal);
     }
 
     /// Pass 4: every obstacle AWS would raise against each removal becomes an
     /// ordering edge, a preparation step, an opted-in change to a kept resource, or
     /// a blocker.
     fn resolve_obstacles(&mut self) {
-        let removals: Vec<(ResourceKey, Removal)> = self
-            .removals
-            .iter()
-            .map(|(k, r)| (k.clone(), r.clone()))
-            .collect();
-        for (key, removal) in &removals {
-            let op = Operation::new(key.clone(), removal.action.clone());
-            self.add_step(op.clone(), removal.reason.clone(), false);
-            for obstacle in obstacles_to_delete(self.index, key) {
-                self.resolve(key, &op, obstacle);
+        let index = self.index;
+        for id in index.ids() {
+            let Some(removal) = self.removals[id.index()].as_mut() else {
+                continue;
+            };
+            let op = removal.op;
+            let reason = std::mem::take(&mut removal.reason);
+            self.add_step(op, reason, false);
+            // In the order of `obstacles_to_delete`: links first, by referrer.
+            for referrer in blocking_referrers(index, id) {
+                self.resolve_reference(id, op, referrer.from, &referrer.kind);
             }
-            self.planner_rules(key, &op);
+            for obstacle in intrinsic_obstacles(index.resource(id)) {
+                self.resolve(id, op, obstacle);
+            }
+            self.planner_rules(id, op);
         }
     }
 
-    fn resolve(&mut self, key: &ResourceKey, op: &Operation, obstacle: Obstacle) {
+    /// A resource `by` whose link (`kind`) AWS enforces against deleting `id`.
+    fn resolve_reference(&mut self, id: ResourceId, op: OpId, by: ResourceId, kind: &RefKind) {
+        let Some(by_removal) = self.removal_op(by) else {
+            self.resolve_kept_referrer(id, op, by, kind, self.options.allow);
+            return;
+        };
+        match kind {
+            RefKind::RuleReferencesGroup { rule_id } => {
+                self.rule_edges.insert(RuleEdge {
+                    holder: by,
+                    rule_id: rule_id.clone(),
+                    referenced: id,
+                });
+                self.add_edge(by_removal, op);
+            }
+            RefKind::ContainsRole | RefKind::AttachedPolicy => {
+                let target = self.key(id).id.clone();
+                let action = if *kind == RefKind::ContainsRole {
+                    Action::RemoveRoleFromProfile { role: target }
+                } else {
+                    Action::DetachRolePolicy { policy_arn: target }
+                };
+                let step = self.intern(by, action);
+                let reason = format!(
+                    "required before deleting {} (DeleteConflict)",
+                    self.label(by)
+                );
+                self.add_step(step, reason, false);
+                self.add_edge(step, op);
+            }
+            _ => self.add_edge(by_removal, op),
+        }
+    }
+
+    fn resolve(&mut self, id: ResourceId, op: OpId, obstacle: Obstacle) {
         let allow = self.options.allow;
+        let key = self.key(id);
         match obstacle {
             Obstacle::Referenced { by, kind } => {
-                if let Some(by_removal) = self.removal_op(&by) {
-                    match &kind {
-                        RefKind::RuleReferencesGroup { rule_id } => {
-                            self.rule_edges.insert(RuleEdge {
-                                holder: by.clone(),
-                                rule_id: rule_id.clone(),
-                                referenced: key.clone(),
-                            });
-                            self.add_edge(by_removal, op.clone());
-                        }
-                        RefKind::ContainsRole => {
-                            let step = Operation::new(
-                                by.clone(),
-                                Action::RemoveRoleFromProfile {
-                                    role: key.id.clone(),
-                                },
-                            );
-                            self.add_step(
-                                step.clone(),
-                                format!(
-                                    "required before deleting {} (DeleteConflict)",
-                                    self.label(&by)
-                                ),
-                                false,
-                            );
-                            self.add_edge(step, op.clone());
-                        }
-                        RefKind::AttachedPolicy => {
-                            let step = Operation::new(
-                                by.clone(),
-                                Action::DetachRolePolicy {
-                                    policy_arn: key.id.clone(),
-                                },
-                            );
-                            self.add_step(
-                                step.clone(),
-                                format!(
-                                    "required before deleting {} (DeleteConflict)",
-                                    self.label(&by)
-                                ),
-                                false,
-                            );
-                            self.add_edge(step, op.clone());
-                        }
-                        _ => self.add_edge(by_removal, op.clone()),
-                    }
-                    return;
+                if let Some(by) = self.index.id(&by) {
+                    self.resolve_reference(id, op, by, &kind);
                 }
-                self.resolve_kept_referrer(key, op, &by, &kind, allow);
             }
             Obstacle::DefaultSecurityGroup => {}
             Obstacle::DeletionProtection => self.protection(
-                key,
+                id,
                 op,
                 allow.disable_deletion_protection,
                 Action::DisableDeletionProtection,
                 "deletion",
             ),
             Obstacle::TerminationProtection => self.protection(
-                key,
+                id,
                 op,
                 allow.disable_termination_protection,
                 Action::DisableTerminationProtection,
@@ -594,7 +650,7 @@ impl<'a, 'i> Builder<'a, 'i> {
             | Obstacle::ProfileHoldsRoles(_)
             | Obstacle::NonDefaultVersions(_) => {
                 for action in preparations(obstacle) {
-                    self.prepare(key, action, op, "DeleteConflict");
+                    self.prepare(id, action, op, "DeleteConflict");
                 }
             }
             Obstacle::AttachedToPrincipals { users, groups } => {
@@ -611,15 +667,11 @@ impl<'a, 'i> Builder<'a, 'i> {
                                 group: name.clone(),
                             }
                         };
-                        self.change_kept(
-                            key,
-                            action,
-                            op,
-                            format!(
-                                "{ty}.{name} keeps existing but loses {} (allowed by allow.detach_from_kept)",
-                                self.label(key)
-                            ),
+                        let why = format!(
+                            "{ty}.{name} keeps existing but loses {} (allowed by allow.detach_from_kept)",
+                            self.label(id)
                         );
+                        self.change_kept(id, action, op, why);
                     } else {
                         self.block(
                             key,
@@ -630,9 +682,9 @@ impl<'a, 'i> Builder<'a, 'i> {
                             },
                             format!(
                                 "{ty}.{name} has {} attached (DeleteConflict)",
-                                self.label(key)
+                                self.label(id)
                             ),
-                            vec![format!("{ty}.{name}"), self.label(key)],
+                            vec![format!("{ty}.{name}"), self.label(id)],
                             "set `allow { detach_from_kept = true }` to detach it as a plan step"
                                 .into(),
                         );
@@ -640,40 +692,44 @@ impl<'a, 'i> Builder<'a, 'i> {
                 }
             }
             Obstacle::EniAttached { instance } => {
-                let instance_key = ResourceKey::new(ResourceType::Instance, &key.region, instance);
-                if op.action == Action::AwaitDeletion {
+                if *self.action(op) == Action::AwaitDeletion {
                     return;
                 }
-                if let Some(instance_removal) = self.removal_op(&instance_key) {
+                let instance_key = ResourceKey::new(ResourceType::Instance, &key.region, instance);
+                let instance_removal = self
+                    .index
+                    .id(&instance_key)
+                    .and_then(|i| self.removal_op(i));
+                if let Some(instance_removal) = instance_removal {
                     // Once the instance terminates the interface is detached.
-                    self.add_edge(instance_removal, op.clone());
+                    self.add_edge(instance_removal, op);
                 } else {
                     self.block(
                         key,
                         ResourceRef::from(&instance_key),
                         format!(
                             "{} is attached to {}, which the plan keeps",
-                            self.label(key),
-                            self.label(&instance_key)
+                            self.label(id),
+                            self.label_key(&instance_key)
                         ),
-                        vec![self.label(&instance_key), self.label(key)],
+                        vec![self.label_key(&instance_key), self.label(id)],
                         format!(
                             "add {} to an `absent` block, or detach the interface first",
-                            self.label(&instance_key)
+                            self.label_key(&instance_key)
                         ),
                     );
                 }
             }
             Obstacle::RequesterManaged => {
-                if op.action != Action::AwaitDeletion {
+                if *self.action(op) != Action::AwaitDeletion {
                     self.block(
                         key,
                         ResourceRef::from(key),
                         format!(
                             "{} is managed by an AWS service; only that service can delete it",
-                            self.label(key)
+                            self.label(id)
                         ),
-                        vec![self.label(key)],
+                        vec![self.label(id)],
                         "delete the resource that owns the interface (its description names it)"
                             .into(),
                     );
@@ -684,26 +740,20 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     /// A protection flag: turned off as its own step when the spec opts in, else a
     /// blocker that names the opt-in.
-    fn protection(
-        &mut self,
-        key: &ResourceKey,
-        op: &Operation,
-        allowed: bool,
-        action: Action,
-        what: &str,
-    ) {
+    fn protection(&mut self, id: ResourceId, op: OpId, allowed: bool, action: Action, what: &str) {
         let opt_in = format!("disable_{what}_protection");
         if allowed {
-            self.prepare(key, action, op, &format!("allowed by allow.{opt_in}"));
+            self.prepare(id, action, op, &format!("allowed by allow.{opt_in}"));
         } else {
+            let key = self.key(id);
             self.block(
                 key,
                 ResourceRef::from(key),
                 format!(
                     "{} has {what} protection enabled (OperationNotPermitted)",
-                    self.label(key)
+                    self.label(id)
                 ),
-                vec![self.label(key)],
+                vec![self.label(id)],
                 format!("set `allow {{ {opt_in} = true }}` to turn it off as a plan step"),
             );
         }
@@ -711,12 +761,14 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     fn resolve_kept_referrer(
         &mut self,
-        key: &ResourceKey,
-        op: &Operation,
-        by: &ResourceKey,
+        id: ResourceId,
+        op: OpId,
+        by: ResourceId,
         kind: &RefKind,
         allow: Allow,
     ) {
+        let key = self.key(id);
+        let by_key = self.key(by);
         let status = if self.is_kept(by) {
             "kept"
         } else {
@@ -726,22 +778,25 @@ impl<'a, 'i> Builder<'a, 'i> {
         match kind {
             RefKind::RuleReferencesGroup { rule_id } => {
                 if allow.revoke_kept_rules {
+                    let why = format!(
+                        "{status} {} has rule {rule_id} referencing {}, which is deleted (allowed by allow.revoke_kept_rules)",
+                        self.label(by),
+                        self.label(id)
+                    );
                     self.change_kept(
                         by,
-                        Action::RevokeRule { rule_id: rule_id.clone() },
+                        Action::RevokeRule {
+                            rule_id: rule_id.clone(),
+                        },
                         op,
-                        format!(
-                            "{status} {} has rule {rule_id} referencing {}, which is deleted (allowed by allow.revoke_kept_rules)",
-                            self.label(by),
-                            self.label(key)
-                        ),
+                        why,
                     );
                 } else {
                     self.block(
                         key,
-                        ResourceRef::from(by),
-                        format!("{status} {} has rule {rule_id} referencing {} (DependencyViolation)", self.label(by), self.label(key)),
-                        vec![self.label(by), self.label(key)],
+                        ResourceRef::from(by_key),
+                        format!("{status} {} has rule {rule_id} referencing {} (DependencyViolation)", self.label(by), self.label(id)),
+                        vec![self.label(by), self.label(id)],
                         format!("{add_hint}, or set `allow {{ revoke_kept_rules = true }}` to revoke the rule as a plan step"),
                     );
                 }
@@ -756,29 +811,25 @@ impl<'a, 'i> Builder<'a, 'i> {
                         policy_arn: key.id.clone(),
                     }
                 };
-                let orphan_hint = if self.orphans.contains_key(by) {
+                let orphan_hint = if self.orphans.contains_key(&by) {
                     " (it is orphaned by this plan: `orphans = \"delete\"` would delete it)"
                 } else {
                     ""
                 };
                 if allow.detach_from_kept {
-                    self.change_kept(
-                        by,
-                        action,
-                        op,
-                        format!(
-                            "{status} {} {} {}, which is deleted (allowed by allow.detach_from_kept)",
-                            self.label(by),
-                            kind.verb(),
-                            self.label(key)
-                        ),
+                    let why = format!(
+                        "{status} {} {} {}, which is deleted (allowed by allow.detach_from_kept)",
+                        self.label(by),
+                        kind.verb(),
+                        self.label(id)
                     );
+                    self.change_kept(by, action, op, why);
                 } else {
                     self.block(
                         key,
-                        ResourceRef::from(by),
-                        format!("{status} {} {} {} (DeleteConflict)", self.label(by), kind.verb(), self.label(key)),
-                        vec![self.label(by), self.label(key)],
+                        ResourceRef::from(by_key),
+                        format!("{status} {} {} {} (DeleteConflict)", self.label(by), kind.verb(), self.label(id)),
+                        vec![self.label(by), self.label(id)],
                         format!("{add_hint}{orphan_hint}, or set `allow {{ detach_from_kept = true }}` to detach it as a plan step"),
                     );
                 }
@@ -786,52 +837,52 @@ impl<'a, 'i> Builder<'a, 'i> {
             RefKind::UsesSecurityGroup => {
                 // Name the resource a user can act on: the owner of the interface.
                 let (owner, mut path) = self.interface_owner(by);
-                path.push(self.label(key));
+                path.push(self.label(id));
                 // An interface that is not deleted on termination outlives its
                 // deleted instance and keeps the group in use: name the interface.
-                if owner != *by && self.removed(&owner) {
+                if owner != *by_key && self.removed_key(&owner) {
                     self.block(
                         key,
-                        ResourceRef::from(by),
+                        ResourceRef::from(by_key),
                         format!(
                             "{} outlives {}, which the plan deletes (it is not deleted on termination), and uses security group {} (DependencyViolation)",
                             self.label(by),
-                            self.label(&owner),
-                            self.label(key)
+                            self.label_key(&owner),
+                            self.label(id)
                         ),
                         path,
                         format!(
                             "add {} to an `absent` block: it is then deleted after {} terminates",
                             self.label(by),
-                            self.label(&owner)
+                            self.label_key(&owner)
                         ),
                     );
                     return;
                 }
-                let owner_status = if self.is_kept(&owner) {
+                let owner_status = if self.selection.kept.contains_key(&owner) {
                     "kept"
                 } else {
                     "unselected"
                 };
-                let through = if owner == *by {
+                let through = if owner == *by_key {
                     String::new()
                 } else {
                     format!(" through {}", self.label(by))
                 };
-                let hint = match self.index.get(by).map(|r| &r.details) {
-                    Some(Details::NetworkInterface(eni)) if eni.unmodelled_manager() => format!(
+                let hint = match &self.index.resource(by).details {
+                    Details::NetworkInterface(eni) if eni.unmodelled_manager() => format!(
                         "the interface belongs to an AWS service decom does not manage ({:?}): delete that resource or remove the group from its configuration",
                         eni.description
                     ),
-                    _ => format!("add {} to an `absent` block", self.label(&owner)),
+                    _ => format!("add {} to an `absent` block", self.label_key(&owner)),
                 };
                 self.block(
                     key,
                     ResourceRef::from(&owner),
                     format!(
                         "{owner_status} {} uses security group {}{through} (DependencyViolation)",
-                        self.label(&owner),
-                        self.label(key)
+                        self.label_key(&owner),
+                        self.label(id)
                     ),
                     path,
                     hint,
@@ -840,27 +891,27 @@ impl<'a, 'i> Builder<'a, 'i> {
             RefKind::ForwardsTo => {
                 self.block(
                     key,
-                    ResourceRef::from(by),
+                    ResourceRef::from(by_key),
                     format!(
                         "{status} {} forwards to {} (ResourceInUse)",
                         self.label(by),
-                        self.label(key)
+                        self.label(id)
                     ),
-                    vec![self.label(by), self.label(key)],
+                    vec![self.label(by), self.label(id)],
                     format!("{add_hint}, or point its action at another target group first"),
                 );
             }
             other => {
                 self.block(
                     key,
-                    ResourceRef::from(by),
+                    ResourceRef::from(by_key),
                     format!(
                         "{status} {} {} {}",
                         self.label(by),
                         other.verb(),
-                        self.label(key)
+                        self.label(id)
                     ),
-                    vec![self.label(by), self.label(key)],
+                    vec![self.label(by), self.label(id)],
                     add_hint,
                 );
             }
@@ -869,105 +920,111 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     /// The resource that owns an interface (its instance or load balancer), and the
     /// path from it to the interface.
-    fn interface_owner(&self, eni: &ResourceKey) -> (ResourceKey, Vec<String>) {
-        if let Some(Details::NetworkInterface(details)) = self.index.get(eni).map(|r| &r.details) {
+    fn interface_owner(&self, eni: ResourceId) -> (ResourceKey, Vec<String>) {
+        let eni_key = self.key(eni);
+        if let Details::NetworkInterface(details) = &self.index.resource(eni).details {
             let owner = details.managed_by.clone().or_else(|| {
                 details
                     .attachment
                     .as_ref()
                     .and_then(|a| a.instance_id.as_ref())
-                    .map(|i| ResourceKey::new(ResourceType::Instance, &eni.region, i))
+                    .map(|i| ResourceKey::new(ResourceType::Instance, &eni_key.region, i))
             });
             if let Some(owner) = owner {
-                return (owner.clone(), vec![self.label(&owner), self.label(eni)]);
+                let path = vec![self.label_key(&owner), self.label(eni)];
+                return (owner, path);
             }
         }
-        (eni.clone(), vec![self.label(eni)])
+        (eni_key.clone(), vec![self.label(eni)])
     }
 
     /// Rules AWS does not enforce but a careful operator does.
-    fn planner_rules(&mut self, key: &ResourceKey, op: &Operation) {
+    fn planner_rules(&mut self, id: ResourceId, op: OpId) {
         let allow = self.options.allow;
         let index = self.index;
-        for referrer in index.referrers(key) {
+        let key = index.key(id);
+        for referrer in index.referrers_by_id(id) {
+            let from = referrer.from;
             match referrer.kind {
                 // An instance profile in use: terminate first; never pull it from
                 // under a kept instance.
                 RefKind::UsesInstanceProfile => {
-                    if let Some(instance_removal) = self.removal_op(&referrer.from) {
-                        self.add_edge(instance_removal, op.clone());
+                    if let Some(instance_removal) = self.removal_op(from) {
+                        self.add_edge(instance_removal, op);
                     } else {
                         self.block(
                             key,
-                            ResourceRef::from(&referrer.from),
+                            ResourceRef::from(index.key(from)),
                             format!(
                                 "{} runs with instance profile {} and would lose its credentials",
-                                self.label(&referrer.from),
-                                self.label(key)
+                                self.label(from),
+                                self.label(id)
                             ),
-                            vec![self.label(&referrer.from), self.label(key)],
+                            vec![self.label(from), self.label(id)],
                             format!(
                                 "add {} to an `absent` block, or keep the profile",
-                                self.label(&referrer.from)
+                                self.label(from)
                             ),
                         );
                     }
                 }
                 // Children go before their parent, so nothing is left half-owned.
                 RefKind::ListenerOf | RefKind::RuleOf => {
-                    if let Some(child) = self.removal_op(&referrer.from) {
-                        self.add_edge(child, op.clone());
+                    if let Some(child) = self.removal_op(from) {
+                        self.add_edge(child, op);
                     }
                 }
                 // An interface AWS deletes with its owner is awaited after it.
                 RefKind::ManagedBy | RefKind::AttachedToInstance => {
-                    if let Some(child) = self.removal_op(&referrer.from)
-                        && child.action == Action::AwaitDeletion
+                    if let Some(child) = self.removal_op(from)
+                        && *self.action(child) == Action::AwaitDeletion
                     {
-                        self.add_edge(op.clone(), child);
+                        self.add_edge(op, child);
                     }
                 }
                 _ => {}
             }
         }
+        let details = &index.resource(id).details;
         // A target group goes after the load balancers that route to it: AWS keeps
         // reporting it in use until their listeners are gone.
-        if let Some(Details::LbTargetGroup(tg)) = self.index.get(key).map(|r| &r.details) {
+        if let Details::LbTargetGroup(tg) = details {
             for lb in &tg.load_balancers {
-                let lb_key = ResourceKey::new(ResourceType::Lb, &key.region, lb);
-                if let Some(lb_removal) = self.removal_op(&lb_key) {
-                    self.add_edge(lb_removal, op.clone());
+                let lb_removal = index
+                    .find(ResourceType::Lb, &key.region, lb)
+                    .and_then(|lb| self.removal_op(lb));
+                if let Some(lb_removal) = lb_removal {
+                    self.add_edge(lb_removal, op);
                 }
             }
         }
-        if allow.delete_live_traffic || op.action != Action::Delete {
+        if allow.delete_live_traffic || *self.action(op) != Action::Delete {
             return;
         }
         // Live traffic: the runbooks drain first.
-        let live_groups: Vec<ResourceKey> = match self.index.get(key).map(|r| &r.details) {
-            Some(Details::LbTargetGroup(tg)) if tg.healthy_targets() > 0 => vec![key.clone()],
-            Some(Details::Lb(_)) => self.forwarded_groups(key),
+        let live_groups: Vec<ResourceId> = match details {
+            Details::LbTargetGroup(tg) if tg.healthy_targets() > 0 => vec![id],
+            Details::Lb(_) => self.forwarded_groups(id),
             _ => Vec::new(),
         };
-        for tg_key in live_groups {
-            let Some(Details::LbTargetGroup(tg)) = self.index.get(&tg_key).map(|r| &r.details)
-            else {
+        for tg_id in live_groups {
+            let Details::LbTargetGroup(tg) = &index.resource(tg_id).details else {
                 continue;
             };
             let healthy = tg.healthy_targets();
             if healthy == 0 {
                 continue;
             }
-            let mut path = vec![self.label(&tg_key)];
-            if tg_key != *key {
-                path.insert(0, self.label(key));
+            let mut path = vec![self.label(tg_id)];
+            if tg_id != id {
+                path.insert(0, self.label(id));
             }
             self.block(
                 key,
-                ResourceRef::from(&tg_key),
+                ResourceRef::from(index.key(tg_id)),
                 format!(
                     "{} has {healthy} healthy target(s): it still serves traffic",
-                    self.label(&tg_key)
+                    self.label(tg_id)
                 ),
                 path,
                 "drain the traffic first, or set `allow { delete_live_traffic = true }`".into(),
@@ -975,19 +1032,22 @@ impl<'a, 'i> Builder<'a, 'i> {
         }
     }
 
-    /// Target groups a load balancer forwards to through its listeners and rules.
-    fn forwarded_groups(&self, lb: &ResourceKey) -> Vec<ResourceKey> {
+    /// Target groups (in the inventory) a load balancer forwards to through its
+    /// listeners and rules.
+    fn forwarded_groups(&self, lb: ResourceId) -> Vec<ResourceId> {
         let mut groups = BTreeSet::new();
-        let mut frontier = vec![lb.clone()];
+        let mut frontier = vec![lb];
         while let Some(node) = frontier.pop() {
-            for referrer in self.index.referrers(&node) {
+            for referrer in self.index.referrers_by_id(node) {
                 if matches!(referrer.kind, RefKind::ListenerOf | RefKind::RuleOf) {
-                    frontier.push(referrer.from.clone());
+                    frontier.push(referrer.from);
                 }
             }
-            for reference in self.index.references_of(&node) {
-                if reference.kind == RefKind::ForwardsTo {
-                    groups.insert(reference.to.clone());
+            for reference in self.index.references_by_id(node) {
+                if reference.kind == RefKind::ForwardsTo
+                    && let Some(tg) = self.index.id(&reference.to)
+                {
+                    groups.insert(tg);
                 }
             }
         }
@@ -998,36 +1058,29 @@ impl<'a, 'i> Builder<'a, 'i> {
     /// order; revoke the rules inside each cycle first.
     fn break_cycles(&mut self) {
         loop {
-            let (graph, nodes) = self.graph();
+            let (graph, nodes) = self.graph(false);
             let mut broke = false;
             for scc in tarjan_scc(&graph) {
                 if scc.len() < 2 {
                     continue;
                 }
-                let members: BTreeSet<&Operation> =
-                    scc.iter().map(|&n| &nodes[n.index()]).collect();
-                let inside: Vec<RuleEdge> = self
+                let members: HashSet<OpId> = scc.iter().map(|&n| nodes[n.index()]).collect();
+                let in_cycle =
+                    |id: ResourceId| self.removal_op(id).is_some_and(|op| members.contains(&op));
+                let first = self
                     .rule_edges
                     .iter()
-                    .filter(|e| {
-                        self.removal_op(&e.holder)
-                            .is_some_and(|o| members.contains(&o))
-                            && self
-                                .removal_op(&e.referenced)
-                                .is_some_and(|o| members.contains(&o))
-                    })
-                    .cloned()
-                    .collect();
+                    .find(|e| in_cycle(e.holder) && in_cycle(e.referenced))
+                    .cloned();
                 // One pair of groups at a time: the next pass sees whether the cycle
                 // is gone. Every rule of the holder naming the other group must go,
                 // or AWS still answers DependencyViolation.
-                if let Some(first) = inside.into_iter().next() {
-                    let holder_removal = self.removal_op(&first.holder).expect("holder is removed");
+                if let Some(first) = first {
+                    let holder_removal = self.removal_op(first.holder).expect("holder is removed");
                     let referenced_removal = self
-                        .removal_op(&first.referenced)
+                        .removal_op(first.referenced)
                         .expect("referenced is removed");
-                    self.edges
-                        .remove(&(holder_removal.clone(), referenced_removal.clone()));
+                    self.edges.remove(&(holder_removal, referenced_removal));
                     let same_pair: Vec<RuleEdge> = self
                         .rule_edges
                         .iter()
@@ -1036,23 +1089,20 @@ impl<'a, 'i> Builder<'a, 'i> {
                         .collect();
                     for edge in same_pair {
                         self.rule_edges.remove(&edge);
-                        let revoke = Operation::new(
-                            edge.holder.clone(),
+                        let revoke = self.intern(
+                            edge.holder,
                             Action::RevokeRule {
                                 rule_id: edge.rule_id.clone(),
                             },
                         );
-                        self.add_step(
-                            revoke.clone(),
-                            format!(
-                                "breaks the reference cycle: {} is deleted while {} still references it",
-                                self.label(&edge.referenced),
-                                self.label(&edge.holder)
-                            ),
-                            false,
+                        let reason = format!(
+                            "breaks the reference cycle: {} is deleted while {} still references it",
+                            self.label(edge.referenced),
+                            self.label(edge.holder)
                         );
-                        self.add_edge(revoke.clone(), referenced_removal.clone());
-                        self.add_edge(revoke, holder_removal.clone());
+                        self.add_step(revoke, reason, false);
+                        self.add_edge(revoke, referenced_removal);
+                        self.add_edge(revoke, holder_removal);
                     }
                     broke = true;
                 }
@@ -1066,17 +1116,32 @@ impl<'a, 'i> Builder<'a, 'i> {
         }
     }
 
-    fn graph(&self) -> (DiGraph<(), ()>, Vec<Operation>) {
-        // In key order, as the steps: a node's index is found by binary search.
-        let nodes: Vec<Operation> = self.steps.keys().cloned().collect();
-        let position = |op: &Operation| nodes.binary_search(op).ok().map(NodeIndex::new);
+    /// The step graph: a node per step, in the order operations were interned or,
+    /// with `in_key_order`, in the order of their [`Operation`]s.
+    fn graph(&self, in_key_order: bool) -> (DiGraph<(), ()>, Vec<OpId>) {
+        let mut nodes: Vec<OpId> = (0..self.ops.len() as OpId)
+            .filter(|&op| self.steps[op as usize].is_some())
+            .collect();
+        if in_key_order {
+            nodes.sort_by(|&a, &b| {
+                let (a_id, a_action) = &self.ops[a as usize];
+                let (b_id, b_action) = &self.ops[b as usize];
+                (a_id, a_action).cmp(&(b_id, b_action))
+            });
+        }
+        const NONE: u32 = u32::MAX;
+        let mut node_of = vec![NONE; self.ops.len()];
+        for (node, &op) in nodes.iter().enumerate() {
+            node_of[op as usize] = node as u32;
+        }
         let mut graph = DiGraph::with_capacity(nodes.len(), self.edges.len());
         for _ in &nodes {
             graph.add_node(());
         }
-        for (before, after) in &self.edges {
-            if let (Some(a), Some(b)) = (position(before), position(after)) {
-                graph.add_edge(a, b, ());
+        for &(before, after) in &self.edges {
+            let (a, b) = (node_of[before as usize], node_of[after as usize]);
+            if a != NONE && b != NONE {
+                graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), ());
             }
         }
         (graph, nodes)
@@ -1084,19 +1149,25 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     /// Pass 6: waves and a deterministic total order.
     fn finish(mut self, inventory: &Inventory) -> Plan {
-        let (graph, nodes) = match self.graph.take() {
+        let (mut graph, mut nodes) = match self.graph.take() {
             Some(built) => built,
-            None => self.graph(),
+            None => self.graph(false),
         };
         let order = match petgraph::algo::toposort(&graph, None) {
             Ok(order) => order,
-            Err(cycle) => {
-                let op = &nodes[cycle.node_id().index()];
+            Err(_) => {
+                // Which step is named, and the waves below, depend on the node
+                // order: take the order of the operations, not of their interning.
+                (graph, nodes) = self.graph(true);
+                let cycle = petgraph::algo::toposort(&graph, None)
+                    .expect_err("the same graph has the same cycle");
+                let target = self.target(nodes[cycle.node_id().index()]);
+                let key = self.key(target);
                 self.block(
-                    &op.target,
-                    ResourceRef::from(&op.target),
-                    format!("{} is part of a dependency cycle decom cannot break", self.label(&op.target)),
-                    vec![self.label(&op.target)],
+                    key,
+                    ResourceRef::from(key),
+                    format!("{} is part of a dependency cycle decom cannot break", self.label(target)),
+                    vec![self.label(target)],
                     "report this plan to the decom maintainers; delete one of the resources by hand".into(),
                 );
                 // Still render every step, in key order, so the plan can be reviewed.
@@ -1115,56 +1186,56 @@ impl<'a, 'i> Builder<'a, 'i> {
         }
         // Addresses once, not in every comparison: on 100k resources the comparator's
         // allocations were a third of the planning time (docs/performance.md).
-        let addresses: Vec<String> = nodes.iter().map(|op| op.target.address()).collect();
+        let keys: Vec<&ResourceKey> = nodes.iter().map(|&op| self.key(self.target(op))).collect();
+        let addresses: Vec<String> = keys.iter().map(|key| key.address()).collect();
         let mut sequence: Vec<usize> = (0..nodes.len()).collect();
         sequence.sort_by(|&a, &b| {
-            (wave[a], &addresses[a], &nodes[a].target, &nodes[a].action).cmp(&(
+            (wave[a], &addresses[a], keys[a], self.action(nodes[a])).cmp(&(
                 wave[b],
                 &addresses[b],
-                &nodes[b].target,
-                &nodes[b].action,
+                keys[b],
+                self.action(nodes[b]),
             ))
         });
         let mut order_of = vec![0usize; nodes.len()];
+        let mut drafts = std::mem::take(&mut self.steps);
         for (position, &node) in sequence.iter().enumerate() {
             order_of[node] = position + 1;
         }
         let steps: Vec<PlanStep> = sequence
             .iter()
             .map(|&i| {
-                let op = &nodes[i];
-                let draft = &self.steps[op];
+                let op = nodes[i];
+                let (target, action) = &self.ops[op as usize];
+                let key = keys[i];
+                let draft = drafts[op as usize].take().expect("a node is a step");
                 let mut depends_on: Vec<usize> = graph
                     .neighbors_directed(NodeIndex::new(i), petgraph::Direction::Incoming)
                     .map(|p| order_of[p.index()])
                     .collect();
                 depends_on.sort_unstable();
                 depends_on.dedup();
-                let name = self
-                    .index
-                    .get(&op.target)
-                    .map(|r| r.name.clone())
-                    .unwrap_or_default();
                 PlanStep {
                     order: order_of[i],
                     wave: wave[i],
-                    action: op.action.clone(),
-                    ty: op.target.ty,
-                    id: op.target.id.clone(),
+                    action: action.clone(),
+                    ty: key.ty,
+                    id: key.id.clone(),
                     address: addresses[i].clone(),
-                    name,
-                    region: op.target.region.clone(),
-                    change: if op.action.removes_target() {
+                    name: self.index.resource(*target).name.clone(),
+                    region: key.region.clone(),
+                    change: if action.removes_target() {
                         Change::Destroy
                     } else {
                         Change::Update
                     },
                     kept: draft.kept,
-                    reason: draft.reason.clone(),
+                    reason: draft.reason.into_owned(),
                     depends_on,
                 }
             })
             .collect();
+        drop(graph);
 
         let deferred: Vec<Deferred> = match &self.options.deferred_until {
             Some(until) => steps
@@ -1177,12 +1248,12 @@ impl<'a, 'i> Builder<'a, 'i> {
                 .collect(),
             None => Vec::new(),
         };
-        let destroyed: BTreeSet<&str> = steps
+        let destroyed: HashSet<&str> = steps
             .iter()
             .filter(|s| s.change == Change::Destroy)
             .map(|s| s.address.as_str())
             .collect();
-        let changed: BTreeSet<&str> = steps
+        let changed: HashSet<&str> = steps
             .iter()
             .filter(|s| s.change == Change::Update && s.kept)
             .map(|s| s.address.as_str())
@@ -1258,7 +1329,7 @@ pub const LOG_GROUP_CONVENTIONS: [&str; 5] = [
 /// after the prefix is the name itself or starts with it followed by `-` or `/`.
 fn log_group_convention<'a, 'p>(
     log_group: &str,
-    dead: &'a BTreeSet<String>,
+    dead: &HashSet<&'a str>,
     prefixes: &'p Option<Vec<String>>,
 ) -> Option<(&'p str, &'a str)> {
     let prefixes: Vec<&'p str> = match prefixes {
@@ -1275,8 +1346,8 @@ fn log_group_convention<'a, 'p>(
             .map(|(i, _)| i)
             .chain(std::iter::once(rest.len()));
         for end in ends {
-            if let Some(name) = dead.get(&rest[..end]) {
-                return Some((prefix, name.as_str()));
+            if let Some(&name) = dead.get(&rest[..end]) {
+                return Some((prefix, name));
             }
         }
     }

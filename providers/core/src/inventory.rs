@@ -1,7 +1,7 @@
 //! The inventory: every discovered resource of an account, as a versioned JSON
 //! snapshot, and an index over it that answers "who references this resource".
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -151,75 +151,198 @@ fn resource_order(a: &Resource, b: &Resource) -> std::cmp::Ordering {
     key(a).cmp(&key(b))
 }
 
+/// A resource's position in an [`InventoryIndex`]: dense, and in key order (the
+/// order of [`ResourceKey`]), so that a set of ids iterates as the set of keys would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceId(u32);
+
+impl ResourceId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// A link as seen from the resource it points at.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Referrer {
-    pub from: ResourceKey,
+    pub from: ResourceId,
     pub kind: RefKind,
 }
 
-/// Lookups over an inventory: by key, and the reverse of every reference.
+/// Lookups over an inventory: by key or by id, and the reverse of every reference.
+///
+/// Built once per plan over up to hundreds of thousands of resources, so it holds no
+/// ordered map of owned keys: ids are positions in key order, lookups by key go
+/// through a hash map of borrowed strings, and referrers are one flat array.
 #[derive(Debug, Clone)]
 pub struct InventoryIndex<'a> {
     pub inventory: &'a Inventory,
-    by_key: BTreeMap<ResourceKey, usize>,
-    referrers: BTreeMap<ResourceKey, Vec<Referrer>>,
+    /// Position in `inventory.resources` of each id.
+    positions: Vec<u32>,
+    keys: Vec<ResourceKey>,
+    by_key: HashMap<(ResourceType, &'a str, &'a str), ResourceId>,
+    /// References held by each id.
     references: Vec<Vec<crate::model::Reference>>,
+    /// Referrers of id `i` are `referrers[referrer_start[i]..referrer_start[i + 1]]`.
+    referrer_start: Vec<u32>,
+    referrers: Vec<Referrer>,
+    /// Referrers of keys that are not in the inventory (an AWS managed policy, a
+    /// group discovery did not see).
+    dangling: HashMap<ResourceKey, Vec<Referrer>>,
+}
+
+fn lookup_key<'m>(
+    ty: ResourceType,
+    region: &'m str,
+    id: &'m str,
+) -> (ResourceType, &'m str, &'m str) {
+    let region = if ty.is_global() {
+        crate::model::GLOBAL_REGION
+    } else {
+        region
+    };
+    (ty, region, id)
 }
 
 impl<'a> InventoryIndex<'a> {
     pub fn new(inventory: &'a Inventory) -> Self {
-        let mut by_key = BTreeMap::new();
-        let mut referrers: BTreeMap<ResourceKey, Vec<Referrer>> = BTreeMap::new();
-        let mut references = Vec::with_capacity(inventory.resources.len());
-        for (i, resource) in inventory.resources.iter().enumerate() {
-            let key = resource.key();
-            let refs = resource.references();
+        let mut positions: Vec<u32> = (0..inventory.resources.len() as u32).collect();
+        let sorted = inventory
+            .resources
+            .windows(2)
+            .all(|pair| resource_order(&pair[0], &pair[1]).is_le());
+        if !sorted {
+            positions.sort_by(|&a, &b| {
+                resource_order(
+                    &inventory.resources[a as usize],
+                    &inventory.resources[b as usize],
+                )
+            });
+        }
+        let mut by_key = HashMap::with_capacity_and_hasher(positions.len(), Default::default());
+        let mut keys = Vec::with_capacity(positions.len());
+        for (id, &position) in positions.iter().enumerate() {
+            let resource = &inventory.resources[position as usize];
+            by_key.insert(
+                lookup_key(resource.ty(), &resource.region, &resource.id),
+                ResourceId(id as u32),
+            );
+            keys.push(resource.key());
+        }
+        let mut references = Vec::with_capacity(positions.len());
+        let mut links: Vec<(ResourceId, Referrer)> = Vec::new();
+        let mut dangling: HashMap<ResourceKey, Vec<Referrer>> = HashMap::default();
+        for (id, &position) in positions.iter().enumerate() {
+            let from = ResourceId(id as u32);
+            let refs = inventory.resources[position as usize].references();
             for r in &refs {
-                referrers.entry(r.to.clone()).or_default().push(Referrer {
-                    from: key.clone(),
+                let referrer = Referrer {
+                    from,
                     kind: r.kind.clone(),
-                });
+                };
+                match by_key.get(&(r.to.ty, r.to.region.as_str(), r.to.id.as_str())) {
+                    Some(&to) => links.push((to, referrer)),
+                    None => dangling.entry(r.to.clone()).or_default().push(referrer),
+                }
             }
             references.push(refs);
-            by_key.insert(key, i);
         }
-        for list in referrers.values_mut() {
+        // By target, then as `Referrer` orders (its `from` id is in key order).
+        links.sort_unstable();
+        links.dedup();
+        let mut referrer_start = Vec::with_capacity(positions.len() + 1);
+        let mut next = 0;
+        for id in 0..positions.len() {
+            referrer_start.push(next as u32);
+            while next < links.len() && links[next].0.index() == id {
+                next += 1;
+            }
+        }
+        referrer_start.push(next as u32);
+        let referrers = links.into_iter().map(|(_, referrer)| referrer).collect();
+        for list in dangling.values_mut() {
             list.sort();
             list.dedup();
         }
         InventoryIndex {
             inventory,
+            positions,
+            keys,
             by_key,
-            referrers,
             references,
+            referrer_start,
+            referrers,
+            dangling,
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Every id, in key order.
+    pub fn ids(&self) -> impl Iterator<Item = ResourceId> + use<> {
+        (0..self.keys.len() as u32).map(ResourceId)
+    }
+
+    pub fn id(&self, key: &ResourceKey) -> Option<ResourceId> {
+        self.by_key
+            .get(&(key.ty, key.region.as_str(), key.id.as_str()))
+            .copied()
+    }
+
+    /// The id of a resource by its parts, without building its key.
+    pub fn find(&self, ty: ResourceType, region: &str, id: &str) -> Option<ResourceId> {
+        self.by_key.get(&lookup_key(ty, region, id)).copied()
+    }
+
+    pub fn key(&self, id: ResourceId) -> &ResourceKey {
+        &self.keys[id.index()]
+    }
+
+    pub fn resource(&self, id: ResourceId) -> &'a Resource {
+        &self.inventory.resources[self.positions[id.index()] as usize]
+    }
+
     pub fn get(&self, key: &ResourceKey) -> Option<&'a Resource> {
-        self.by_key.get(key).map(|&i| &self.inventory.resources[i])
+        self.id(key).map(|id| self.resource(id))
     }
 
     pub fn contains(&self, key: &ResourceKey) -> bool {
-        self.by_key.contains_key(key)
+        self.id(key).is_some()
     }
 
     /// Resources in key order.
-    pub fn resources(&self) -> impl Iterator<Item = &'a Resource> {
-        let inventory = self.inventory;
-        self.by_key.values().map(move |&i| &inventory.resources[i])
+    pub fn resources(&self) -> impl Iterator<Item = &'a Resource> + '_ {
+        self.ids().map(|id| self.resource(id))
     }
 
-    /// References held by `key`, pointing at resources that exist in the inventory.
+    /// References held by `key`.
     pub fn references_of(&self, key: &ResourceKey) -> &[crate::model::Reference] {
-        self.by_key
-            .get(key)
-            .map(|&i| self.references[i].as_slice())
+        self.id(key)
+            .map(|id| self.references_by_id(id))
             .unwrap_or(&[])
     }
 
-    /// Everything that points at `key` (only resources present in the inventory).
+    pub fn references_by_id(&self, id: ResourceId) -> &[crate::model::Reference] {
+        &self.references[id.index()]
+    }
+
+    /// Everything in the inventory that points at `key`, in key order of the referrer.
     pub fn referrers(&self, key: &ResourceKey) -> &[Referrer] {
-        self.referrers.get(key).map(Vec::as_slice).unwrap_or(&[])
+        match self.id(key) {
+            Some(id) => self.referrers_by_id(id),
+            None => self.dangling.get(key).map(Vec::as_slice).unwrap_or(&[]),
+        }
+    }
+
+    pub fn referrers_by_id(&self, id: ResourceId) -> &[Referrer] {
+        let start = self.referrer_start[id.index()] as usize;
+        let end = self.referrer_start[id.index() + 1] as usize;
+        &self.referrers[start..end]
     }
 }

@@ -6,7 +6,7 @@ pub mod model;
 pub mod provider;
 pub mod rules;
 
-pub use inventory::{Inventory, InventoryIndex, SNAPSHOT_FORMAT_VERSION};
+pub use inventory::{Inventory, InventoryIndex, Referrer, ResourceId, SNAPSHOT_FORMAT_VERSION};
 pub use model::*;
 pub use provider::*;
-pub use rules::{Obstacle, obstacles_to_delete};
+pub use rules::{Obstacle, blocking_referrers, intrinsic_obstacles, obstacles_to_delete};

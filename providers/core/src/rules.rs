@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::inventory::InventoryIndex;
-use crate::model::{Details, RefKind, ResourceKey, ResourceType};
+use crate::inventory::{InventoryIndex, Referrer, ResourceId};
+use crate::model::{Details, RefKind, Resource, ResourceKey, ResourceType};
 
 /// One reason AWS would refuse to delete a resource in the current account state.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,19 +112,37 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
 /// Everything that would make AWS refuse to delete `key` in the indexed state, in a
 /// deterministic order. Empty means the deletion goes through.
 pub fn obstacles_to_delete(index: &InventoryIndex<'_>, key: &ResourceKey) -> Vec<Obstacle> {
-    let Some(resource) = index.get(key) else {
+    let Some(id) = index.id(key) else {
         return Vec::new();
     };
-    let mut obstacles: Vec<Obstacle> = index
-        .referrers(key)
-        .iter()
-        .filter(|r| link_blocks_deletion(&r.kind, key.ty) && index.contains(&r.from))
-        .filter(|r| r.from != *key)
+    let mut obstacles: Vec<Obstacle> = blocking_referrers(index, id)
         .map(|r| Obstacle::Referenced {
-            by: r.from.clone(),
+            by: index.key(r.from).clone(),
             kind: r.kind.clone(),
         })
         .collect();
+    obstacles.extend(intrinsic_obstacles(index.resource(id)));
+    obstacles.sort();
+    obstacles
+}
+
+/// The [`Obstacle::Referenced`] part of [`obstacles_to_delete`], by id: the
+/// referrers whose link AWS enforces against deleting `id`, in key order.
+pub fn blocking_referrers<'x>(
+    index: &'x InventoryIndex<'_>,
+    id: ResourceId,
+) -> impl Iterator<Item = &'x Referrer> + 'x {
+    let ty = index.key(id).ty;
+    index
+        .referrers_by_id(id)
+        .iter()
+        .filter(move |r| link_blocks_deletion(&r.kind, ty) && r.from != id)
+}
+
+/// The obstacles that come from the resource's own state (protection flags, IAM
+/// attachments, ENI attachment), sorted: [`obstacles_to_delete`] less the links.
+pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
+    let mut obstacles = Vec::new();
     match &resource.details {
         Details::SecurityGroup(sg) if sg.is_default => {
             obstacles.push(Obstacle::DefaultSecurityGroup)
