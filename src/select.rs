@@ -25,36 +25,44 @@ pub fn select(spec: &Spec, inventory: &Inventory) -> Resolved {
     let mut keep: Vec<&Selector> = decommission.keep.iter().collect();
     absent.sort_by(|a, b| a.location.cmp(&b.location));
     keep.sort_by(|a, b| a.location.cmp(&b.location));
-    let mut used: BTreeSet<usize> = BTreeSet::new();
-    let mut selection = Selection::default();
+    // Every resource a selector matches gets the same reason: format it once.
+    let absent_reasons: Vec<String> = absent.iter().map(|s| reason("selected by", s)).collect();
+    let keep_reasons: Vec<String> = keep.iter().map(|s| reason("kept by", s)).collect();
+    let mut used = vec![false; absent.len() + keep.len()];
+    let mut targets = Vec::new();
+    let mut kept = Vec::new();
     for resource in &inventory.resources {
         let mut first_absent = None;
         for (i, selector) in absent.iter().enumerate() {
             if selector.matches(resource) {
-                used.insert(i);
-                first_absent.get_or_insert(*selector);
+                used[i] = true;
+                first_absent.get_or_insert(i);
             }
         }
         let mut first_keep = None;
         for (i, selector) in keep.iter().enumerate() {
             if selector.matches(resource) {
-                used.insert(absent.len() + i);
-                first_keep.get_or_insert(*selector);
+                used[absent.len() + i] = true;
+                first_keep.get_or_insert(i);
             }
         }
         if let Some(k) = first_keep {
-            selection.kept.insert(resource.key(), reason("kept by", k));
+            kept.push((resource.key(), keep_reasons[k].clone()));
         } else if let Some(a) = first_absent {
-            selection
-                .targets
-                .insert(resource.key(), reason("selected by", a));
+            targets.push((resource.key(), absent_reasons[a].clone()));
         }
     }
+    // Collected, then built in one go: `BTreeMap` builds from a sorted sequence in
+    // linear time, where inserting one by one searches the tree each time.
+    let selection = Selection {
+        targets: targets.into_iter().collect(),
+        kept: kept.into_iter().collect(),
+    };
     let warnings = absent
         .iter()
         .chain(keep.iter())
         .enumerate()
-        .filter(|(i, _)| !used.contains(i))
+        .filter(|(i, _)| !used[*i])
         .map(|(_, selector)| {
             Diagnostic::warning(
                 format!("{} matches no resource in the account", selector.describe()),

@@ -110,8 +110,8 @@ struct Builder<'a, 'i> {
     op_ids: HashMap<(ResourceId, Action), OpId>,
     /// By operation id: the operations that are steps of the plan.
     steps: Vec<Option<StepDraft<'a>>>,
-    /// `(before, after)`.
-    edges: BTreeSet<(OpId, OpId)>,
+    /// `(before, after)`, with duplicates until [`Builder::graph`] sorts them.
+    edges: Vec<(OpId, OpId)>,
     rule_edges: BTreeSet<RuleEdge>,
     blockers: BTreeSet<Blocker>,
     orphans: BTreeMap<ResourceId, Orphan>,
@@ -142,10 +142,10 @@ impl<'a, 'i> Builder<'a, 'i> {
             options,
             kept,
             removals: vec![None; index.len()],
-            ops: Vec::new(),
-            op_ids: HashMap::default(),
-            steps: Vec::new(),
-            edges: BTreeSet::new(),
+            ops: Vec::with_capacity(index.len()),
+            op_ids: HashMap::with_capacity_and_hasher(index.len(), Default::default()),
+            steps: Vec::with_capacity(index.len()),
+            edges: Vec::new(),
             rule_edges: BTreeSet::new(),
             blockers: BTreeSet::new(),
             orphans: BTreeMap::new(),
@@ -220,8 +220,12 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     /// Pass 1: the selected targets, less what AWS never deletes.
     fn seed_targets(&mut self) {
+        let index = self.index;
+        // Both in key order: one walk, no lookups.
+        let mut ids = index.ids().peekable();
         for (key, reason) in &self.selection.targets {
-            let Some(id) = self.index.id(key) else {
+            while ids.next_if(|&id| index.key(id) < key).is_some() {}
+            let Some(id) = ids.next_if(|&id| index.key(id) == key) else {
                 continue;
             };
             match &self.index.resource(id).details {
@@ -277,13 +281,19 @@ impl<'a, 'i> Builder<'a, 'i> {
     /// load balancer, network interfaces that AWS deletes with their owner. Runs to a
     /// fixpoint; a kept resource that would go with its owner is a blocker.
     fn expand_owned(&mut self) {
+        // Who owns what does not change between rounds: looked up once.
+        let owned: Vec<(ResourceId, ResourceId, Action)> = self
+            .index
+            .ids()
+            .filter_map(|id| match self.owner(id) {
+                // An owner that is not in the inventory is never removed.
+                Some((Some(owner), action)) => Some((id, owner, action)),
+                _ => None,
+            })
+            .collect();
         loop {
             let mut additions: Vec<(ResourceId, Action, String)> = Vec::new();
-            for id in self.index.ids() {
-                // An owner that is not in the inventory is never removed.
-                let Some((Some(owner), action)) = self.owner(id) else {
-                    continue;
-                };
+            for (id, owner, action) in owned.iter().cloned() {
                 if !self.removed(owner) {
                     continue;
                 }
@@ -523,7 +533,7 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     fn add_edge(&mut self, before: OpId, after: OpId) {
         if before != after {
-            self.edges.insert((before, after));
+            self.edges.push((before, after));
         }
     }
 
@@ -1080,7 +1090,8 @@ impl<'a, 'i> Builder<'a, 'i> {
                     let referenced_removal = self
                         .removal_op(first.referenced)
                         .expect("referenced is removed");
-                    self.edges.remove(&(holder_removal, referenced_removal));
+                    self.edges
+                        .retain(|&edge| edge != (holder_removal, referenced_removal));
                     let same_pair: Vec<RuleEdge> = self
                         .rule_edges
                         .iter()
@@ -1118,7 +1129,9 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     /// The step graph: a node per step, in the order operations were interned or,
     /// with `in_key_order`, in the order of their [`Operation`]s.
-    fn graph(&self, in_key_order: bool) -> (DiGraph<(), ()>, Vec<OpId>) {
+    fn graph(&mut self, in_key_order: bool) -> (DiGraph<(), ()>, Vec<OpId>) {
+        self.edges.sort_unstable();
+        self.edges.dedup();
         let mut nodes: Vec<OpId> = (0..self.ops.len() as OpId)
             .filter(|&op| self.steps[op as usize].is_some())
             .collect();
@@ -1187,7 +1200,7 @@ impl<'a, 'i> Builder<'a, 'i> {
         // Addresses once, not in every comparison: on 100k resources the comparator's
         // allocations were a third of the planning time (docs/performance.md).
         let keys: Vec<&ResourceKey> = nodes.iter().map(|&op| self.key(self.target(op))).collect();
-        let addresses: Vec<String> = keys.iter().map(|key| key.address()).collect();
+        let mut addresses: Vec<String> = keys.iter().map(|key| key.address()).collect();
         let mut sequence: Vec<usize> = (0..nodes.len()).collect();
         sequence.sort_by(|&a, &b| {
             (wave[a], &addresses[a], keys[a], self.action(nodes[a])).cmp(&(
@@ -1221,7 +1234,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                     action: action.clone(),
                     ty: key.ty,
                     id: key.id.clone(),
-                    address: addresses[i].clone(),
+                    address: std::mem::take(&mut addresses[i]),
                     name: self.index.resource(*target).name.clone(),
                     region: key.region.clone(),
                     change: if action.removes_target() {
