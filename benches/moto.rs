@@ -10,8 +10,10 @@
 //!   census through the SDK proving each deleted the same resources and kept the
 //!   shared ones.
 //!
-//!     cargo bench --bench moto -- discover [--stacks 50] [--runs 5] [--latency-ms 0]
-//!     cargo bench --bench moto -- runbook  [--stacks 50] [--only awscli,boto3,decom] [--latency-ms 0]
+//! ```text
+//! cargo bench --bench moto -- discover [--stacks 50] [--runs 5] [--latency-ms 0]
+//! cargo bench --bench moto -- runbook  [--stacks 50] [--only awscli,boto3,decom] [--latency-ms 0]
+//! ```
 //!
 //! `--latency-ms` puts a proxy before moto that answers each request that much
 //! later, as a real endpoint's round trip would.
@@ -663,9 +665,9 @@ fn runbook_bench(args: &[String]) {
     if let Some(decom) = outcomes.iter().find(|o| o.name == "decom") {
         for o in outcomes.iter().filter(|o| o.name != "decom") {
             println!(
-                "\ndecom apply is {:.1}× faster than {}",
-                o.wall / decom.wall,
-                o.name
+                "\n{}: {:.1}× the wall time of decom apply",
+                o.name,
+                o.wall / decom.wall
             );
         }
     }

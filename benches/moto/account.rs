@@ -87,7 +87,7 @@ pub struct Created {
     pub calls: usize,
 }
 
-fn of<'a>(inventory: &'a Inventory, pick: fn(&Resource) -> bool) -> Vec<&'a Resource> {
+fn of(inventory: &Inventory, pick: fn(&Resource) -> bool) -> Vec<&Resource> {
     inventory.resources.iter().filter(|r| pick(r)).collect()
 }
 
