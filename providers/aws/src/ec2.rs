@@ -36,7 +36,7 @@ pub(crate) async fn discover(
     if types.contains(&ResourceType::SecurityGroup) {
         found
             .resources
-            .extend(security_groups(client, region, account_id, None).await?);
+            .extend(security_groups(client, region, Some(account_id), None).await?);
     }
     if types.contains(&ResourceType::NetworkInterface) {
         found
@@ -51,11 +51,13 @@ pub(crate) async fn discover(
     Ok(found)
 }
 
-/// Security groups with their rules; `only` restricts both calls to one group.
+/// Security groups with their rules; `only` restricts both calls to one group. A
+/// rule's referenced group is another account's when its owner is not `account_id`
+/// (without it: not the owner of the rule's own group).
 async fn security_groups(
     client: &Client,
     region: &str,
-    account_id: &str,
+    account_id: Option<&str>,
     only: Option<&str>,
 ) -> Result<Vec<Resource>, ProviderError> {
     let groups = client
@@ -84,14 +86,19 @@ async fn security_groups(
         .await
         .map_err(|e| api_error("ec2:DescribeSecurityGroupRules", Some(region), e))?;
 
+    let owners: BTreeMap<&str, &str> = groups
+        .iter()
+        .filter_map(|g| Some((g.group_id()?, g.owner_id()?)))
+        .collect();
     let mut rules_by_group: BTreeMap<String, Vec<SecurityGroupRule>> = BTreeMap::new();
     for rule in rules {
+        let account_id = account_id.or_else(|| owners.get(rule.group_id()?).copied());
         let referenced_group = rule.referenced_group_info().and_then(|g| {
             Some(GroupReference {
                 group_id: g.group_id()?.to_string(),
                 account_id: g
                     .user_id()
-                    .filter(|owner| *owner != account_id)
+                    .filter(|owner| Some(*owner) != account_id)
                     .map(str::to_string),
             })
         });
@@ -465,27 +472,9 @@ pub(crate) async fn describe(
     let region = target.region.as_str();
     let id = Some(target.id.as_str());
     let found = match target.ty {
-        ResourceType::SecurityGroup => {
-            // The owner account only tells other accounts' groups apart; the group's
-            // own owner is the account being described.
-            let owner = client
-                .describe_security_groups()
-                .group_ids(&target.id)
-                .send()
-                .await
-                .map_err(|e| api_error("ec2:DescribeSecurityGroups", Some(region), e));
-            let owner = match owner {
-                Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e),
-                Ok(out) => out
-                    .security_groups()
-                    .first()
-                    .and_then(|g| g.owner_id())
-                    .unwrap_or_default()
-                    .to_string(),
-            };
-            security_groups(client, region, &owner, id).await
-        }
+        // The group's own owner is the account being described: it tells other
+        // accounts' groups apart in the rules.
+        ResourceType::SecurityGroup => security_groups(client, region, None, id).await,
         ResourceType::NetworkInterface => network_interfaces(client, region, id).await,
         ResourceType::Instance => {
             return match describe_instance(client, region, &target.id).await {

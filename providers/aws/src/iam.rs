@@ -22,6 +22,9 @@ const CONCURRENCY: usize = 4;
 
 const REGION: Option<&str> = None;
 
+/// `MaxItems` of the account-wide listings: IAM's largest page.
+const IAM_PAGE: i32 = 1000;
+
 pub(crate) async fn discover(
     client: &Client,
     types: &BTreeSet<ResourceType>,
@@ -41,7 +44,9 @@ pub(crate) async fn discover(
                 .filter(EntityType::User)
                 .filter(EntityType::Group);
         }
+        // The largest page IAM gives (its default is 100 entities).
         let pages = request
+            .max_items(IAM_PAGE)
             .into_paginator()
             .send()
             .try_collect()
@@ -144,6 +149,7 @@ pub(crate) async fn discover(
         // roles' own profile lists cannot show.
         let profiles = client
             .list_instance_profiles()
+            .max_items(IAM_PAGE)
             .into_paginator()
             .items()
             .send()

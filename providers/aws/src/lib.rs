@@ -81,6 +81,10 @@ pub struct AwsProvider {
     iam: aws_sdk_iam::Client,
     regional: Mutex<BTreeMap<String, RegionClients>>,
     poll_interval: Duration,
+    /// The answer of the first successful GetCallerIdentity: the account behind a
+    /// provider's credentials does not change (assumed-role credentials are
+    /// refreshed, for the same role), so the engine's guard and discovery share it.
+    identity: tokio::sync::OnceCell<CallerIdentity>,
 }
 
 impl AwsProvider {
@@ -161,6 +165,7 @@ impl AwsProvider {
             iam,
             regional: Mutex::new(BTreeMap::new()),
             poll_interval,
+            identity: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -209,20 +214,26 @@ impl AwsProvider {
 impl Provider for AwsProvider {
     async fn caller_identity(&self) -> Result<CallerIdentity, ProviderError> {
         const OP: &str = "sts:GetCallerIdentity";
-        let region = self.config.region().map(|r| r.to_string());
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
+        // A failure is not kept: the next call asks again.
+        self.identity
+            .get_or_try_init(|| async {
+                let region = self.config.region().map(|r| r.to_string());
+                let out = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| api_error(OP, region.as_deref(), e))?;
+                let account_id = out
+                    .account
+                    .ok_or_else(|| calls::malformed(OP, region.as_deref(), "`Account`"))?;
+                Ok(CallerIdentity {
+                    account_id,
+                    arn: out.arn.unwrap_or_default(),
+                })
+            })
             .await
-            .map_err(|e| api_error(OP, region.as_deref(), e))?;
-        let account_id = out
-            .account
-            .ok_or_else(|| calls::malformed(OP, region.as_deref(), "`Account`"))?;
-        Ok(CallerIdentity {
-            account_id,
-            arn: out.arn.unwrap_or_default(),
-        })
+            .cloned()
     }
 
     async fn discover(
