@@ -158,6 +158,46 @@ async fn a_failed_step_skips_only_its_dependents() {
     )));
 }
 
+/// Detaches, revokes and inline-policy deletions change a resource before the plan
+/// deletes it (or keep it changed): its archived description must be the one from
+/// before the first of them, so that it can be restored as it was.
+#[tokio::test]
+async fn resources_are_archived_before_the_plans_first_change_to_them() {
+    use decom_provider::Action;
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    let plan_file = PlanFile::new(plan.clone(), &inventory, false);
+    let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+    let (report, state) = apply_file(&plan_file, sim, 4).await;
+    assert!(report.expect("apply").succeeded());
+    let archive = decom::apply::Archive::new(&state.path().join("archive"));
+    let mut checked = 0;
+    for step in &plan.steps {
+        let undone = match &step.action {
+            Action::RevokeRule { rule_id } => rule_id,
+            Action::DetachRolePolicy { policy_arn } => policy_arn,
+            Action::DeleteInlinePolicy { policy_name } => policy_name,
+            Action::RemoveRoleFromProfile { role } => role,
+            _ => continue,
+        };
+        let path = archive.path_for(&step.key(), ".json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!("{} archived before `{}`", step.address, step.action.name())
+        });
+        assert!(
+            text.contains(&format!("\"{undone}\"")),
+            "the archive of {} lacks `{undone}`, which step {} ({}) removes: it was written after the change: {text}",
+            step.address,
+            step.order,
+            step.action.name()
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 4,
+        "the fixture has detaches, inline policies and revokes"
+    );
+}
+
 fn step_id(plan: &decom::plan::Plan, name: &str) -> String {
     plan.steps
         .iter()
@@ -189,13 +229,20 @@ async fn every_deleted_resource_is_archived_with_a_manifest_and_reported() {
     let manifest =
         std::fs::read_to_string(state.path().join("archive").join(decom::apply::MANIFEST))
             .expect("manifest");
-    assert_eq!(
-        manifest.lines().count(),
+    // One description per resource the plan deletes or changes (opted-in changes to
+    // kept resources included), however many steps it has.
+    let touched: std::collections::BTreeSet<ResourceKey> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action != decom_provider::Action::AwaitDeletion)
+        .map(|s| s.key())
+        .collect();
+    assert!(
         plan.steps
             .iter()
-            .filter(|s| s.action == decom_provider::Action::Delete)
-            .count()
+            .any(|s| s.kept && touched.contains(&s.key()))
     );
+    assert_eq!(manifest.lines().count(), touched.len());
     assert!(
         report
             .manifest_sha256

@@ -44,6 +44,11 @@ impl Archive {
             .join(format!("{}{file}{suffix}", region_prefix(key)))
     }
 
+    /// Whether the resource's description is in the archive.
+    pub fn contains(&self, key: &ResourceKey) -> bool {
+        self.path_for(key, ".json").is_file()
+    }
+
     /// Writes the description durably (temporary file, fsync, rename). Only after
     /// this returns may the resource be deleted.
     pub fn write(

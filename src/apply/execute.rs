@@ -1,9 +1,10 @@
 //! The executor: walks the step graph with bounded parallelism. A step starts as
 //! soon as the steps it depends on are done; a failure skips only its dependents;
-//! an interrupt stops new starts and lets running steps finish. Every step is
-//! archived (deletions), journaled, retried within bounds and awaited.
+//! an interrupt stops new starts and lets running steps finish. Every resource is
+//! archived before its first change, every step journaled, retried within bounds and
+//! awaited.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -70,6 +71,10 @@ struct Shared {
     entered_wait: tokio::sync::mpsc::UnboundedSender<usize>,
     /// Bounds the polls of waiting steps.
     polls: tokio::sync::Semaphore,
+    /// One per resource the plan changes or deletes: set once its description is in
+    /// the archive (`true`) or it was found gone (`false`). Steps on the same
+    /// resource share it, so the first of them archives and the others wait for it.
+    archived: BTreeMap<ResourceKey, tokio::sync::OnceCell<bool>>,
 }
 
 /// Runs the plan's steps. Returns the report of this run (also written to
@@ -125,6 +130,12 @@ pub async fn execute(
         archive_log_events: plan_file.archive_log_events,
         entered_wait,
         polls: tokio::sync::Semaphore::new(parallelism),
+        archived: plan
+            .steps
+            .iter()
+            .filter(|s| archived_before(&s.action))
+            .map(|s| (s.key(), tokio::sync::OnceCell::new()))
+            .collect(),
     });
 
     let n = plan.steps.len();
@@ -386,32 +397,25 @@ async fn run_step_inner(
         action: step.action.name().to_string(),
     });
 
-    if step.action == Action::Delete {
-        // Archive before delete: no description on disk, no deletion.
-        match call_with_retries(shared, step, result, || {
-            shared.provider.describe(&operation.target)
-        })
-        .await?
-        {
-            Some(description) => {
-                shared
-                    .archive
-                    .write(&operation.target, &description)
-                    .map_err(|e| {
-                        format!(
-                            "archive write failed, so {} was not deleted: {e}",
-                            step.address
-                        )
-                    })?;
-            }
-            None => {
-                result.already_gone = true;
-                return Ok(());
-            }
+    if archived_before(&step.action) {
+        // Archive before the first change to the resource (a detach, a revoke or the
+        // deletion): no description on disk, no change. A later step on the same
+        // resource must not archive it again, or the archive would hold what the
+        // plan's own preparation left of it.
+        let cell = &shared.archived[&operation.target];
+        let present = *cell
+            .get_or_try_init(|| archive_resource(shared, step, result, &operation.target))
+            .await?;
+        if !present {
+            result.already_gone = true;
+            return Ok(());
         }
-        if shared.archive_log_events && step.ty == ResourceType::CloudwatchLogGroup {
-            archive_events(shared, step, &operation.target).await?;
-        }
+    }
+    if step.action == Action::Delete
+        && shared.archive_log_events
+        && step.ty == ResourceType::CloudwatchLogGroup
+    {
+        archive_events(shared, step, &operation.target).await?;
     }
 
     match call_with_retries(shared, step, result, || shared.provider.execute(&operation)).await {
@@ -429,6 +433,44 @@ async fn run_step_inner(
         await_condition(shared, step, &operation, &wait.condition, wait.timeout).await?;
     }
     Ok(())
+}
+
+/// Steps whose resource is archived first: everything but the wait for a deletion
+/// AWS makes by itself (an interface of a deleted load balancer), which decom does
+/// not call.
+fn archived_before(action: &Action) -> bool {
+    *action != Action::AwaitDeletion
+}
+
+/// Writes the resource's description to the archive; `false` when it is gone. A
+/// description archived by an earlier, interrupted run of this plan (the archive is
+/// per plan) is kept: it is the state before the plan's first change.
+async fn archive_resource(
+    shared: &Shared,
+    step: &PlanStep,
+    result: &mut StepResult,
+    target: &ResourceKey,
+) -> Result<bool, String> {
+    if shared.archive.contains(target) {
+        return Ok(true);
+    }
+    let Some(description) =
+        call_with_retries(shared, step, result, || shared.provider.describe(target)).await?
+    else {
+        return Ok(false);
+    };
+    shared.archive.write(target, &description).map_err(|e| {
+        format!(
+            "archive write failed, so {} was not {}: {e}",
+            step.address,
+            if step.action == Action::Delete {
+                "deleted"
+            } else {
+                "changed"
+            }
+        )
+    })?;
+    Ok(true)
 }
 
 /// Exports a log group's events into the archive before it is deleted
