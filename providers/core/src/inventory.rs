@@ -240,7 +240,7 @@ impl<'a> InventoryIndex<'a> {
                     from,
                     kind: r.kind.clone(),
                 };
-                match by_key.get(&(r.to.ty, r.to.region.as_str(), r.to.id.as_str())) {
+                match by_key.get(&lookup_key(r.to.ty, &r.to.region, &r.to.id)) {
                     Some(&to) => links.push((to, referrer)),
                     None => dangling.entry(r.to.clone()).or_default().push(referrer),
                 }
@@ -290,9 +290,7 @@ impl<'a> InventoryIndex<'a> {
     }
 
     pub fn id(&self, key: &ResourceKey) -> Option<ResourceId> {
-        self.by_key
-            .get(&(key.ty, key.region.as_str(), key.id.as_str()))
-            .copied()
+        self.find(key.ty, &key.region, &key.id)
     }
 
     /// The id of a resource by its parts, without building its key.
