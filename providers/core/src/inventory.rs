@@ -181,8 +181,6 @@ pub struct InventoryIndex<'a> {
     positions: Vec<u32>,
     keys: Vec<ResourceKey>,
     by_key: HashMap<(ResourceType, &'a str, &'a str), ResourceId>,
-    /// References held by each id.
-    references: Vec<Vec<crate::model::Reference>>,
     /// Referrers of id `i` are `referrers[referrer_start[i]..referrer_start[i + 1]]`.
     referrer_start: Vec<u32>,
     referrers: Vec<Referrer>,
@@ -229,23 +227,20 @@ impl<'a> InventoryIndex<'a> {
             );
             keys.push(resource.key());
         }
-        let mut references = Vec::with_capacity(positions.len());
         let mut links: Vec<(ResourceId, Referrer)> = Vec::new();
         let mut dangling: HashMap<ResourceKey, Vec<Referrer>> = HashMap::default();
         for (id, &position) in positions.iter().enumerate() {
             let from = ResourceId(id as u32);
-            let refs = inventory.resources[position as usize].references();
-            for r in &refs {
-                let referrer = Referrer {
-                    from,
-                    kind: r.kind.clone(),
-                };
-                match by_key.get(&lookup_key(r.to.ty, &r.to.region, &r.to.id)) {
+            inventory.resources[position as usize].for_each_reference(|kind, ty, region, id| {
+                let referrer = Referrer { from, kind };
+                match by_key.get(&lookup_key(ty, region, id)) {
                     Some(&to) => links.push((to, referrer)),
-                    None => dangling.entry(r.to.clone()).or_default().push(referrer),
+                    None => dangling
+                        .entry(ResourceKey::new(ty, region, id))
+                        .or_default()
+                        .push(referrer),
                 }
-            }
-            references.push(refs);
+            });
         }
         // By target, then as `Referrer` orders (its `from` id is in key order).
         links.sort_unstable();
@@ -269,7 +264,6 @@ impl<'a> InventoryIndex<'a> {
             positions,
             keys,
             by_key,
-            references,
             referrer_start,
             referrers,
             dangling,
@@ -319,15 +313,13 @@ impl<'a> InventoryIndex<'a> {
         self.ids().map(|id| self.resource(id))
     }
 
-    /// References held by `key`.
-    pub fn references_of(&self, key: &ResourceKey) -> &[crate::model::Reference] {
-        self.id(key)
-            .map(|id| self.references_by_id(id))
-            .unwrap_or(&[])
+    /// References held by `key` (built on demand: the index keeps only their reverse).
+    pub fn references_of(&self, key: &ResourceKey) -> Vec<crate::model::Reference> {
+        self.get(key).map(Resource::references).unwrap_or_default()
     }
 
-    pub fn references_by_id(&self, id: ResourceId) -> &[crate::model::Reference] {
-        &self.references[id.index()]
+    pub fn references_by_id(&self, id: ResourceId) -> Vec<crate::model::Reference> {
+        self.resource(id).references()
     }
 
     /// Everything in the inventory that points at `key`, in key order of the referrer.

@@ -213,9 +213,17 @@ impl Resource {
 
     /// Every link from this resource to another, derived from its details.
     pub fn references(&self) -> Vec<Reference> {
-        let region = self.region.as_str();
-        let to = |ty: ResourceType, id: &str| ResourceKey::new(ty, region, id);
         let mut refs = Vec::new();
+        self.for_each_reference(|kind, ty, region, id| {
+            refs.push(Reference::new(kind, ResourceKey::new(ty, region, id)));
+        });
+        refs
+    }
+
+    /// [`Resource::references`] without building them: `f(kind, type, region, id)`
+    /// per link, for the index over hundreds of thousands of resources.
+    pub fn for_each_reference(&self, mut f: impl FnMut(RefKind, ResourceType, &str, &str)) {
+        let region = self.region.as_str();
         match &self.details {
             Details::SecurityGroup(sg) => {
                 for rule in &sg.rules {
@@ -223,113 +231,123 @@ impl Resource {
                         && group.account_id.is_none()
                         && group.group_id != self.id
                     {
-                        refs.push(Reference::new(
+                        f(
                             RefKind::RuleReferencesGroup {
                                 rule_id: rule.rule_id.clone(),
                             },
-                            to(ResourceType::SecurityGroup, &group.group_id),
-                        ));
+                            ResourceType::SecurityGroup,
+                            region,
+                            &group.group_id,
+                        );
                     }
                 }
             }
             Details::NetworkInterface(eni) => {
                 for sg in &eni.security_groups {
-                    refs.push(Reference::new(
+                    f(
                         RefKind::UsesSecurityGroup,
-                        to(ResourceType::SecurityGroup, sg),
-                    ));
+                        ResourceType::SecurityGroup,
+                        region,
+                        sg,
+                    );
                 }
                 if let Some(instance) = eni.attachment.as_ref().and_then(|a| a.instance_id.as_ref())
                 {
-                    refs.push(Reference::new(
+                    f(
                         RefKind::AttachedToInstance,
-                        to(ResourceType::Instance, instance),
-                    ));
+                        ResourceType::Instance,
+                        region,
+                        instance,
+                    );
                 }
                 if let Some(manager) = &eni.managed_by {
-                    refs.push(Reference::new(RefKind::ManagedBy, manager.clone()));
+                    f(RefKind::ManagedBy, manager.ty, &manager.region, &manager.id);
                 }
             }
             Details::Instance(instance) => {
                 if !instance.state.is_gone() {
                     for sg in &instance.security_groups {
-                        refs.push(Reference::new(
+                        f(
                             RefKind::UsesSecurityGroup,
-                            to(ResourceType::SecurityGroup, sg),
-                        ));
+                            ResourceType::SecurityGroup,
+                            region,
+                            sg,
+                        );
                     }
                     if let Some(profile) = &instance.instance_profile {
-                        refs.push(Reference::new(
+                        f(
                             RefKind::UsesInstanceProfile,
-                            to(ResourceType::IamInstanceProfile, profile),
-                        ));
+                            ResourceType::IamInstanceProfile,
+                            region,
+                            profile,
+                        );
                     }
                 }
             }
             Details::Lb(lb) => {
                 for sg in &lb.security_groups {
-                    refs.push(Reference::new(
+                    f(
                         RefKind::UsesSecurityGroup,
-                        to(ResourceType::SecurityGroup, sg),
-                    ));
+                        ResourceType::SecurityGroup,
+                        region,
+                        sg,
+                    );
                 }
             }
             Details::LbListener(listener) => {
-                refs.push(Reference::new(
+                f(
                     RefKind::ListenerOf,
-                    to(ResourceType::Lb, &listener.load_balancer),
-                ));
+                    ResourceType::Lb,
+                    region,
+                    &listener.load_balancer,
+                );
                 for tg in &listener.forward_target_groups {
-                    refs.push(Reference::new(
-                        RefKind::ForwardsTo,
-                        to(ResourceType::LbTargetGroup, tg),
-                    ));
+                    f(RefKind::ForwardsTo, ResourceType::LbTargetGroup, region, tg);
                 }
             }
             Details::LbListenerRule(rule) => {
-                refs.push(Reference::new(
+                f(
                     RefKind::RuleOf,
-                    to(ResourceType::LbListener, &rule.listener),
-                ));
+                    ResourceType::LbListener,
+                    region,
+                    &rule.listener,
+                );
                 for tg in &rule.forward_target_groups {
-                    refs.push(Reference::new(
-                        RefKind::ForwardsTo,
-                        to(ResourceType::LbTargetGroup, tg),
-                    ));
+                    f(RefKind::ForwardsTo, ResourceType::LbTargetGroup, region, tg);
                 }
             }
             Details::LbTargetGroup(tg) => {
                 for target in &tg.targets {
                     if tg.target_type == "instance" {
-                        refs.push(Reference::new(
+                        f(
                             RefKind::RegistersTarget,
-                            to(ResourceType::Instance, &target.id),
-                        ));
+                            ResourceType::Instance,
+                            region,
+                            &target.id,
+                        );
                     }
                 }
             }
             Details::IamRole(role) => {
                 for policy in &role.attached_policies {
                     if is_customer_policy(policy) {
-                        refs.push(Reference::new(
+                        f(
                             RefKind::AttachedPolicy,
-                            to(ResourceType::IamPolicy, policy),
-                        ));
+                            ResourceType::IamPolicy,
+                            region,
+                            policy,
+                        );
                     }
                 }
             }
             Details::IamPolicy(_) => {}
             Details::IamInstanceProfile(profile) => {
                 for role in &profile.roles {
-                    refs.push(Reference::new(
-                        RefKind::ContainsRole,
-                        to(ResourceType::IamRole, role),
-                    ));
+                    f(RefKind::ContainsRole, ResourceType::IamRole, region, role);
                 }
             }
             Details::CloudwatchLogGroup(_) => {}
         }
-        refs
     }
 }
 
