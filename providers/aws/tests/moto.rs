@@ -13,6 +13,21 @@ mod pagination;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+/// Dropping a server stops moto: a bench or test that starts its own server must not
+/// leave it running.
+#[test]
+fn a_dropped_moto_server_is_stopped() {
+    let server = moto_server::MotoServer::start();
+    let process = std::path::PathBuf::from(format!("/proc/{}", server.pid));
+    assert!(process.exists(), "moto runs while its server is held");
+    drop(server);
+    assert!(
+        !process.exists(),
+        "moto ({}) still runs after its server was dropped",
+        process.display()
+    );
+}
+
 use decom_provider::{DiscoveryProgress, Inventory, Resource, ResourceKey, ResourceType, Service};
 
 /// Records progress events as `started ec2 eu-west-1` / `finished ec2 eu-west-1`.

@@ -58,17 +58,23 @@ fn moto_server_path() -> PathBuf {
     server
 }
 
-/// A running moto server. It is killed on drop, and also when the test binary exits
+/// A running moto server. It is stopped on drop, and also when the test binary exits
 /// in any way: a watchdog shell kills it when its stdin (held here) closes.
 pub struct MotoServer {
     pub endpoint: String,
+    /// moto's process id (read by the provider tests' check that a dropped server
+    /// stops; the other crates that include this file do not).
+    #[allow(dead_code)]
+    pub pid: u32,
     watchdog: Child,
-    _stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
 }
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        let _ = self.watchdog.kill();
+        // Closing the watchdog's stdin is what makes it kill moto; killing the
+        // watchdog itself would leave moto running, orphaned.
+        drop(self.stdin.take());
         let _ = self.watchdog.wait();
     }
 }
@@ -136,10 +142,15 @@ kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0"#,
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|pid| pid.trim().parse().ok())
+            .expect("the watchdog wrote moto's pid before moto listened");
         MotoServer {
             endpoint: format!("http://{addr}"),
+            pid,
             watchdog,
-            _stdin: stdin,
+            stdin: Some(stdin),
         }
     }
 }
