@@ -1128,7 +1128,7 @@ impl<'a, 'i> Builder<'a, 'i> {
     }
 
     /// The step graph: a node per step, in the order operations were interned or,
-    /// with `in_key_order`, in the order of their [`Operation`]s.
+    /// with `in_key_order`, in operation order (target key, then action).
     fn graph(&mut self, in_key_order: bool) -> (DiGraph<(), ()>, Vec<OpId>) {
         self.edges.sort_unstable();
         self.edges.dedup();
