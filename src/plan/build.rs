@@ -66,10 +66,9 @@ pub fn build_plan(inventory: &Inventory, selection: &Selection, options: &PlanOp
 /// How a resource leaves the account.
 #[derive(Debug, Clone)]
 struct Removal<'a> {
-    action: Action,
     /// Borrowed from the selection for targets; moved into the step.
     reason: Cow<'a, str>,
-    /// The interned `(resource, action)`.
+    /// The interned `(resource, action)`: how the resource leaves.
     op: OpId,
 }
 
@@ -214,8 +213,8 @@ impl<'a, 'i> Builder<'a, 'i> {
     }
 
     fn set_removal(&mut self, id: ResourceId, action: Action, reason: Cow<'a, str>) {
-        let op = self.intern(id, action.clone());
-        self.removals[id.index()] = Some(Removal { action, reason, op });
+        let op = self.intern(id, action);
+        self.removals[id.index()] = Some(Removal { reason, op });
     }
 
     /// Pass 1: the selected targets, less what AWS never deletes.
@@ -297,7 +296,9 @@ impl<'a, 'i> Builder<'a, 'i> {
                 if !self.removed(owner) {
                     continue;
                 }
-                let already = self.removals[id.index()].as_ref().map(|r| &r.action);
+                let already = self.removals[id.index()]
+                    .as_ref()
+                    .map(|r| self.action(r.op));
                 if already == Some(&action) {
                     continue;
                 }
