@@ -7,6 +7,9 @@
 //!
 //! Method and results: docs/performance.md.
 
+#[path = "support/args.rs"]
+mod args;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +24,8 @@ use decom_provider::{
 };
 use decom_sim::{Delay, Knobs, SimProvider, synth};
 use sha2::{Digest, Sha256};
+
+use args::{flag, median};
 
 const SEED: u64 = 1;
 
@@ -39,14 +44,9 @@ decommission "bench" {
 "#;
 
 fn main() {
-    // `cargo bench` passes `--bench`; everything else is ours.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    let which = args.first().map(String::as_str).unwrap_or("all");
-    let rest = &args[args.len().min(1)..];
-    match which {
+    let (which, flags) = args::which_and_flags();
+    let rest = flags.as_slice();
+    match which.as_str() {
         "plan" => plan_bench(rest),
         "apply" => apply_bench(rest),
         "all" => {
@@ -59,13 +59,6 @@ fn main() {
             std::process::exit(2);
         }
     }
-}
-
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
 }
 
 fn list(args: &[String], name: &str, default: &[usize]) -> Vec<usize> {
@@ -179,11 +172,6 @@ fn thread_cpu_ms() -> f64 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
 }
 
 /// One size, in a fresh process: the pipeline `decom plan --snapshot … --json` runs.

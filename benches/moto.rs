@@ -20,6 +20,8 @@
 //!
 //! Method and results: docs/performance.md.
 
+#[path = "support/args.rs"]
+mod args;
 #[allow(dead_code)]
 #[path = "../providers/aws/tests/moto_server.rs"]
 mod moto_server;
@@ -37,6 +39,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use account::{Key, Sdk};
+use args::{flag, median};
 use decom_provider::{Details, Inventory, ResourceType};
 use decom_sim::synth;
 use moto_server::{MotoServer, repo_root};
@@ -69,14 +72,9 @@ decommission "bench" {
 "#;
 
 fn main() {
-    // `cargo bench` passes `--bench`; everything else is ours.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    let which = args.first().map(String::as_str).unwrap_or("all");
-    let rest = &args[args.len().min(1)..];
-    match which {
+    let (which, flags) = args::which_and_flags();
+    let rest = flags.as_slice();
+    match which.as_str() {
         "discover" => discover_bench(rest),
         "runbook" => runbook_bench(rest),
         "all" => {
@@ -90,13 +88,6 @@ fn main() {
     }
 }
 
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-}
-
 fn number(args: &[String], name: &str, default: usize) -> usize {
     flag(args, name).map_or(default, |n| n.parse().expect("a number"))
 }
@@ -108,11 +99,6 @@ fn work_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("bench work dir");
     dir
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// One moto server for the whole benchmark; every contender starts from a reset
