@@ -72,6 +72,9 @@ impl ApplyReporter for ApplyProgress {
             }
             ApplyProgress::Lines { total, done } => {
                 let line = match event {
+                    ApplyEvent::ArchiveStarted { .. } | ApplyEvent::ArchiveFinished { .. } => {
+                        archive_line(event)
+                    }
                     ApplyEvent::StepStarted {
                         order,
                         address,
@@ -132,6 +135,11 @@ impl Bars {
     fn on_event(&self, event: &ApplyEvent) {
         let mut running = self.running.lock().expect("lock");
         match event {
+            ApplyEvent::ArchiveStarted { .. } | ApplyEvent::ArchiveFinished { .. } => {
+                if let Some(line) = archive_line(event) {
+                    let _ = self.multi.println(line);
+                }
+            }
             ApplyEvent::StepStarted {
                 order,
                 address,
@@ -193,6 +201,33 @@ impl Bars {
             }
             ApplyEvent::Summary { .. } => {}
         }
+    }
+}
+
+/// What the archive phase before the first step says, for people.
+fn archive_line(event: &ApplyEvent) -> Option<String> {
+    match event {
+        ApplyEvent::ArchiveStarted { resources } => Some(format!(
+            "archiving {resources} resources before the first change..."
+        )),
+        ApplyEvent::ArchiveFinished {
+            archived,
+            gone,
+            left_to_steps,
+            duration_ms,
+        } => {
+            let mut line = format!("archived {archived} resources in {duration_ms} ms");
+            if *gone > 0 {
+                line.push_str(&format!(", {gone} already gone"));
+            }
+            if *left_to_steps > 0 {
+                line.push_str(&format!(
+                    ", {left_to_steps} not yet (each is archived by its first step, or that step fails)"
+                ));
+            }
+            Some(line)
+        }
+        _ => None,
     }
 }
 

@@ -373,69 +373,6 @@ fn a_hand_edited_plan_file_is_refused() {
     assert!(err.to_string().contains("not a decom plan file"), "{err}");
 }
 
-/// The simulator with log events: snapshots hold none, so this wrapper invents a
-/// few per log group (or fails to export them, to prove nothing is deleted then).
-struct WithLogEvents {
-    sim: Arc<SimProvider>,
-    fail: bool,
-}
-
-#[async_trait::async_trait]
-impl Provider for WithLogEvents {
-    async fn caller_identity(
-        &self,
-    ) -> Result<decom_provider::CallerIdentity, decom_provider::ProviderError> {
-        self.sim.caller_identity().await
-    }
-    async fn discover(
-        &self,
-        request: &decom_provider::DiscoveryRequest,
-        progress: &dyn decom_provider::DiscoveryProgress,
-    ) -> Result<decom_provider::Inventory, decom_provider::ProviderError> {
-        self.sim.discover(request, progress).await
-    }
-    async fn execute(
-        &self,
-        operation: &decom_provider::Operation,
-    ) -> Result<(), decom_provider::ProviderError> {
-        self.sim.execute(operation).await
-    }
-    async fn is_settled(
-        &self,
-        operation: &decom_provider::Operation,
-    ) -> Result<bool, decom_provider::ProviderError> {
-        self.sim.is_settled(operation).await
-    }
-    async fn describe(
-        &self,
-        target: &ResourceKey,
-    ) -> Result<Option<serde_json::Value>, decom_provider::ProviderError> {
-        self.sim.describe(target).await
-    }
-    async fn export_log_events(
-        &self,
-        log_group: &ResourceKey,
-        sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
-    ) -> Result<u64, decom_provider::ProviderError> {
-        if self.fail {
-            return Err(decom_provider::ProviderError::new(
-                "logs:FilterLogEvents",
-                Some(&log_group.region),
-                "AccessDeniedException",
-                "not allowed",
-            ));
-        }
-        for i in 0..25 {
-            sink(serde_json::json!({"timestamp": i, "message": format!("{} line {i}", log_group.id)}))
-                .map_err(|e| decom_provider::ProviderError::new("decom:archive", None, "ArchiveWriteFailed", e.to_string()))?;
-        }
-        Ok(25)
-    }
-    fn poll_interval(&self) -> Duration {
-        self.sim.poll_interval()
-    }
-}
-
 #[tokio::test]
 async fn log_events_are_archived_before_their_group_is_deleted() {
     use std::io::Read;
@@ -452,9 +389,13 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
     assert!(!log_groups.is_empty());
     for fail in [false, true] {
         let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
-        let provider = Arc::new(WithLogEvents {
-            sim: sim.clone(),
-            fail,
+        let provider = Arc::new(Wrapped {
+            log_events: Some(if fail {
+                LogEvents::ExportFails
+            } else {
+                LogEvents::Invented
+            }),
+            ..Wrapped::new(sim.clone())
         });
         let (report, state) = apply_file(&plan_file, provider, 4).await;
         let report = report.expect("apply");
@@ -488,5 +429,265 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
                     .expect("manifest");
             assert!(manifest.contains(".events.ndjson.gz"));
         }
+    }
+}
+
+/// The simulator with what snapshots cannot hold and faults it does not inject:
+/// log events, invented per log group or failing to export (to prove nothing is
+/// deleted then); a failing batch describe (`describe_many`); resources that cannot
+/// be described at all.
+struct Wrapped {
+    sim: Arc<SimProvider>,
+    log_events: Option<LogEvents>,
+    batches_fail: bool,
+    undescribable: std::collections::BTreeSet<ResourceKey>,
+}
+
+impl Wrapped {
+    fn new(sim: Arc<SimProvider>) -> Wrapped {
+        Wrapped {
+            sim,
+            log_events: None,
+            batches_fail: false,
+            undescribable: std::collections::BTreeSet::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum LogEvents {
+    Invented,
+    ExportFails,
+}
+
+fn describe_failure(target: &ResourceKey) -> decom_provider::ProviderError {
+    decom_provider::ProviderError::new(
+        "iam:GetRole",
+        Some(&target.region),
+        "AccessDenied",
+        "not allowed to describe",
+    )
+}
+
+#[async_trait::async_trait]
+impl Provider for Wrapped {
+    async fn caller_identity(
+        &self,
+    ) -> Result<decom_provider::CallerIdentity, decom_provider::ProviderError> {
+        self.sim.caller_identity().await
+    }
+    async fn discover(
+        &self,
+        request: &decom_provider::DiscoveryRequest,
+        progress: &dyn decom_provider::DiscoveryProgress,
+    ) -> Result<decom_provider::Inventory, decom_provider::ProviderError> {
+        self.sim.discover(request, progress).await
+    }
+    async fn execute(
+        &self,
+        operation: &decom_provider::Operation,
+    ) -> Result<(), decom_provider::ProviderError> {
+        self.sim.execute(operation).await
+    }
+    async fn is_settled(
+        &self,
+        operation: &decom_provider::Operation,
+    ) -> Result<bool, decom_provider::ProviderError> {
+        self.sim.is_settled(operation).await
+    }
+    async fn describe(
+        &self,
+        target: &ResourceKey,
+    ) -> Result<Option<serde_json::Value>, decom_provider::ProviderError> {
+        if self.undescribable.contains(target) {
+            return Err(describe_failure(target));
+        }
+        self.sim.describe(target).await
+    }
+    async fn describe_many(
+        &self,
+        targets: &[ResourceKey],
+    ) -> Vec<Result<Option<serde_json::Value>, decom_provider::ProviderError>> {
+        if self.batches_fail {
+            return targets.iter().map(describe_failure).map(Err).collect();
+        }
+        let mut described = self.sim.describe_many(targets).await;
+        for (target, description) in targets.iter().zip(described.iter_mut()) {
+            if self.undescribable.contains(target) {
+                *description = Err(describe_failure(target));
+            }
+        }
+        described
+    }
+    async fn export_log_events(
+        &self,
+        log_group: &ResourceKey,
+        sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
+    ) -> Result<u64, decom_provider::ProviderError> {
+        match self.log_events {
+            None => self.sim.export_log_events(log_group, sink).await,
+            Some(LogEvents::ExportFails) => Err(decom_provider::ProviderError::new(
+                "logs:FilterLogEvents",
+                Some(&log_group.region),
+                "AccessDeniedException",
+                "not allowed",
+            )),
+            Some(LogEvents::Invented) => {
+                for i in 0..25 {
+                    sink(serde_json::json!({"timestamp": i, "message": format!("{} line {i}", log_group.id)}))
+                        .map_err(|e| decom_provider::ProviderError::new("decom:archive", None, "ArchiveWriteFailed", e.to_string()))?;
+                }
+                Ok(25)
+            }
+        }
+    }
+    fn poll_interval(&self) -> Duration {
+        self.sim.poll_interval()
+    }
+}
+
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<ApplyEvent>>);
+
+impl ApplyReporter for Recorded {
+    fn on_event(&self, event: &ApplyEvent) {
+        self.0.lock().expect("lock").push(event.clone());
+    }
+}
+
+/// Every resource is archived before any step runs, in batches; when the batch
+/// describe fails, each resource's first step archives it instead; a resource that
+/// cannot be described at all is neither changed nor deleted, and only the steps
+/// that depend on it are skipped.
+#[tokio::test]
+async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    let plan_file = PlanFile::new(plan.clone(), &inventory, false);
+    let touched: std::collections::BTreeSet<ResourceKey> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action != decom_provider::Action::AwaitDeletion)
+        .map(|s| s.key())
+        .collect();
+    let role = ResourceKey::new(
+        ResourceType::IamRole,
+        "global",
+        "lego-api-ecs-instance-role",
+    );
+    assert!(touched.contains(&role));
+    let cases = [
+        (false, std::collections::BTreeSet::new()),
+        (true, std::collections::BTreeSet::new()),
+        (false, std::collections::BTreeSet::from([role.clone()])),
+        (true, std::collections::BTreeSet::from([role.clone()])),
+    ];
+    for (batches_fail, undescribable) in cases {
+        let case = format!("batches fail: {batches_fail}, undescribable: {undescribable:?}");
+        let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+        let provider = Arc::new(Wrapped {
+            batches_fail,
+            undescribable: undescribable.clone(),
+            ..Wrapped::new(sim.clone())
+        });
+        let state = tempfile::tempdir().expect("tempdir");
+        let caller = provider.caller_identity().await.expect("identity");
+        let events = Arc::new(Recorded::default());
+        let report = apply::execute(
+            &plan_file,
+            provider,
+            &caller,
+            &ApplyOptions {
+                parallelism: 4,
+                state_dir: state.path().to_path_buf(),
+            },
+            events.clone(),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .expect("apply runs");
+        let events = events.0.lock().expect("lock").clone();
+
+        // The archive phase comes first and says what it left to the steps.
+        assert_eq!(
+            events.first(),
+            Some(&ApplyEvent::ArchiveStarted {
+                resources: touched.len()
+            }),
+            "{case}"
+        );
+        let Some(ApplyEvent::ArchiveFinished {
+            archived,
+            gone,
+            left_to_steps,
+            ..
+        }) = events.get(1)
+        else {
+            panic!("{case}: the archive phase finishes before any step: {events:?}");
+        };
+        let expected_left = if batches_fail {
+            touched.len()
+        } else {
+            undescribable.len()
+        };
+        assert_eq!(
+            (*archived, *gone, *left_to_steps),
+            (touched.len() - expected_left, 0, expected_left),
+            "{case}"
+        );
+
+        let archive = decom::apply::Archive::new(&state.path().join("archive"));
+        for key in &touched {
+            let changed = plan
+                .steps
+                .iter()
+                .zip(&report.steps)
+                .any(|(step, run)| run.outcome == Outcome::Completed && &step.key() == key);
+            if undescribable.contains(key) {
+                assert!(!archive.contains(key), "{case}: {key}");
+            } else if changed || !batches_fail {
+                assert!(archive.contains(key), "{case}: {key}");
+            }
+        }
+        if undescribable.is_empty() {
+            assert!(report.succeeded(), "{case}: {}", report.to_markdown());
+            assert_end_state(&plan, &inventory, &sim.snapshot());
+            continue;
+        }
+        // The role's first steps (its detaches and its inline policy, which nothing
+        // orders among themselves) failed on its archive; nothing else failed.
+        let failed: Vec<_> = report
+            .steps
+            .iter()
+            .filter(|s| matches!(s.outcome, Outcome::Failed { .. }))
+            .collect();
+        assert!(!failed.is_empty(), "{case}: {}", report.to_markdown());
+        for step in &failed {
+            assert_eq!(step.address, format!("aws_iam_role.{}", role.id), "{case}");
+            let Outcome::Failed { error } = &step.outcome else {
+                unreachable!()
+            };
+            assert!(error.contains("not allowed to describe"), "{case}: {error}");
+        }
+        let kept = sim.snapshot();
+        let original = InventoryIndex::new(&inventory).get(&role).cloned();
+        assert!(original.is_some(), "the role is in the snapshot");
+        assert_eq!(
+            InventoryIndex::new(&kept).get(&role).cloned(),
+            original,
+            "{case}: the role is unchanged"
+        );
+        assert!(
+            sim.history().iter().all(|e| e.operation.target != role),
+            "{case}: no call changed the role"
+        );
+        for step in &report.steps {
+            if let Outcome::Skipped { cause, .. } = step.outcome {
+                assert!(failed.iter().any(|f| f.order == cause), "{case}");
+            }
+        }
+        assert!(
+            report.summary.completed > 0,
+            "{case}: independent steps went on"
+        );
     }
 }

@@ -6,6 +6,17 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ApplyEvent {
+    /// Before any step: the resources the run changes are being described into the
+    /// archive.
+    ArchiveStarted { resources: usize },
+    /// `left_to_steps`: not archived ahead (a failed describe or write); each is
+    /// archived by its first step, or that step fails.
+    ArchiveFinished {
+        archived: usize,
+        gone: usize,
+        left_to_steps: usize,
+        duration_ms: u64,
+    },
     StepStarted {
         order: usize,
         address: String,

@@ -137,6 +137,7 @@ pub async fn execute(
             .map(|s| (s.key(), tokio::sync::OnceCell::new()))
             .collect(),
     });
+    archive_ahead(&shared, plan, &earlier.completed, &interrupt).await;
 
     let n = plan.steps.len();
     let mut status = vec![Status::Pending; n];
@@ -440,6 +441,78 @@ async fn run_step_inner(
 /// not call.
 fn archived_before(action: &Action) -> bool {
     *action != Action::AwaitDeletion
+}
+
+/// Resources described per [`Provider::describe_many`] call before the run starts.
+const ARCHIVE_BATCH: usize = 1000;
+
+/// Archives every resource the run will change before its first step starts, with
+/// the provider's batch describes: a few calls per type and region where AWS has
+/// batch forms, instead of one to five per resource inside the steps. This is a
+/// head start and nothing else decides on it: a resource whose describe or write
+/// fails here is archived by its first step, with that step's retries, and the step
+/// fails if the resource still cannot be archived. Resources already in the archive
+/// (an earlier, interrupted run) and those of completed steps are left as they are.
+async fn archive_ahead(
+    shared: &Shared,
+    plan: &crate::plan::Plan,
+    completed: &BTreeSet<usize>,
+    interrupt: &AtomicBool,
+) {
+    let targets: BTreeSet<ResourceKey> = plan
+        .steps
+        .iter()
+        .filter(|s| archived_before(&s.action) && !completed.contains(&s.order))
+        .map(PlanStep::key)
+        .collect();
+    let targets: Vec<ResourceKey> = targets
+        .into_iter()
+        .filter(|key| !shared.archive.contains(key))
+        .collect();
+    if targets.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    shared.reporter.on_event(&ApplyEvent::ArchiveStarted {
+        resources: targets.len(),
+    });
+    let (mut archived, mut gone, mut left) = (0, 0, 0);
+    for batch in targets.chunks(ARCHIVE_BATCH) {
+        if interrupt.load(Ordering::SeqCst) {
+            left += batch.len();
+            continue;
+        }
+        let descriptions = shared.provider.describe_many(batch).await;
+        for (target, description) in batch.iter().zip(descriptions) {
+            let present = match description {
+                Ok(Some(description)) => match shared.archive.write(target, &description) {
+                    Ok(_) => true,
+                    Err(_) => {
+                        left += 1;
+                        continue;
+                    }
+                },
+                Ok(None) => false,
+                Err(_) => {
+                    left += 1;
+                    continue;
+                }
+            };
+            if present {
+                archived += 1;
+            } else {
+                gone += 1;
+            }
+            // Nothing else has set it: no step has started yet.
+            let _ = shared.archived[target].set(present);
+        }
+    }
+    shared.reporter.on_event(&ApplyEvent::ArchiveFinished {
+        archived,
+        gone,
+        left_to_steps: left,
+        duration_ms: started.elapsed().as_millis() as u64,
+    });
 }
 
 /// Writes the resource's description to the archive; `false` when it is gone. A

@@ -51,18 +51,18 @@ pub(crate) async fn discover(
     Ok(found)
 }
 
-/// Security groups with their rules; `only` restricts both calls to one group. A
+/// Security groups with their rules; `only` restricts both calls to these groups. A
 /// rule's referenced group is another account's when its owner is not `account_id`
 /// (without it: not the owner of the rule's own group).
 async fn security_groups(
     client: &Client,
     region: &str,
     account_id: Option<&str>,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<Resource>, ProviderError> {
     let groups = client
         .describe_security_groups()
-        .set_group_ids(only.map(|id| vec![id.to_string()]))
+        .set_group_ids(only.map(<[String]>::to_vec))
         .into_paginator()
         .items()
         .send()
@@ -71,11 +71,11 @@ async fn security_groups(
         .map_err(|e| api_error("ec2:DescribeSecurityGroups", Some(region), e))?;
     let rules = client
         .describe_security_group_rules()
-        .set_filters(only.map(|id| {
+        .set_filters(only.map(|ids| {
             vec![
                 Filter::builder()
                     .name("group-id")
-                    .values(id.to_string())
+                    .set_values(Some(ids.to_vec()))
                     .build(),
             ]
         }))
@@ -151,11 +151,11 @@ async fn security_groups(
 async fn network_interfaces(
     client: &Client,
     region: &str,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<Resource>, ProviderError> {
     let interfaces = client
         .describe_network_interfaces()
-        .set_network_interface_ids(only.map(|id| vec![id.to_string()]))
+        .set_network_interface_ids(only.map(<[String]>::to_vec))
         .into_paginator()
         .items()
         .send()
@@ -218,11 +218,11 @@ fn instance_state(name: Option<&InstanceStateName>) -> InstanceState {
 async fn live_instances(
     client: &Client,
     region: &str,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<SdkInstance>, ProviderError> {
     let reservations = client
         .describe_instances()
-        .set_instance_ids(only.map(|id| vec![id.to_string()]))
+        .set_instance_ids(only.map(<[String]>::to_vec))
         .into_paginator()
         .items()
         .send()
@@ -241,7 +241,7 @@ async fn live_instances(
 async fn instances(
     client: &Client,
     region: &str,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<Resource>, ProviderError> {
     let live = live_instances(client, region, only).await?;
     instance_resources(client, region, &live).await
@@ -300,19 +300,8 @@ async fn instance_resources(
 }
 
 /// The archive's view of an instance: the model and what a rebuild would need.
-async fn describe_instance(
-    client: &Client,
-    region: &str,
-    id: &str,
-) -> Result<Option<serde_json::Value>, ProviderError> {
-    let live = live_instances(client, region, Some(id)).await?;
-    let Some(instance) = live.iter().find(|i| i.instance_id() == Some(id)) else {
-        return Ok(None);
-    };
-    let model = instance_resources(client, region, std::slice::from_ref(instance))
-        .await?
-        .pop();
-    Ok(Some(serde_json::json!({
+fn instance_json(model: Resource, instance: &SdkInstance) -> serde_json::Value {
+    serde_json::json!({
         "model": model,
         "image_id": instance.image_id(),
         "subnet_id": instance.subnet_id(),
@@ -331,7 +320,7 @@ async fn describe_instance(
             .iter()
             .filter_map(|n| n.network_interface_id())
             .collect::<Vec<_>>(),
-    })))
+    })
 }
 
 async fn termination_protection(
@@ -465,31 +454,63 @@ pub(crate) async fn instance_terminated(
     }
 }
 
+/// Ids per call when describing several resources: EC2 takes up to 200 values in
+/// a filter.
+const DESCRIBE_BATCH: usize = 200;
+
+/// Describes one resource for the archive; `None` if it is gone.
 pub(crate) async fn describe(
     client: &Client,
     target: &ResourceKey,
 ) -> Result<Option<serde_json::Value>, ProviderError> {
-    let region = target.region.as_str();
-    let id = Some(target.id.as_str());
-    let found = match target.ty {
-        // The group's own owner is the account being described: it tells other
-        // accounts' groups apart in the rules.
-        ResourceType::SecurityGroup => security_groups(client, region, None, id).await,
-        ResourceType::NetworkInterface => network_interfaces(client, region, id).await,
-        ResourceType::Instance => {
-            return match describe_instance(client, region, &target.id).await {
-                Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-                other => other,
-            };
-        }
-        _ => return Err(crate::unsupported_describe(target)),
-    };
-    match found {
+    let only = std::slice::from_ref(&target.id);
+    match describe_batch(client, &target.region, target.ty, only).await {
+        Ok(mut found) => Ok(found.pop().flatten()),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
-        Ok(resources) => Ok(resources
-            .into_iter()
-            .find(|r| r.id == target.id)
-            .map(|r| serde_json::json!({ "model": r }))),
     }
+}
+
+/// Describes resources of one type in one region, in the order of `ids` (`None`:
+/// gone), with the calls of one describe per 200 resources (an instance's
+/// termination protection still takes a call of its own). Any failure fails the
+/// batch; a gone resource named by id fails it with `NotFound`.
+pub(crate) async fn describe_batch(
+    client: &Client,
+    region: &str,
+    ty: ResourceType,
+    ids: &[String],
+) -> Result<Vec<Option<serde_json::Value>>, ProviderError> {
+    let mut found = BTreeMap::new();
+    for chunk in ids.chunks(DESCRIBE_BATCH) {
+        // The groups' own owner is the account being described: it tells other
+        // accounts' groups apart in the rules.
+        let models = match ty {
+            ResourceType::SecurityGroup => {
+                security_groups(client, region, None, Some(chunk)).await?
+            }
+            ResourceType::NetworkInterface => {
+                network_interfaces(client, region, Some(chunk)).await?
+            }
+            ResourceType::Instance => {
+                let live = live_instances(client, region, Some(chunk)).await?;
+                let models = instance_resources(client, region, &live).await?;
+                for (model, instance) in models.into_iter().zip(&live) {
+                    found.insert(model.id.clone(), instance_json(model, instance));
+                }
+                continue;
+            }
+            _ => {
+                return Err(crate::unsupported_describe(&ResourceKey::new(
+                    ty,
+                    region,
+                    chunk.first().map_or("", String::as_str),
+                )));
+            }
+        };
+        for model in models {
+            found.insert(model.id.clone(), serde_json::json!({ "model": model }));
+        }
+    }
+    Ok(ids.iter().map(|id| found.remove(id)).collect())
 }

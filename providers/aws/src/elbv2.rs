@@ -101,11 +101,11 @@ pub(crate) async fn discover(
 async fn load_balancers(
     client: &Client,
     region: &str,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<SdkLb>, ProviderError> {
     client
         .describe_load_balancers()
-        .set_load_balancer_arns(only.map(|arn| vec![arn.to_string()]))
+        .set_load_balancer_arns(only.map(<[String]>::to_vec))
         .into_paginator()
         .items()
         .send()
@@ -176,12 +176,12 @@ async fn listeners(
     client: &Client,
     region: &str,
     lb_arn: Option<&str>,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<SdkListener>, ProviderError> {
     client
         .describe_listeners()
         .set_load_balancer_arn(lb_arn.map(str::to_string))
-        .set_listener_arns(only.map(|arn| vec![arn.to_string()]))
+        .set_listener_arns(only.map(<[String]>::to_vec))
         .into_paginator()
         .items()
         .send()
@@ -194,12 +194,12 @@ async fn rules(
     client: &Client,
     region: &str,
     listener_arn: Option<&str>,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<Rule>, ProviderError> {
     client
         .describe_rules()
         .set_listener_arn(listener_arn.map(str::to_string))
-        .set_rule_arns(only.map(|arn| vec![arn.to_string()]))
+        .set_rule_arns(only.map(<[String]>::to_vec))
         .into_paginator()
         .items()
         .send()
@@ -305,11 +305,11 @@ fn rule_resource(region: &str, listener_arn: &str, rule: &Rule) -> Resource {
 async fn target_groups(
     client: &Client,
     region: &str,
-    only: Option<&str>,
+    only: Option<&[String]>,
 ) -> Result<Vec<Resource>, ProviderError> {
     let groups: Vec<SdkTargetGroup> = client
         .describe_target_groups()
-        .set_target_group_arns(only.map(|arn| vec![arn.to_string()]))
+        .set_target_group_arns(only.map(<[String]>::to_vec))
         .into_paginator()
         .items()
         .send()
@@ -539,102 +539,136 @@ fn gone(e: ProviderError) -> Result<Option<Value>, ProviderError> {
     }
 }
 
+/// Describes one resource for the archive; `None` if it is gone.
 pub(crate) async fn describe(
     client: &Client,
     target: &ResourceKey,
 ) -> Result<Option<Value>, ProviderError> {
-    let region = target.region.as_str();
-    let arn = target.id.as_str();
-    match target.ty {
-        ResourceType::Lb => {
-            let lbs = match load_balancers(client, region, Some(arn)).await {
-                Ok(lbs) => lbs,
-                Err(e) => return gone(e),
-            };
-            let Some(lb) = lbs.first() else {
-                return Ok(None);
-            };
-            let attributes = lb_attributes(client, region, arn).await?;
-            let mut listener_docs = Vec::new();
-            for listener in listeners(client, region, Some(arn), None).await? {
-                listener_docs.push(listener_json(client, region, &listener).await?);
-            }
-            let mut model = lb_resource(region, lb, &attributes);
-            model.tags = tags(client, region, vec![arn.to_string()])
-                .await?
-                .remove(arn)
-                .unwrap_or_default();
-            Ok(Some(json!({
-                "model": model,
-                "availability_zones": lb.availability_zones().iter().map(|z| json!({
-                    "zone": z.zone_name(), "subnet_id": z.subnet_id(),
-                })).collect::<Vec<_>>(),
-                "ip_address_type": lb.ip_address_type().map(|t| t.as_str()),
-                "attributes": attribute_map(attributes.iter().map(|a| (a.key(), a.value()))),
-                "listeners": listener_docs,
-            })))
-        }
-        ResourceType::LbListener => {
-            let found = match listeners(client, region, None, Some(arn)).await {
-                Ok(found) => found,
-                Err(e) => return gone(e),
-            };
-            match found.first() {
-                Some(listener) => Ok(Some(listener_json(client, region, listener).await?)),
-                None => Ok(None),
-            }
-        }
-        ResourceType::LbListenerRule => {
-            let found = match rules(client, region, None, Some(arn)).await {
-                Ok(found) => found,
-                Err(e) => return gone(e),
-            };
-            let Some(rule) = found.first() else {
-                return Ok(None);
-            };
-            // The listener is the rule's ARN with `listener-rule` -> `listener` and
-            // the rule's own id dropped.
-            let listener_arn = arn
-                .replacen(":listener-rule/", ":listener/", 1)
-                .rsplit_once('/')
-                .map(|(listener, _)| listener.to_string())
-                .unwrap_or_default();
-            Ok(Some(json!({
-                "model": rule_resource(region, &listener_arn, rule),
-                "rule": rule_json(rule),
-            })))
-        }
-        ResourceType::LbTargetGroup => {
-            let found = match target_groups(client, region, Some(arn)).await {
-                Ok(found) => found,
-                Err(e) => return gone(e),
-            };
-            let Some(mut model) = found.into_iter().next() else {
-                return Ok(None);
-            };
-            let attributes = client
-                .describe_target_group_attributes()
-                .target_group_arn(arn)
-                .send()
-                .await
-                .map_err(|e| {
-                    api_error(
-                        "elasticloadbalancing:DescribeTargetGroupAttributes",
-                        Some(region),
-                        e,
-                    )
-                })?;
-            model.tags = tags(client, region, vec![arn.to_string()])
-                .await?
-                .remove(arn)
-                .unwrap_or_default();
-            Ok(Some(json!({
-                "model": model,
-                "attributes": attribute_map(attributes.attributes().iter().map(|a| (a.key(), a.value()))),
-            })))
-        }
-        _ => Err(crate::unsupported_describe(target)),
+    let only = std::slice::from_ref(&target.id);
+    match describe_batch(client, &target.region, target.ty, only).await {
+        Ok(mut found) => Ok(found.pop().flatten()),
+        Err(e) => gone(e),
     }
+}
+
+/// Describes resources of one type in one region, in the order of `arns` (`None`:
+/// gone): one describe and one DescribeTags per 20 resources, and per resource only
+/// the calls ELBv2 has no batch form of (a balancer's attributes and listeners, a
+/// listener's rules, a target group's health and attributes). Any failure fails the
+/// batch; a gone resource named by ARN fails it with `NotFound`.
+pub(crate) async fn describe_batch(
+    client: &Client,
+    region: &str,
+    ty: ResourceType,
+    arns: &[String],
+) -> Result<Vec<Option<Value>>, ProviderError> {
+    let mut found: BTreeMap<String, Value> = BTreeMap::new();
+    for chunk in arns.chunks(TAGS_PER_CALL) {
+        match ty {
+            ResourceType::Lb => {
+                let lbs = load_balancers(client, region, Some(chunk)).await?;
+                let lb_arns: Vec<String> = lbs
+                    .iter()
+                    .filter_map(|lb| lb.load_balancer_arn().map(str::to_string))
+                    .collect();
+                let mut tags = tags(client, region, lb_arns.clone()).await?;
+                let parts = bounded(lb_arns.clone(), CONCURRENCY, |arn| {
+                    let (client, region) = (client.clone(), region.to_string());
+                    async move {
+                        let attributes = lb_attributes(&client, &region, &arn).await?;
+                        let mut listener_docs = Vec::new();
+                        for listener in listeners(&client, &region, Some(&arn), None).await? {
+                            listener_docs.push(listener_json(&client, &region, &listener).await?);
+                        }
+                        Ok((attributes, listener_docs))
+                    }
+                })
+                .await?;
+                for ((lb, arn), (attributes, listener_docs)) in lbs.iter().zip(lb_arns).zip(parts) {
+                    let mut model = lb_resource(region, lb, &attributes);
+                    model.tags = tags.remove(&arn).unwrap_or_default();
+                    let description = json!({
+                        "model": model,
+                        "availability_zones": lb.availability_zones().iter().map(|z| json!({
+                            "zone": z.zone_name(), "subnet_id": z.subnet_id(),
+                        })).collect::<Vec<_>>(),
+                        "ip_address_type": lb.ip_address_type().map(|t| t.as_str()),
+                        "attributes": attribute_map(attributes.iter().map(|a| (a.key(), a.value()))),
+                        "listeners": listener_docs,
+                    });
+                    found.insert(arn, description);
+                }
+            }
+            ResourceType::LbListener => {
+                let listeners = listeners(client, region, None, Some(chunk)).await?;
+                let docs = bounded(listeners, CONCURRENCY, |listener| {
+                    let (client, region) = (client.clone(), region.to_string());
+                    async move {
+                        let arn = listener.listener_arn().unwrap_or_default().to_string();
+                        Ok((arn, listener_json(&client, &region, &listener).await?))
+                    }
+                })
+                .await?;
+                found.extend(docs);
+            }
+            ResourceType::LbListenerRule => {
+                for rule in rules(client, region, None, Some(chunk)).await? {
+                    let arn = rule.rule_arn().unwrap_or_default();
+                    // The listener is the rule's ARN with `listener-rule` -> `listener`
+                    // and the rule's own id dropped.
+                    let listener_arn = arn
+                        .replacen(":listener-rule/", ":listener/", 1)
+                        .rsplit_once('/')
+                        .map(|(listener, _)| listener.to_string())
+                        .unwrap_or_default();
+                    let description = json!({
+                        "model": rule_resource(region, &listener_arn, &rule),
+                        "rule": rule_json(&rule),
+                    });
+                    found.insert(arn.to_string(), description);
+                }
+            }
+            ResourceType::LbTargetGroup => {
+                let groups = target_groups(client, region, Some(chunk)).await?;
+                let group_arns: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+                let mut tags = tags(client, region, group_arns.clone()).await?;
+                let attributes = bounded(group_arns, CONCURRENCY, |arn| {
+                    let (client, region) = (client.clone(), region.to_string());
+                    async move {
+                        client
+                            .describe_target_group_attributes()
+                            .target_group_arn(arn)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                api_error(
+                                    "elasticloadbalancing:DescribeTargetGroupAttributes",
+                                    Some(&region),
+                                    e,
+                                )
+                            })
+                    }
+                })
+                .await?;
+                for (mut model, attributes) in groups.into_iter().zip(attributes) {
+                    model.tags = tags.remove(&model.id).unwrap_or_default();
+                    let arn = model.id.clone();
+                    let description = json!({
+                        "model": model,
+                        "attributes": attribute_map(attributes.attributes().iter().map(|a| (a.key(), a.value()))),
+                    });
+                    found.insert(arn, description);
+                }
+            }
+            _ => {
+                let first = chunk.first().map_or("", String::as_str);
+                return Err(crate::unsupported_describe(&ResourceKey::new(
+                    ty, region, first,
+                )));
+            }
+        }
+    }
+    Ok(arns.iter().map(|arn| found.remove(arn)).collect())
 }
 
 #[cfg(test)]

@@ -6,7 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::types::{EntityType, InstanceProfile as SdkProfile, RoleDetail};
+use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
+use aws_sdk_iam::types::{
+    EntityType, InstanceProfile as SdkProfile, ManagedPolicyDetail, RoleDetail,
+};
 use decom_provider::{
     Action, Details, ErrorKind, GLOBAL_REGION, InlinePolicy, InstanceProfile, Operation, Policy,
     PolicyVersion, ProviderError, Resource, ResourceKey, ResourceType, Role,
@@ -33,103 +36,16 @@ pub(crate) async fn discover(
     let wants_policies = types.contains(&ResourceType::IamPolicy);
     let mut found = Found::default();
     if wants_roles || wants_policies {
-        let mut request = client.get_account_authorization_details();
+        let details = account_details(client, wants_roles, wants_policies).await?;
         if wants_roles {
-            request = request.filter(EntityType::Role);
+            found
+                .resources
+                .extend(details.roles().map(role_from_detail));
         }
         if wants_policies {
-            // Users and groups only to tell whom a customer policy is attached to.
-            request = request
-                .filter(EntityType::LocalManagedPolicy)
-                .filter(EntityType::User)
-                .filter(EntityType::Group);
-        }
-        // The largest page IAM gives (its default is 100 entities).
-        let pages = request
-            .max_items(IAM_PAGE)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| api_error("iam:GetAccountAuthorizationDetails", REGION, e))?;
-
-        let mut users_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut groups_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for page in &pages {
-            for user in page.user_detail_list() {
-                for policy in user.attached_managed_policies() {
-                    if let (Some(arn), Some(name)) = (policy.policy_arn(), user.user_name()) {
-                        users_of
-                            .entry(arn.to_string())
-                            .or_default()
-                            .push(name.to_string());
-                    }
-                }
-            }
-            for group in page.group_detail_list() {
-                for policy in group.attached_managed_policies() {
-                    if let (Some(arn), Some(name)) = (policy.policy_arn(), group.group_name()) {
-                        groups_of
-                            .entry(arn.to_string())
-                            .or_default()
-                            .push(name.to_string());
-                    }
-                }
-            }
-        }
-        if wants_roles {
-            found.resources.extend(
-                pages
-                    .iter()
-                    .flat_map(|p| p.role_detail_list())
-                    .map(role_from_detail),
-            );
-        }
-        if wants_policies {
-            let mut policies: Vec<Resource> = pages
-                .iter()
-                .flat_map(|p| p.policies())
-                .map(|p| {
-                    let arn = p.arn().unwrap_or_default().to_string();
-                    let default_version = p.default_version_id().unwrap_or_default();
-                    let mut versions: Vec<PolicyVersion> = p
-                        .policy_version_list()
-                        .iter()
-                        .map(|v| PolicyVersion {
-                            version_id: v.version_id().unwrap_or_default().to_string(),
-                            is_default: v.is_default_version(),
-                            created: v.create_date().map(timestamp),
-                        })
-                        .collect();
-                    versions.sort_by(|a, b| a.version_id.cmp(&b.version_id));
-                    let document = p
-                        .policy_version_list()
-                        .iter()
-                        .find(|v| v.version_id() == Some(default_version))
-                        .and_then(|v| v.document())
-                        .map(policy_document);
-                    let mut attached_users = users_of.remove(&arn).unwrap_or_default();
-                    let mut attached_groups = groups_of.remove(&arn).unwrap_or_default();
-                    attached_users.sort();
-                    attached_groups.sort();
-                    Resource {
-                        // The name is the ARN's last segment (moto omits PolicyName).
-                        name: p.policy_name().unwrap_or(arn_name(&arn)).to_string(),
-                        region: GLOBAL_REGION.to_string(),
-                        tags: BTreeMap::new(),
-                        details: Details::IamPolicy(Policy {
-                            path: p.path().unwrap_or("/").to_string(),
-                            default_version_id: default_version.to_string(),
-                            versions,
-                            attachment_count: p.attachment_count().unwrap_or(0).max(0) as u32,
-                            attached_users,
-                            attached_groups,
-                            document,
-                            created: p.create_date().map(timestamp),
-                        }),
-                        id: arn,
-                    }
-                })
+            let mut policies: Vec<Resource> = details
+                .policies()
+                .map(|p| details.policy_resource(p))
                 .collect();
             // Tags are not in the account details: one ListPolicyTags per policy.
             let arns: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
@@ -145,22 +61,159 @@ pub(crate) async fn discover(
         }
     }
     if types.contains(&ResourceType::IamInstanceProfile) {
-        // ListInstanceProfiles also finds the profiles that hold no role, which the
-        // roles' own profile lists cannot show.
-        let profiles = client
-            .list_instance_profiles()
-            .max_items(IAM_PAGE)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| api_error("iam:ListInstanceProfiles", REGION, e))?;
-        found
-            .resources
-            .extend(profiles.iter().map(profile_resource));
+        found.resources.extend(
+            instance_profiles(client)
+                .await?
+                .iter()
+                .map(profile_resource),
+        );
     }
     Ok(found)
+}
+
+/// The account's roles and customer managed policies as GetAccountAuthorizationDetails
+/// gives them, a page per 1 000 entities; with the policies come the users and
+/// groups, to tell whom a policy is attached to.
+struct AccountDetails {
+    pages: Vec<GetAccountAuthorizationDetailsOutput>,
+    roles_of: BTreeMap<String, Vec<String>>,
+    users_of: BTreeMap<String, Vec<String>>,
+    groups_of: BTreeMap<String, Vec<String>>,
+}
+
+async fn account_details(
+    client: &Client,
+    roles: bool,
+    policies: bool,
+) -> Result<AccountDetails, ProviderError> {
+    let mut request = client.get_account_authorization_details();
+    if roles {
+        request = request.filter(EntityType::Role);
+    }
+    if policies {
+        request = request
+            .filter(EntityType::LocalManagedPolicy)
+            .filter(EntityType::User)
+            .filter(EntityType::Group);
+    }
+    // The largest page IAM gives (its default is 100 entities).
+    let pages = request
+        .max_items(IAM_PAGE)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("iam:GetAccountAuthorizationDetails", REGION, e))?;
+    let mut details = AccountDetails {
+        pages,
+        roles_of: BTreeMap::new(),
+        users_of: BTreeMap::new(),
+        groups_of: BTreeMap::new(),
+    };
+    let attach = |of: &mut BTreeMap<String, Vec<String>>, arn: Option<&str>, name: &str| {
+        if let Some(arn) = arn {
+            of.entry(arn.to_string())
+                .or_default()
+                .push(name.to_string());
+        }
+    };
+    for page in &details.pages {
+        for role in page.role_detail_list() {
+            for policy in role.attached_managed_policies() {
+                let name = role.role_name().unwrap_or_default();
+                attach(&mut details.roles_of, policy.policy_arn(), name);
+            }
+        }
+        for user in page.user_detail_list() {
+            for policy in user.attached_managed_policies() {
+                let name = user.user_name().unwrap_or_default();
+                attach(&mut details.users_of, policy.policy_arn(), name);
+            }
+        }
+        for group in page.group_detail_list() {
+            for policy in group.attached_managed_policies() {
+                let name = group.group_name().unwrap_or_default();
+                attach(&mut details.groups_of, policy.policy_arn(), name);
+            }
+        }
+    }
+    for names in details
+        .roles_of
+        .values_mut()
+        .chain(details.users_of.values_mut())
+        .chain(details.groups_of.values_mut())
+    {
+        names.sort();
+    }
+    Ok(details)
+}
+
+impl AccountDetails {
+    fn roles(&self) -> impl Iterator<Item = &RoleDetail> {
+        self.pages.iter().flat_map(|p| p.role_detail_list())
+    }
+
+    fn policies(&self) -> impl Iterator<Item = &ManagedPolicyDetail> {
+        self.pages.iter().flat_map(|p| p.policies())
+    }
+
+    /// The policy in decom's model, without its tags (not in the account details).
+    fn policy_resource(&self, p: &ManagedPolicyDetail) -> Resource {
+        let arn = p.arn().unwrap_or_default().to_string();
+        let default_version = p.default_version_id().unwrap_or_default();
+        let versions = policy_versions(p.policy_version_list());
+        let document = p
+            .policy_version_list()
+            .iter()
+            .find(|v| v.version_id() == Some(default_version))
+            .and_then(|v| v.document())
+            .map(policy_document);
+        Resource {
+            // The name is the ARN's last segment (moto omits PolicyName).
+            name: p.policy_name().unwrap_or(arn_name(&arn)).to_string(),
+            region: GLOBAL_REGION.to_string(),
+            tags: BTreeMap::new(),
+            details: Details::IamPolicy(Policy {
+                path: p.path().unwrap_or("/").to_string(),
+                default_version_id: default_version.to_string(),
+                versions,
+                attachment_count: p.attachment_count().unwrap_or(0).max(0) as u32,
+                attached_users: self.users_of.get(&arn).cloned().unwrap_or_default(),
+                attached_groups: self.groups_of.get(&arn).cloned().unwrap_or_default(),
+                document,
+                created: p.create_date().map(timestamp),
+            }),
+            id: arn,
+        }
+    }
+}
+
+/// A policy's versions in decom's model, by version id.
+fn policy_versions(versions: &[aws_sdk_iam::types::PolicyVersion]) -> Vec<PolicyVersion> {
+    let mut versions: Vec<PolicyVersion> = versions
+        .iter()
+        .map(|v| PolicyVersion {
+            version_id: v.version_id().unwrap_or_default().to_string(),
+            is_default: v.is_default_version(),
+            created: v.create_date().map(timestamp),
+        })
+        .collect();
+    versions.sort_by(|a, b| a.version_id.cmp(&b.version_id));
+    versions
+}
+
+/// Every instance profile, with its roles and tags: ListInstanceProfiles also finds
+/// the profiles that hold no role, which the roles' own profile lists cannot show.
+async fn instance_profiles(client: &Client) -> Result<Vec<SdkProfile>, ProviderError> {
+    client
+        .list_instance_profiles()
+        .max_items(IAM_PAGE)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| api_error("iam:ListInstanceProfiles", REGION, e))
 }
 
 async fn policy_tags(
@@ -331,6 +384,7 @@ fn gone(e: ProviderError) -> Result<Option<Value>, ProviderError> {
     }
 }
 
+/// Describes one resource for the archive; `None` if it is gone.
 pub(crate) async fn describe(
     client: &Client,
     target: &ResourceKey,
@@ -361,6 +415,117 @@ pub(crate) async fn describe(
         }
         _ => Err(crate::unsupported_describe(target)),
     }
+}
+
+/// From this many resources of one type on, describing them reads the account-wide
+/// listings (a page per 1 000 entities, whatever the number of targets) instead of
+/// 3–5 calls per resource.
+const ACCOUNT_LISTING_FROM: usize = 10;
+
+/// Describes resources of one type, in the order of `ids` (`None`: gone), as
+/// [`describe`] does: from [`ACCOUNT_LISTING_FROM`] resources on through the
+/// account-wide listings (GetAccountAuthorizationDetails and ListRoles for roles,
+/// with ListPolicyTags per policy; ListInstanceProfiles), below that one resource
+/// after another. Any failure fails the batch.
+pub(crate) async fn describe_batch(
+    client: &Client,
+    ty: ResourceType,
+    ids: &[String],
+) -> Result<Vec<Option<Value>>, ProviderError> {
+    if ids.len() < ACCOUNT_LISTING_FROM {
+        return bounded(ids.to_vec(), CONCURRENCY, |id| {
+            let client = client.clone();
+            async move { describe(&client, &ResourceKey::new(ty, GLOBAL_REGION, id)).await }
+        })
+        .await;
+    }
+    let mut found: BTreeMap<String, Value> = BTreeMap::new();
+    match ty {
+        ResourceType::IamRole => {
+            let details = account_details(client, true, false).await?;
+            let listed = client
+                .list_roles()
+                .max_items(IAM_PAGE)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| api_error("iam:ListRoles", REGION, e))?;
+            let listed: BTreeMap<&str, &aws_sdk_iam::types::Role> =
+                listed.iter().map(|r| (r.role_name(), r)).collect();
+            for role in details.roles() {
+                let name = role.role_name().unwrap_or_default();
+                // A role created between the two listings is described on its own.
+                let Some(listed) = listed.get(name) else {
+                    continue;
+                };
+                let description = json!({
+                    "model": role_from_detail(role),
+                    "description": listed.description(),
+                    "max_session_duration": listed.max_session_duration(),
+                    "permissions_boundary": role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()),
+                    "instance_profiles": role.instance_profile_list().iter().map(|p| p.instance_profile_name()).collect::<Vec<_>>(),
+                });
+                found.insert(name.to_string(), description);
+            }
+        }
+        ResourceType::IamPolicy => {
+            // Roles too: the archive names the roles a policy is attached to.
+            let details = account_details(client, true, true).await?;
+            let wanted: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+            let policies: Vec<&ManagedPolicyDetail> = details
+                .policies()
+                .filter(|p| p.arn().is_some_and(|arn| wanted.contains(arn)))
+                .collect();
+            // Tags are not in the account details: one ListPolicyTags per policy.
+            let arns: Vec<String> = policies
+                .iter()
+                .filter_map(|p| p.arn())
+                .map(str::to_string)
+                .collect();
+            let tags = bounded(arns, CONCURRENCY, |arn| {
+                let client = client.clone();
+                async move { policy_tags(&client, &arn).await }
+            })
+            .await?;
+            for (policy, tags) in policies.into_iter().zip(tags) {
+                let mut model = details.policy_resource(policy);
+                model.tags = tags;
+                let attached_roles = details.roles_of.get(&model.id).cloned().unwrap_or_default();
+                let arn = model.id.clone();
+                let description = json!({
+                    "model": model,
+                    "description": policy.description().filter(|d| !d.is_empty()),
+                    "attached_roles": attached_roles,
+                });
+                found.insert(arn, description);
+            }
+        }
+        ResourceType::IamInstanceProfile => {
+            for profile in instance_profiles(client).await? {
+                let description = json!({ "model": profile_resource(&profile) });
+                found.insert(profile.instance_profile_name().to_string(), description);
+            }
+        }
+        _ => {
+            let first = ids.first().map_or("", String::as_str);
+            return Err(crate::unsupported_describe(&ResourceKey::new(
+                ty,
+                GLOBAL_REGION,
+                first,
+            )));
+        }
+    }
+    let mut described = Vec::with_capacity(ids.len());
+    for id in ids {
+        described.push(match found.remove(id) {
+            Some(description) => Some(description),
+            // Not in the listings: gone, unless it was created after them.
+            None => describe(client, &ResourceKey::new(ty, GLOBAL_REGION, id.as_str())).await?,
+        });
+    }
+    Ok(described)
 }
 
 async fn describe_role(client: &Client, name: &str) -> Result<Value, ProviderError> {
@@ -396,6 +561,7 @@ async fn describe_role(client: &Client, name: &str) -> Result<Value, ProviderErr
             name: policy_name,
         });
     }
+    inline_policies.sort_by(|a, b| a.name.cmp(&b.name));
     let attached = client
         .list_attached_role_policies()
         .role_name(name)
@@ -503,15 +669,7 @@ async fn describe_policy(client: &Client, arn: &str) -> Result<Value, ProviderEr
     roles.sort();
     attached_users.sort();
     attached_groups.sort();
-    let mut versions: Vec<PolicyVersion> = versions
-        .iter()
-        .map(|v| PolicyVersion {
-            version_id: v.version_id().unwrap_or_default().to_string(),
-            is_default: v.is_default_version(),
-            created: v.create_date().map(timestamp),
-        })
-        .collect();
-    versions.sort_by(|a, b| a.version_id.cmp(&b.version_id));
+    let versions = policy_versions(&versions);
     let model = Resource {
         id: arn.to_string(),
         name: policy.policy_name().unwrap_or_default().to_string(),
@@ -535,7 +693,7 @@ async fn describe_policy(client: &Client, arn: &str) -> Result<Value, ProviderEr
     };
     Ok(json!({
         "model": model,
-        "description": policy.description(),
+        "description": policy.description().filter(|d| !d.is_empty()),
         "attached_roles": roles,
     }))
 }

@@ -33,6 +33,9 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// down the client when AWS throttles); decom's own retries are for consistency.
 const MAX_ATTEMPTS: u32 = 8;
 
+/// Describes in flight when a batch failed and its resources are described one by one.
+const FALLBACK_CONCURRENCY: usize = 8;
+
 /// How the provider reaches AWS. Credentials come from the standard chain
 /// (environment, shared profile incl. SSO, container, IMDS); the endpoint from the
 /// standard `AWS_ENDPOINT_URL` variables.
@@ -289,6 +292,71 @@ impl Provider for AwsProvider {
                 logs::describe(&self.region_clients(&target.region).logs, target).await
             }
         }
+    }
+
+    async fn describe_many(
+        &self,
+        targets: &[ResourceKey],
+    ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
+        use futures_util::StreamExt;
+        let mut batches: BTreeMap<(ResourceType, &str), Vec<usize>> = BTreeMap::new();
+        for (i, target) in targets.iter().enumerate() {
+            batches
+                .entry((target.ty, target.region.as_str()))
+                .or_default()
+                .push(i);
+        }
+        let mut described: Vec<Option<Result<Option<serde_json::Value>, ProviderError>>> =
+            (0..targets.len()).map(|_| None).collect();
+        for ((ty, region), indices) in batches {
+            // Each id once: EC2 refuses a list that names an instance twice.
+            let ids: Vec<String> = indices
+                .iter()
+                .map(|&i| targets[i].id.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let batch = match ty.service() {
+                decom_provider::Service::Ec2 => {
+                    let client = self.region_clients(region).ec2;
+                    ec2::describe_batch(&client, region, ty, &ids).await
+                }
+                decom_provider::Service::Elbv2 => {
+                    let client = self.region_clients(region).elbv2;
+                    elbv2::describe_batch(&client, region, ty, &ids).await
+                }
+                decom_provider::Service::Iam => iam::describe_batch(self.iam(), ty, &ids).await,
+                decom_provider::Service::Logs => {
+                    let client = self.region_clients(region).logs;
+                    logs::describe_batch(&client, region, &ids).await
+                }
+            };
+            match batch {
+                Ok(descriptions) => {
+                    let by_id: BTreeMap<&String, Option<serde_json::Value>> =
+                        ids.iter().zip(descriptions).collect();
+                    for &i in &indices {
+                        described[i] = Some(Ok(by_id[&targets[i].id].clone()));
+                    }
+                }
+                // A failed batch (a throttled call, a resource gone in the meantime)
+                // leaves each target to its own describe and its own error.
+                Err(_) => {
+                    let singles: Vec<_> = futures_util::stream::iter(indices.iter().copied())
+                        .map(|i| self.describe(&targets[i]))
+                        .buffered(FALLBACK_CONCURRENCY)
+                        .collect()
+                        .await;
+                    for (&i, description) in indices.iter().zip(singles) {
+                        described[i] = Some(description);
+                    }
+                }
+            }
+        }
+        described
+            .into_iter()
+            .map(|d| d.expect("every target is in one batch"))
+            .collect()
     }
 
     async fn export_log_events(

@@ -117,24 +117,81 @@ pub(crate) async fn execute(client: &Client, op: &Operation) -> Result<(), Provi
     }
 }
 
+/// Describes one log group for the archive; `None` if it is gone.
 pub(crate) async fn describe(
     client: &Client,
     target: &ResourceKey,
 ) -> Result<Option<Value>, ProviderError> {
-    let region = target.region.as_str();
-    let name = target.id.as_str();
     if target.ty != ResourceType::CloudwatchLogGroup {
         return Err(crate::unsupported_describe(target));
     }
+    let region = target.region.as_str();
+    let name = target.id.as_str();
     let groups = match log_groups(client, region, Some(name)).await {
         Ok(groups) => groups,
         Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let Some(group) = groups.iter().find(|g| g.log_group_name() == Some(name)) else {
-        return Ok(None);
-    };
-    let tags = tags(client, region, &group_arn(group)).await?;
+    match groups
+        .into_iter()
+        .find(|g| g.log_group_name() == Some(name))
+    {
+        Some(group) => Ok(Some(describe_group(client, region, group).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Names per DescribeLogGroups call when describing several groups.
+const GROUPS_PER_CALL: usize = 50;
+
+/// Describes log groups of one region, in the order of `names` (`None`: gone): one
+/// DescribeLogGroups per 50 groups (by `logGroupIdentifiers`), then the three
+/// calls per group that CloudWatch Logs has no batch form of. Any failure fails the
+/// batch.
+pub(crate) async fn describe_batch(
+    client: &Client,
+    region: &str,
+    names: &[String],
+) -> Result<Vec<Option<Value>>, ProviderError> {
+    let mut groups = Vec::new();
+    for chunk in names.chunks(GROUPS_PER_CALL) {
+        let listed: Vec<SdkLogGroup> = client
+            .describe_log_groups()
+            .set_log_group_identifiers(Some(chunk.to_vec()))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| api_error("logs:DescribeLogGroups", Some(region), e))?;
+        // Only the named groups: a server that ignores the filter answers with all.
+        let wanted: std::collections::BTreeSet<&str> = chunk.iter().map(String::as_str).collect();
+        groups.extend(
+            listed
+                .into_iter()
+                .filter(|g| g.log_group_name().is_some_and(|n| wanted.contains(n))),
+        );
+    }
+    let described = bounded(groups, CONCURRENCY, |group| {
+        let (client, region) = (client.clone(), region.to_string());
+        async move {
+            let name = group.log_group_name().unwrap_or_default().to_string();
+            Ok((name, describe_group(&client, &region, group).await?))
+        }
+    })
+    .await?;
+    let mut found: BTreeMap<String, Value> = described.into_iter().collect();
+    Ok(names.iter().map(|name| found.remove(name)).collect())
+}
+
+/// The archive's view of a log group: the model, its metric and subscription filters.
+async fn describe_group(
+    client: &Client,
+    region: &str,
+    group: SdkLogGroup,
+) -> Result<Value, ProviderError> {
+    let name = group.log_group_name().unwrap_or_default();
+    let tags = tags(client, region, &group_arn(&group)).await?;
     let metric_filters = client
         .describe_metric_filters()
         .log_group_name(name)
@@ -153,8 +210,8 @@ pub(crate) async fn describe(
         .try_collect()
         .await
         .map_err(|e| api_error("logs:DescribeSubscriptionFilters", Some(region), e))?;
-    Ok(Some(json!({
-        "model": log_group_resource(region, group, tags),
+    Ok(json!({
+        "model": log_group_resource(region, &group, tags),
         "metric_filters": metric_filters.iter().map(|f| json!({
             "name": f.filter_name(),
             "pattern": f.filter_pattern(),
@@ -172,7 +229,7 @@ pub(crate) async fn describe(
             "role_arn": f.role_arn(),
             "distribution": f.distribution().map(|d| d.as_str()),
         })).collect::<Vec<_>>(),
-    })))
+    }))
 }
 
 /// Streams every event of the log group (FilterLogEvents, all streams, paginated).

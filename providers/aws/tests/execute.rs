@@ -356,6 +356,103 @@ moto_test! {
 }
 
 moto_test! {
+    async fn describes_many_resources_as_one_by_one_with_fewer_calls(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let s = fixtures::build_stack(&sdk, &moto.region).await;
+        // Enough roles, policies and profiles for IAM's account-wide listings.
+        let mut roles = vec![s.role.clone(), s.neighbour_role.clone()];
+        let mut policies = vec![s.policy_arn.clone()];
+        let mut profiles = vec![s.profile.clone()];
+        for i in 0..10 {
+            let role = format!("batch-role-{i}");
+            sdk.iam.create_role().role_name(&role).assume_role_policy_document(fixtures::TRUST_EC2)
+                .description(format!("role {i}")).max_session_duration(7200).send().await.expect("role");
+            sdk.iam.put_role_policy().role_name(&role).policy_name("inline")
+                .policy_document(fixtures::INLINE).send().await.expect("inline policy");
+            let policy = sdk.iam.create_policy().policy_name(format!("batch-policy-{i}"))
+                .policy_document(fixtures::POLICY_V1).send().await.expect("policy");
+            let policy_arn = policy.policy().and_then(|p| p.arn()).expect("arn").to_string();
+            sdk.iam.attach_role_policy().role_name(&role).policy_arn(&policy_arn).send().await.expect("attach");
+            let profile = format!("batch-profile-{i}");
+            sdk.iam.create_instance_profile().instance_profile_name(&profile).send().await.expect("profile");
+            sdk.iam.add_role_to_instance_profile().instance_profile_name(&profile).role_name(&role)
+                .send().await.expect("add role");
+            roles.push(role);
+            policies.push(policy_arn);
+            profiles.push(profile);
+        }
+        let mut targets = Vec::new();
+        let mut add = |ty: T, ids: &[String]| targets.extend(ids.iter().map(|id| key(ty, &moto.region, id)));
+        add(T::SecurityGroup, &[s.alb_sg.clone(), s.app_sg.clone(), s.neighbour_sg.clone()]);
+        add(T::Instance, &s.instances);
+        // Named twice: the protected instance is also the first of `s.instances`.
+        add(T::Instance, std::slice::from_ref(&s.protected_instance));
+        add(T::NetworkInterface, std::slice::from_ref(&s.elb_eni));
+        add(T::Lb, std::slice::from_ref(&s.lb_arn));
+        add(T::LbListener, std::slice::from_ref(&s.listener_arn));
+        add(T::LbListenerRule, std::slice::from_ref(&s.rule_arn));
+        add(T::LbTargetGroup, &[s.blue_tg.clone(), s.green_tg.clone(), s.neighbour_tg.clone()]);
+        add(T::IamRole, &roles);
+        add(T::IamPolicy, &policies);
+        add(T::IamInstanceProfile, &profiles);
+        add(T::CloudwatchLogGroup, &s.log_groups);
+        add(T::CloudwatchLogGroup, std::slice::from_ref(&s.neighbour_log_group));
+
+        // Each answer is the one describe gives, in fewer calls.
+        let single = moto.provider().await;
+        let mut one_by_one = Vec::new();
+        for target in &targets {
+            one_by_one.push(single.describe(target).await.unwrap_or_else(|e| panic!("describe {target}: {e}")));
+        }
+        let batched = moto.provider().await;
+        let many = batched.describe_many(&targets).await;
+        assert_eq!(many.len(), targets.len());
+        for ((target, many), single) in targets.iter().zip(many).zip(&one_by_one) {
+            let many = many.unwrap_or_else(|e| panic!("describe_many {target}: {e}"));
+            assert!(single.is_some(), "{target} exists");
+            assert_eq!(&many, single, "{target}");
+        }
+        let calls = |provider: &decom_aws::AwsProvider| provider.api_calls().values().sum::<u64>();
+        let (single_calls, batched_calls) = (calls(&single), calls(&batched));
+        assert!(
+            batched_calls * 3 < single_calls,
+            "{batched_calls} calls in batches against {single_calls} one by one: {:?}",
+            batched.api_calls()
+        );
+        for call in ["ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "iam:GetAccountAuthorizationDetails"] {
+            assert!(batched.api_calls().get(call) <= Some(&2), "{call}: {:?}", batched.api_calls());
+        }
+        assert_eq!(batched.api_calls().get("iam:GetRole"), None, "{:?}", batched.api_calls());
+
+        // Gone resources among them: `None` for those, the others' answers unchanged
+        // (a batch that fails on a gone id falls back to one describe per resource).
+        sdk.ec2.delete_security_group().group_id(&s.neighbour_sg).send().await.expect("delete sg");
+        sdk.elbv2.delete_target_group().target_group_arn(&s.neighbour_tg).send().await.expect("delete tg");
+        sdk.logs.delete_log_group().log_group_name(&s.neighbour_log_group).send().await.expect("delete log group");
+        sdk.iam.remove_role_from_instance_profile().instance_profile_name("batch-profile-0")
+            .role_name("batch-role-0").send().await.expect("remove role");
+        sdk.iam.delete_instance_profile().instance_profile_name("batch-profile-0").send().await.expect("delete profile");
+        let gone = [
+            key(T::SecurityGroup, &moto.region, &s.neighbour_sg),
+            key(T::LbTargetGroup, &moto.region, &s.neighbour_tg),
+            key(T::CloudwatchLogGroup, &moto.region, &s.neighbour_log_group),
+            key(T::IamInstanceProfile, &moto.region, "batch-profile-0"),
+        ];
+        let many = moto.provider().await.describe_many(&targets).await;
+        for ((target, many), single) in targets.iter().zip(many).zip(&one_by_one) {
+            let many = many.unwrap_or_else(|e| panic!("describe_many {target}: {e}"));
+            if gone.contains(target) {
+                assert_eq!(many, None, "{target} is gone");
+            } else if target.ty == T::IamRole && target.id == "batch-role-0" {
+                assert_eq!(many.expect("role")["instance_profiles"], serde_json::json!([]));
+            } else {
+                assert_eq!(&many, single, "{target}");
+            }
+        }
+    }
+}
+
+moto_test! {
     async fn exports_every_event_of_a_log_group(moto: Moto) {
         let sdk = moto.sdk().await;
         let group = "/ecs/events-export";

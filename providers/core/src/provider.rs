@@ -295,6 +295,21 @@ pub trait Provider: Send + Sync {
         target: &ResourceKey,
     ) -> Result<Option<serde_json::Value>, ProviderError>;
 
+    /// The descriptions of several resources, each as [`Provider::describe`] gives
+    /// it, in the order of `targets`. A provider answers with batch calls where the
+    /// service has them; this default describes one target after another. An error
+    /// stands for its target only: the others' answers are still returned.
+    async fn describe_many(
+        &self,
+        targets: &[ResourceKey],
+    ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
+        let mut descriptions = Vec::with_capacity(targets.len());
+        for target in targets {
+            descriptions.push(self.describe(target).await);
+        }
+        descriptions
+    }
+
     /// Streams every event of a log group to `sink` (for the archive, with
     /// `archive_log_events = true`) and returns how many there were. A sink error
     /// stops the export and is returned as an error of kind `Other`.

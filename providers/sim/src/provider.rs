@@ -21,6 +21,9 @@ use crate::account::{Account, describe_api};
 use crate::discovery;
 use crate::knobs::Knobs;
 
+/// Describes in flight in [`SimProvider::describe_many`].
+const DESCRIBES_IN_FLIGHT: usize = 8;
+
 /// How one executed call ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -401,6 +404,21 @@ impl Provider for SimProvider {
             .account
             .get(target)
             .map(|r| serde_json::to_value(r).expect("a resource serializes")))
+    }
+
+    /// One describe per resource, as many in flight as the AWS provider has within a
+    /// batch: the simulator charges each resource a read, as the AWS calls that have
+    /// no batch form do.
+    async fn describe_many(
+        &self,
+        targets: &[ResourceKey],
+    ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(0..targets.len())
+            .map(|i| self.describe(&targets[i]))
+            .buffered(DESCRIBES_IN_FLIGHT)
+            .collect()
+            .await
     }
 
     async fn export_log_events(
