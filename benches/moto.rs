@@ -12,8 +12,11 @@
 //!
 //! ```text
 //! cargo bench --bench moto -- discover [--stacks 50] [--runs 5] [--latency-ms 0]
-//! cargo bench --bench moto -- runbook  [--stacks 50] [--only awscli,boto3,decom] [--latency-ms 0]
+//! cargo bench --bench moto -- runbook  [--stacks 50] [--only awscli,boto3,decom] [--rounds 1] [--latency-ms 0]
 //! ```
+//!
+//! `--rounds N` runs the contenders N times, taking turns, so that a machine whose
+//! speed drifts slows them alike; the summary compares medians.
 //!
 //! `--latency-ms` puts a proxy before moto that answers each request that much
 //! later, as a real endpoint's round trip would.
@@ -507,6 +510,7 @@ fn minimum_pages(snapshot: &Inventory) -> BTreeMap<String, (u64, String)> {
 // 4. the runbook way
 
 struct Outcome {
+    round: usize,
     name: String,
     wall: f64,
     parts: String,
@@ -529,9 +533,11 @@ fn runbook_bench(args: &[String]) {
     let bench = Bench::start(stacks, latency_ms);
     let runbook = repo_root().join("benches/runbook");
     let services: Vec<String> = (1..=stacks).map(|i| format!("svc-{i:04}")).collect();
+    let rounds = number(args, "--rounds", 1).max(1);
     let mut outcomes = Vec::new();
     let mut deleted: Option<BTreeMap<&str, usize>> = None;
-    for name in only {
+    let turns = (1..=rounds).flat_map(|round| only.iter().map(move |&name| (round, name)));
+    for (round, name) in turns {
         let (create_seconds, create_calls) = bench.fresh_account();
         let before = bench.census();
         let shared_before = bench.shared_details();
@@ -593,6 +599,16 @@ fn runbook_bench(args: &[String]) {
                 ]);
                 let (output, apply_wall) = run(apply, "decom apply");
                 let apply_stats = stats(&output.stderr);
+                // The run's progress lines, kept for a look at where the time went.
+                let log = dir.join("decom-apply.log");
+                std::fs::write(&log, &output.stderr).expect("write the apply log");
+                eprintln!("decom apply: progress lines in {}", log.display());
+                // How long the archive phase before the first step took.
+                for line in String::from_utf8_lossy(&output.stderr).lines() {
+                    if line.starts_with("archived ") {
+                        eprintln!("decom apply: {line}");
+                    }
+                }
                 let calls: u64 = apply_stats.values().sum();
                 eprintln!("decom apply: API calls per operation");
                 for (operation, count) in &apply_stats {
@@ -631,6 +647,7 @@ fn runbook_bench(args: &[String]) {
             ),
         }
         outcomes.push(Outcome {
+            round,
             name: name.to_string(),
             wall,
             parts,
@@ -640,20 +657,42 @@ fn runbook_bench(args: &[String]) {
         });
     }
     println!("## runbook: {stacks} stacks on moto, {latency_ms} ms added per request\n");
-    println!("| contender | wall | requests to moto | its CPU | moto's CPU | notes |");
-    println!("|---|---:|---:|---:|---:|---|");
+    println!("| round | contender | wall | requests to moto | its CPU | moto's CPU | notes |");
+    println!("|---:|---|---:|---:|---:|---:|---|");
     for o in &outcomes {
         println!(
-            "| {} | {:.1} s | {} | {:.1} s | {:.1} s | {} |",
-            o.name, o.wall, o.requests, o.cpu, o.moto_cpu, o.parts
+            "| {} | {} | {:.1} s | {} | {:.1} s | {:.1} s | {} |",
+            o.round, o.name, o.wall, o.requests, o.cpu, o.moto_cpu, o.parts
         );
     }
-    if let Some(decom) = outcomes.iter().find(|o| o.name == "decom") {
-        for o in outcomes.iter().filter(|o| o.name != "decom") {
+    let median_wall = |name: &str| {
+        let mut walls: Vec<f64> = outcomes
+            .iter()
+            .filter(|o| o.name == name)
+            .map(|o| o.wall)
+            .collect();
+        (!walls.is_empty()).then(|| median(&mut walls))
+    };
+    if let Some(decom) = median_wall("decom") {
+        for name in only.iter().filter(|&&n| n != "decom") {
+            let Some(other) = median_wall(name) else {
+                continue;
+            };
+            let per_round: Vec<String> = (1..=rounds)
+                .filter_map(|round| {
+                    let wall = |n: &str| {
+                        outcomes
+                            .iter()
+                            .find(|o| o.round == round && o.name == n)
+                            .map(|o| o.wall)
+                    };
+                    Some(format!("{:.2}", wall(name)? / wall("decom")?))
+                })
+                .collect();
             println!(
-                "\n{}: {:.1}× the wall time of decom apply",
-                o.name,
-                o.wall / decom.wall
+                "\n{name}: {:.2}× the wall time of decom apply (medians {other:.1} s and {decom:.1} s; per round: {})",
+                other / decom,
+                per_round.join(", ")
             );
         }
     }

@@ -36,6 +36,9 @@ const MAX_ATTEMPTS: u32 = 8;
 /// Describes in flight when a batch failed and its resources are described one by one.
 const FALLBACK_CONCURRENCY: usize = 8;
 
+/// Batches of `describe_many` (a type in a region each) answered at once.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// How the provider reaches AWS. Credentials come from the standard chain
 /// (environment, shared profile incl. SSO, container, IMDS); the endpoint from the
 /// standard `AWS_ENDPOINT_URL` variables.
@@ -211,6 +214,59 @@ impl AwsProvider {
     pub(crate) fn iam(&self) -> &aws_sdk_iam::Client {
         &self.iam
     }
+
+    /// Describes `targets[i]` for each of `indices`, all of type `ty` in `region`, in
+    /// the order of `indices`: with the service's batch calls, or, when the batch
+    /// fails (a throttled call, a resource gone in the meantime), with one describe
+    /// per resource and an error of its own.
+    async fn describe_batch(
+        &self,
+        targets: &[ResourceKey],
+        ty: ResourceType,
+        region: &str,
+        indices: &[usize],
+    ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
+        use futures_util::StreamExt;
+        // Each id once: EC2 refuses a list that names an instance twice.
+        let ids: Vec<String> = indices
+            .iter()
+            .map(|&i| targets[i].id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let batch = match ty.service() {
+            decom_provider::Service::Ec2 => {
+                let client = self.region_clients(region).ec2;
+                ec2::describe_batch(&client, region, ty, &ids).await
+            }
+            decom_provider::Service::Elbv2 => {
+                let client = self.region_clients(region).elbv2;
+                elbv2::describe_batch(&client, region, ty, &ids).await
+            }
+            decom_provider::Service::Iam => iam::describe_batch(self.iam(), ty, &ids).await,
+            decom_provider::Service::Logs => {
+                let client = self.region_clients(region).logs;
+                logs::describe_batch(&client, region, &ids).await
+            }
+        };
+        match batch {
+            Ok(descriptions) => {
+                let by_id: BTreeMap<&String, Option<serde_json::Value>> =
+                    ids.iter().zip(descriptions).collect();
+                indices
+                    .iter()
+                    .map(|&i| Ok(by_id[&targets[i].id].clone()))
+                    .collect()
+            }
+            Err(_) => {
+                futures_util::stream::iter(indices.iter().copied())
+                    .map(|i| Provider::describe(self, &targets[i]))
+                    .buffered(FALLBACK_CONCURRENCY)
+                    .collect()
+                    .await
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -299,58 +355,28 @@ impl Provider for AwsProvider {
         targets: &[ResourceKey],
     ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
         use futures_util::StreamExt;
-        let mut batches: BTreeMap<(ResourceType, &str), Vec<usize>> = BTreeMap::new();
+        let mut batches: BTreeMap<(ResourceType, String), Vec<usize>> = BTreeMap::new();
         for (i, target) in targets.iter().enumerate() {
             batches
-                .entry((target.ty, target.region.as_str()))
+                .entry((target.ty, target.region.clone()))
                 .or_default()
                 .push(i);
         }
+        // A few batches at once: a batch's own calls mostly follow one another
+        // (a describe, then the calls per resource it found).
+        let answered: Vec<_> = futures_util::stream::iter(batches)
+            .map(|((ty, region), indices)| async move {
+                let descriptions = self.describe_batch(targets, ty, &region, &indices).await;
+                (indices, descriptions)
+            })
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .collect()
+            .await;
         let mut described: Vec<Option<Result<Option<serde_json::Value>, ProviderError>>> =
             (0..targets.len()).map(|_| None).collect();
-        for ((ty, region), indices) in batches {
-            // Each id once: EC2 refuses a list that names an instance twice.
-            let ids: Vec<String> = indices
-                .iter()
-                .map(|&i| targets[i].id.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let batch = match ty.service() {
-                decom_provider::Service::Ec2 => {
-                    let client = self.region_clients(region).ec2;
-                    ec2::describe_batch(&client, region, ty, &ids).await
-                }
-                decom_provider::Service::Elbv2 => {
-                    let client = self.region_clients(region).elbv2;
-                    elbv2::describe_batch(&client, region, ty, &ids).await
-                }
-                decom_provider::Service::Iam => iam::describe_batch(self.iam(), ty, &ids).await,
-                decom_provider::Service::Logs => {
-                    let client = self.region_clients(region).logs;
-                    logs::describe_batch(&client, region, &ids).await
-                }
-            };
-            match batch {
-                Ok(descriptions) => {
-                    let by_id: BTreeMap<&String, Option<serde_json::Value>> =
-                        ids.iter().zip(descriptions).collect();
-                    for &i in &indices {
-                        described[i] = Some(Ok(by_id[&targets[i].id].clone()));
-                    }
-                }
-                // A failed batch (a throttled call, a resource gone in the meantime)
-                // leaves each target to its own describe and its own error.
-                Err(_) => {
-                    let singles: Vec<_> = futures_util::stream::iter(indices.iter().copied())
-                        .map(|i| self.describe(&targets[i]))
-                        .buffered(FALLBACK_CONCURRENCY)
-                        .collect()
-                        .await;
-                    for (&i, description) in indices.iter().zip(singles) {
-                        described[i] = Some(description);
-                    }
-                }
+        for (indices, descriptions) in answered {
+            for (i, description) in indices.into_iter().zip(descriptions) {
+                described[i] = Some(description);
             }
         }
         described

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
+use aws_sdk_cloudwatchlogs::types::{LogGroup as SdkLogGroup, MetricFilter};
 use decom_provider::{
     Action, Details, ErrorKind, LogGroup, Operation, ProviderError, Resource, ResourceKey,
     ResourceType,
@@ -136,7 +136,7 @@ pub(crate) async fn describe(
         .into_iter()
         .find(|g| g.log_group_name() == Some(name))
     {
-        Some(group) => Ok(Some(describe_group(client, region, group).await?)),
+        Some(group) => Ok(Some(describe_group(client, region, group, None).await?)),
         None => Ok(None),
     }
 }
@@ -144,9 +144,14 @@ pub(crate) async fn describe(
 /// Names per DescribeLogGroups call when describing several groups.
 const GROUPS_PER_CALL: usize = 50;
 
+/// From this many groups of a region on, describing them lists the region's metric
+/// filters (a page per 50 filters) instead of asking group by group.
+const REGION_LISTING_FROM: usize = 10;
+
 /// Describes log groups of one region, in the order of `names` (`None`: gone): one
-/// DescribeLogGroups per 50 groups (by `logGroupIdentifiers`), then the three
-/// calls per group that CloudWatch Logs has no batch form of. Any failure fails the
+/// DescribeLogGroups per 50 groups (by `logGroupIdentifiers`), the region's metric
+/// filters (from 10 groups on), then the calls per group that CloudWatch Logs has no
+/// batch form of (tags, subscription filters). Any failure fails the
 /// batch.
 pub(crate) async fn describe_batch(
     client: &Client,
@@ -172,11 +177,45 @@ pub(crate) async fn describe_batch(
                 .filter(|g| g.log_group_name().is_some_and(|n| wanted.contains(n))),
         );
     }
-    let described = bounded(groups, CONCURRENCY, |group| {
+    // From a few groups on, the region's metric filters in pages of 50 rather than
+    // a call per group: most groups have none.
+    let mut metric_filters = if groups.len() >= REGION_LISTING_FROM {
+        let mut by_group: BTreeMap<String, Vec<MetricFilter>> = groups
+            .iter()
+            .filter_map(|g| g.log_group_name())
+            .map(|name| (name.to_string(), Vec::new()))
+            .collect();
+        for filter in metric_filters(client, region, None).await? {
+            if let Some(filters) = filter
+                .log_group_name()
+                .and_then(|name| by_group.get_mut(name))
+            {
+                filters.push(filter);
+            }
+        }
+        Some(by_group)
+    } else {
+        None
+    };
+    let groups: Vec<(SdkLogGroup, Option<Vec<MetricFilter>>)> = groups
+        .into_iter()
+        .map(|group| {
+            let filters = metric_filters.as_mut().map(|by_group| {
+                by_group
+                    .remove(group.log_group_name().unwrap_or_default())
+                    .unwrap_or_default()
+            });
+            (group, filters)
+        })
+        .collect();
+    let described = bounded(groups, CONCURRENCY, |(group, filters)| {
         let (client, region) = (client.clone(), region.to_string());
         async move {
             let name = group.log_group_name().unwrap_or_default().to_string();
-            Ok((name, describe_group(&client, &region, group).await?))
+            Ok((
+                name,
+                describe_group(&client, &region, group, filters).await?,
+            ))
         }
     })
     .await?;
@@ -184,23 +223,37 @@ pub(crate) async fn describe_batch(
     Ok(names.iter().map(|name| found.remove(name)).collect())
 }
 
-/// The archive's view of a log group: the model, its metric and subscription filters.
-async fn describe_group(
+/// The metric filters of one log group, or with `None` of every group in the region.
+async fn metric_filters(
     client: &Client,
     region: &str,
-    group: SdkLogGroup,
-) -> Result<Value, ProviderError> {
-    let name = group.log_group_name().unwrap_or_default();
-    let tags = tags(client, region, &group_arn(&group)).await?;
-    let metric_filters = client
+    log_group: Option<&str>,
+) -> Result<Vec<MetricFilter>, ProviderError> {
+    client
         .describe_metric_filters()
-        .log_group_name(name)
+        .set_log_group_name(log_group.map(str::to_string))
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| api_error("logs:DescribeMetricFilters", Some(region), e))?;
+        .map_err(|e| api_error("logs:DescribeMetricFilters", Some(region), e))
+}
+
+/// The archive's view of a log group: the model, its metric and subscription filters
+/// (the metric filters read here unless `metric_filters` has them).
+async fn describe_group(
+    client: &Client,
+    region: &str,
+    group: SdkLogGroup,
+    metric_filters: Option<Vec<MetricFilter>>,
+) -> Result<Value, ProviderError> {
+    let name = group.log_group_name().unwrap_or_default();
+    let tags = tags(client, region, &group_arn(&group)).await?;
+    let metric_filters = match metric_filters {
+        Some(filters) => filters,
+        None => self::metric_filters(client, region, Some(name)).await?,
+    };
     let subscription_filters = client
         .describe_subscription_filters()
         .log_group_name(name)

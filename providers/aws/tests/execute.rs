@@ -381,6 +381,29 @@ moto_test! {
             policies.push(policy_arn);
             profiles.push(profile);
         }
+        // Enough log groups for the region's metric filters, one with a filter.
+        let mut log_groups = s.log_groups.clone();
+        for i in 0..10 {
+            let name = format!("/batch/{i}");
+            sdk.logs.create_log_group().log_group_name(&name).send().await.expect("log group");
+            log_groups.push(name);
+        }
+        sdk.logs
+            .put_metric_filter()
+            .log_group_name("/batch/3")
+            .filter_name("errors")
+            .filter_pattern("ERROR")
+            .metric_transformations(
+                aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
+                    .metric_name("Errors")
+                    .metric_namespace("Batch")
+                    .metric_value("1")
+                    .build()
+                    .expect("transformation"),
+            )
+            .send()
+            .await
+            .expect("metric filter");
         let mut targets = Vec::new();
         let mut add = |ty: T, ids: &[String]| targets.extend(ids.iter().map(|id| key(ty, &moto.region, id)));
         add(T::SecurityGroup, &[s.alb_sg.clone(), s.app_sg.clone(), s.neighbour_sg.clone()]);
@@ -395,7 +418,7 @@ moto_test! {
         add(T::IamRole, &roles);
         add(T::IamPolicy, &policies);
         add(T::IamInstanceProfile, &profiles);
-        add(T::CloudwatchLogGroup, &s.log_groups);
+        add(T::CloudwatchLogGroup, &log_groups);
         add(T::CloudwatchLogGroup, std::slice::from_ref(&s.neighbour_log_group));
 
         // Each answer is the one describe gives, in fewer calls.
@@ -423,6 +446,9 @@ moto_test! {
             assert!(batched.api_calls().get(call) <= Some(&2), "{call}: {:?}", batched.api_calls());
         }
         assert_eq!(batched.api_calls().get("iam:GetRole"), None, "{:?}", batched.api_calls());
+        assert_eq!(batched.api_calls().get("logs:DescribeMetricFilters"), Some(&1), "{:?}", batched.api_calls());
+        let filtered = targets.iter().position(|t| t.id == "/batch/3").expect("target");
+        assert_eq!(one_by_one[filtered].as_ref().expect("group")["metric_filters"][0]["name"], "errors");
 
         // Gone resources among them: `None` for those, the others' answers unchanged
         // (a batch that fails on a gone id falls back to one describe per resource).
