@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use decom_provider::{Action, Operation, ResourceKey, ResourceType};
+use decom_provider::{Action, KeyRef, Operation, ResourceKey, ResourceType};
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change to the plan JSON.
@@ -85,9 +85,15 @@ pub struct ResourceRef {
 
 impl From<&ResourceKey> for ResourceRef {
     fn from(key: &ResourceKey) -> Self {
+        ResourceRef::from(key.as_key_ref())
+    }
+}
+
+impl From<KeyRef<'_>> for ResourceRef {
+    fn from(key: KeyRef<'_>) -> Self {
         ResourceRef {
             ty: key.ty.to_string(),
-            id: key.id.clone(),
+            id: key.id.to_string(),
             address: key.address(),
         }
     }
