@@ -7,12 +7,13 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use decom_provider::{
-    Action, Details, Inventory, InventoryIndex, Obstacle, RefKind, ResourceId, ResourceKey,
+    Action, Details, Inventory, InventoryIndex, KeyRef, Obstacle, RefKind, ResourceId, ResourceKey,
     ResourceType, blocking_referrers, intrinsic_obstacles,
 };
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::TarjanScc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::hash_map::Entry;
 
 use super::model::{
     Blocker, Change, Deferred, Orphan, PLAN_FORMAT_VERSION, Plan, PlanStep, ResourceRef, Summary,
@@ -119,10 +120,6 @@ struct Builder<'a, 'i> {
     graph: Option<(DiGraph<(), ()>, Vec<OpId>)>,
 }
 
-fn address(key: &ResourceKey) -> String {
-    key.address()
-}
-
 impl<'a, 'i> Builder<'a, 'i> {
     fn new(
         index: &'a InventoryIndex<'i>,
@@ -153,20 +150,25 @@ impl<'a, 'i> Builder<'a, 'i> {
         }
     }
 
-    fn key(&self, id: ResourceId) -> &'a ResourceKey {
-        self.index.key(id)
+    fn key(&self, id: ResourceId) -> KeyRef<'i> {
+        self.index.key_ref(id)
     }
 
     /// An address with the resource's name, for reasons and paths:
-    /// `aws_security_group.sg-0abc (lego-api-app-sg)`.
+    /// `aws_security_group.sg-0abc (lego-api-app-sg)`. Built at its final size:
+    /// the planner makes one or more per step.
     fn label(&self, id: ResourceId) -> String {
-        let key = self.index.key(id);
-        let resource = self.index.resource(id);
-        if !resource.name.is_empty() && resource.name != key.id {
-            format!("{} ({})", key.address(), resource.name)
-        } else {
-            key.address()
+        let key = self.key(id);
+        let name = self.index.resource(id).name.as_str();
+        if name.is_empty() || name == key.id {
+            return key.address();
         }
+        let ty = key.ty.as_str();
+        let mut label = String::with_capacity(ty.len() + key.id.len() + name.len() + 4);
+        for part in [ty, ".", key.id, " (", name, ")"] {
+            label.push_str(part);
+        }
+        label
     }
 
     /// [`Builder::label`] of a key that may not be in the inventory.
@@ -202,14 +204,16 @@ impl<'a, 'i> Builder<'a, 'i> {
     }
 
     fn intern(&mut self, id: ResourceId, action: Action) -> OpId {
-        if let Some(&op) = self.op_ids.get(&(id, action.clone())) {
-            return op;
+        let next = self.ops.len() as OpId;
+        match self.op_ids.entry((id, action)) {
+            Entry::Occupied(known) => *known.get(),
+            Entry::Vacant(new) => {
+                self.ops.push(new.key().clone());
+                new.insert(next);
+                self.steps.push(None);
+                next
+            }
         }
-        let op = self.ops.len() as OpId;
-        self.ops.push((id, action.clone()));
-        self.op_ids.insert((id, action), op);
-        self.steps.push(None);
-        op
     }
 
     fn set_removal(&mut self, id: ResourceId, action: Action, reason: Cow<'a, str>) {
@@ -223,8 +227,9 @@ impl<'a, 'i> Builder<'a, 'i> {
         // Both in key order: one walk, no lookups.
         let mut ids = index.ids().peekable();
         for (key, reason) in &self.selection.targets {
-            while ids.next_if(|&id| index.key(id) < key).is_some() {}
-            let Some(id) = ids.next_if(|&id| index.key(id) == key) else {
+            let key = key.as_key_ref();
+            while ids.next_if(|&id| index.key_ref(id) < key).is_some() {}
+            let Some(id) = ids.next_if(|&id| index.key_ref(id) == key) else {
                 continue;
             };
             match &self.index.resource(id).details {
@@ -307,8 +312,8 @@ impl<'a, 'i> Builder<'a, 'i> {
                 if self.is_kept(id) {
                     self.blockers.insert(Blocker {
                         ty: key.ty.to_string(),
-                        id: key.id.clone(),
-                        address: address(key),
+                        id: key.id.to_string(),
+                        address: key.address(),
                         blocked_by: ResourceRef::from(self.key(owner)),
                         reason: format!(
                             "{} is kept, but AWS deletes it with {}, which the plan deletes",
@@ -424,8 +429,8 @@ impl<'a, 'i> Builder<'a, 'i> {
                 id,
                 Orphan {
                     ty: key.ty.to_string(),
-                    id: key.id.clone(),
-                    address: address(key),
+                    id: key.id.to_string(),
+                    address: key.address(),
                     name,
                     reason,
                     path,
@@ -540,7 +545,7 @@ impl<'a, 'i> Builder<'a, 'i> {
 
     fn block(
         &mut self,
-        target: &ResourceKey,
+        target: KeyRef<'_>,
         by: ResourceRef,
         reason: String,
         path: Vec<String>,
@@ -548,8 +553,8 @@ impl<'a, 'i> Builder<'a, 'i> {
     ) {
         self.blockers.insert(Blocker {
             ty: target.ty.to_string(),
-            id: target.id.clone(),
-            address: address(target),
+            id: target.id.to_string(),
+            address: target.address(),
             blocked_by: by,
             reason,
             path,
@@ -614,7 +619,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                 self.add_edge(by_removal, op);
             }
             RefKind::ContainsRole | RefKind::AttachedPolicy => {
-                let target = self.key(id).id.clone();
+                let target = self.key(id).id.to_string();
                 let action = if *kind == RefKind::ContainsRole {
                     Action::RemoveRoleFromProfile { role: target }
                 } else {
@@ -706,7 +711,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                 if *self.action(op) == Action::AwaitDeletion {
                     return;
                 }
-                let instance_key = ResourceKey::new(ResourceType::Instance, &key.region, instance);
+                let instance_key = ResourceKey::new(ResourceType::Instance, key.region, instance);
                 let instance_removal = self
                     .index
                     .id(&instance_key)
@@ -815,11 +820,11 @@ impl<'a, 'i> Builder<'a, 'i> {
             RefKind::ContainsRole | RefKind::AttachedPolicy => {
                 let action = if *kind == RefKind::ContainsRole {
                     Action::RemoveRoleFromProfile {
-                        role: key.id.clone(),
+                        role: key.id.to_string(),
                     }
                 } else {
                     Action::DetachRolePolicy {
-                        policy_arn: key.id.clone(),
+                        policy_arn: key.id.to_string(),
                     }
                 };
                 let orphan_hint = if self.orphans.contains_key(&by) {
@@ -851,7 +856,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                 path.push(self.label(id));
                 // An interface that is not deleted on termination outlives its
                 // deleted instance and keeps the group in use: name the interface.
-                if owner != *by_key && self.removed_key(&owner) {
+                if owner.as_key_ref() != by_key && self.removed_key(&owner) {
                     self.block(
                         key,
                         ResourceRef::from(by_key),
@@ -875,7 +880,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                 } else {
                     "unselected"
                 };
-                let through = if owner == *by_key {
+                let through = if owner.as_key_ref() == by_key {
                     String::new()
                 } else {
                     format!(" through {}", self.label(by))
@@ -939,21 +944,21 @@ impl<'a, 'i> Builder<'a, 'i> {
                     .attachment
                     .as_ref()
                     .and_then(|a| a.instance_id.as_ref())
-                    .map(|i| ResourceKey::new(ResourceType::Instance, &eni_key.region, i))
+                    .map(|i| ResourceKey::new(ResourceType::Instance, eni_key.region, i))
             });
             if let Some(owner) = owner {
                 let path = vec![self.label_key(&owner), self.label(eni)];
                 return (owner, path);
             }
         }
-        (eni_key.clone(), vec![self.label(eni)])
+        (eni_key.to_key(), vec![self.label(eni)])
     }
 
     /// Rules AWS does not enforce but a careful operator does.
     fn planner_rules(&mut self, id: ResourceId, op: OpId) {
         let allow = self.options.allow;
         let index = self.index;
-        let key = index.key(id);
+        let key = index.key_ref(id);
         for referrer in index.referrers_by_id(id) {
             let from = referrer.from;
             match referrer.kind {
@@ -965,7 +970,7 @@ impl<'a, 'i> Builder<'a, 'i> {
                     } else {
                         self.block(
                             key,
-                            ResourceRef::from(index.key(from)),
+                            ResourceRef::from(index.key_ref(from)),
                             format!(
                                 "{} runs with instance profile {} and would lose its credentials",
                                 self.label(from),
@@ -1002,7 +1007,7 @@ impl<'a, 'i> Builder<'a, 'i> {
         if let Details::LbTargetGroup(tg) = details {
             for lb in &tg.load_balancers {
                 let lb_removal = index
-                    .find(ResourceType::Lb, &key.region, lb)
+                    .find(ResourceType::Lb, key.region, lb)
                     .and_then(|lb| self.removal_op(lb));
                 if let Some(lb_removal) = lb_removal {
                     self.add_edge(lb_removal, op);
@@ -1032,7 +1037,7 @@ impl<'a, 'i> Builder<'a, 'i> {
             }
             self.block(
                 key,
-                ResourceRef::from(index.key(tg_id)),
+                ResourceRef::from(index.key_ref(tg_id)),
                 format!(
                     "{} has {healthy} healthy target(s): it still serves traffic",
                     self.label(tg_id)
@@ -1070,11 +1075,16 @@ impl<'a, 'i> Builder<'a, 'i> {
     fn break_cycles(&mut self) {
         loop {
             let (graph, nodes) = self.graph(false);
-            let mut broke = false;
-            for scc in tarjan_scc(&graph) {
-                if scc.len() < 2 {
-                    continue;
+            // Only the components that are cycles, in the order `tarjan_scc` gives:
+            // it would allocate a vector for every other step too.
+            let mut cycles: Vec<Vec<NodeIndex>> = Vec::new();
+            TarjanScc::new().run(&graph, |scc| {
+                if scc.len() >= 2 {
+                    cycles.push(scc.to_vec());
                 }
+            });
+            let mut broke = false;
+            for scc in cycles {
                 let members: HashSet<OpId> = scc.iter().map(|&n| nodes[n.index()]).collect();
                 let in_cycle =
                     |id: ResourceId| self.removal_op(id).is_some_and(|op| members.contains(&op));
@@ -1200,7 +1210,7 @@ impl<'a, 'i> Builder<'a, 'i> {
         }
         // Addresses once, not in every comparison: on 100k resources the comparator's
         // allocations were a third of the planning time (docs/performance.md).
-        let keys: Vec<&ResourceKey> = nodes.iter().map(|&op| self.key(self.target(op))).collect();
+        let keys: Vec<KeyRef<'_>> = nodes.iter().map(|&op| self.key(self.target(op))).collect();
         let mut addresses: Vec<String> = keys.iter().map(|key| key.address()).collect();
         let mut sequence: Vec<usize> = (0..nodes.len()).collect();
         sequence.sort_by(|&a, &b| {
@@ -1234,10 +1244,10 @@ impl<'a, 'i> Builder<'a, 'i> {
                     wave: wave[i],
                     action: action.clone(),
                     ty: key.ty,
-                    id: key.id.clone(),
+                    id: key.id.to_string(),
                     address: std::mem::take(&mut addresses[i]),
                     name: self.index.resource(*target).name.clone(),
-                    region: key.region.clone(),
+                    region: key.region.to_string(),
                     change: if action.removes_target() {
                         Change::Destroy
                     } else {

@@ -3,10 +3,11 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{RefKind, Resource, ResourceKey, ResourceType};
+use crate::model::{KeyRef, RefKind, Resource, ResourceKey, ResourceType};
 
 /// Bumped on any incompatible change to the snapshot format (docs/snapshot-format.md).
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
@@ -139,16 +140,7 @@ impl Inventory {
 /// The order of [`Resource::key`], without building the keys (a sort of 100k
 /// resources made millions of them).
 fn resource_order(a: &Resource, b: &Resource) -> std::cmp::Ordering {
-    fn key(r: &Resource) -> (ResourceType, &str, &str) {
-        let ty = r.ty();
-        let region = if ty.is_global() {
-            crate::model::GLOBAL_REGION
-        } else {
-            r.region.as_str()
-        };
-        (ty, region, r.id.as_str())
-    }
-    key(a).cmp(&key(b))
+    a.key_ref().cmp(&b.key_ref())
 }
 
 /// A resource's position in an [`InventoryIndex`]: dense, and in key order (the
@@ -173,13 +165,15 @@ pub struct Referrer {
 ///
 /// Built once per plan over up to hundreds of thousands of resources, so it holds no
 /// ordered map of owned keys: ids are positions in key order, lookups by key go
-/// through a hash map of borrowed strings, and referrers are one flat array.
+/// through a hash map of borrowed strings, and referrers are one flat array. Owned
+/// keys ([`InventoryIndex::key`]) are built on first use; the planner borrows them
+/// ([`InventoryIndex::key_ref`]).
 #[derive(Debug, Clone)]
 pub struct InventoryIndex<'a> {
     pub inventory: &'a Inventory,
     /// Position in `inventory.resources` of each id.
     positions: Vec<u32>,
-    keys: Vec<ResourceKey>,
+    keys: OnceLock<Vec<ResourceKey>>,
     by_key: HashMap<(ResourceType, &'a str, &'a str), ResourceId>,
     /// Referrers of id `i` are `referrers[referrer_start[i]..referrer_start[i + 1]]`.
     referrer_start: Vec<u32>,
@@ -218,14 +212,9 @@ impl<'a> InventoryIndex<'a> {
             });
         }
         let mut by_key = HashMap::with_capacity_and_hasher(positions.len(), Default::default());
-        let mut keys = Vec::with_capacity(positions.len());
         for (id, &position) in positions.iter().enumerate() {
-            let resource = &inventory.resources[position as usize];
-            by_key.insert(
-                lookup_key(resource.ty(), &resource.region, &resource.id),
-                ResourceId(id as u32),
-            );
-            keys.push(resource.key());
+            let key = inventory.resources[position as usize].key_ref();
+            by_key.insert((key.ty, key.region, key.id), ResourceId(id as u32));
         }
         let mut links: Vec<(ResourceId, Referrer)> = Vec::new();
         let mut dangling: HashMap<ResourceKey, Vec<Referrer>> = HashMap::default();
@@ -262,7 +251,7 @@ impl<'a> InventoryIndex<'a> {
         InventoryIndex {
             inventory,
             positions,
-            keys,
+            keys: OnceLock::new(),
             by_key,
             referrer_start,
             referrers,
@@ -271,16 +260,16 @@ impl<'a> InventoryIndex<'a> {
     }
 
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.positions.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.positions.is_empty()
     }
 
     /// Every id, in key order.
     pub fn ids(&self) -> impl Iterator<Item = ResourceId> + use<> {
-        (0..self.keys.len() as u32).map(ResourceId)
+        (0..self.positions.len() as u32).map(ResourceId)
     }
 
     pub fn id(&self, key: &ResourceKey) -> Option<ResourceId> {
@@ -292,8 +281,17 @@ impl<'a> InventoryIndex<'a> {
         self.by_key.get(&lookup_key(ty, region, id)).copied()
     }
 
+    /// The key of `id`, owned: the first call builds every key.
     pub fn key(&self, id: ResourceId) -> &ResourceKey {
-        &self.keys[id.index()]
+        let keys = self
+            .keys
+            .get_or_init(|| self.resources().map(Resource::key).collect());
+        &keys[id.index()]
+    }
+
+    /// The key of `id`, borrowed from its resource.
+    pub fn key_ref(&self, id: ResourceId) -> KeyRef<'a> {
+        self.resource(id).key_ref()
     }
 
     pub fn resource(&self, id: ResourceId) -> &'a Resource {

@@ -180,7 +180,53 @@ impl ResourceKey {
 
     /// The Terraform-style address shown to users: `aws_lb.<id>`.
     pub fn address(&self) -> String {
-        format!("{}.{}", self.ty, self.id)
+        self.as_key_ref().address()
+    }
+
+    /// The key borrowed, to compare with [`KeyRef`]s.
+    pub fn as_key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            ty: self.ty,
+            region: &self.region,
+            id: &self.id,
+        }
+    }
+}
+
+/// A [`ResourceKey`] borrowed from the resource it names: the same fields, order and
+/// address, without copying two strings per resource (the planner's index holds one
+/// per resource of the account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyRef<'a> {
+    pub ty: ResourceType,
+    pub region: &'a str,
+    pub id: &'a str,
+}
+
+impl KeyRef<'_> {
+    /// [`ResourceKey::address`], allocated once at its final size (`format!` starts
+    /// empty and grows twice; plans build an address per step).
+    pub fn address(&self) -> String {
+        let ty = self.ty.as_str();
+        let mut address = String::with_capacity(ty.len() + 1 + self.id.len());
+        address.push_str(ty);
+        address.push('.');
+        address.push_str(self.id);
+        address
+    }
+
+    pub fn to_key(&self) -> ResourceKey {
+        ResourceKey {
+            ty: self.ty,
+            region: self.region.to_string(),
+            id: self.id.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for KeyRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.ty, self.id)
     }
 }
 
@@ -208,7 +254,23 @@ impl Resource {
     }
 
     pub fn key(&self) -> ResourceKey {
-        ResourceKey::new(self.ty(), self.region.clone(), self.id.clone())
+        self.key_ref().to_key()
+    }
+
+    /// [`Resource::key`] without copying: the region of a global type is
+    /// [`GLOBAL_REGION`], whatever the snapshot says.
+    pub fn key_ref(&self) -> KeyRef<'_> {
+        let ty = self.ty();
+        let region = if ty.is_global() {
+            GLOBAL_REGION
+        } else {
+            self.region.as_str()
+        };
+        KeyRef {
+            ty,
+            region,
+            id: &self.id,
+        }
     }
 
     /// Every link from this resource to another, derived from its details.

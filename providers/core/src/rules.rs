@@ -132,7 +132,7 @@ pub fn blocking_referrers<'x>(
     index: &'x InventoryIndex<'_>,
     id: ResourceId,
 ) -> impl Iterator<Item = &'x Referrer> + 'x {
-    let ty = index.key(id).ty;
+    let ty = index.resource(id).ty();
     index
         .referrers_by_id(id)
         .iter()
