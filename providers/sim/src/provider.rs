@@ -21,8 +21,9 @@ use crate::account::{Account, describe_api};
 use crate::discovery;
 use crate::knobs::Knobs;
 
-/// Describes in flight in [`SimProvider::describe_many`].
-const DESCRIBES_IN_FLIGHT: usize = 8;
+/// Describes in flight in [`SimProvider::describe_many`]: as many as the AWS
+/// provider has at most (4 batches at once, 8 calls in flight in each).
+const DESCRIBES_IN_FLIGHT: usize = 32;
 
 /// How one executed call ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,9 +407,9 @@ impl Provider for SimProvider {
             .map(|r| serde_json::to_value(r).expect("a resource serializes")))
     }
 
-    /// One describe per resource, as many in flight as the AWS provider has within a
-    /// batch: the simulator charges each resource a read, as the AWS calls that have
-    /// no batch form do.
+    /// One describe per resource, as many in flight as the AWS provider has: the
+    /// simulator charges each resource a read, as the AWS calls that have no batch
+    /// form do (its batch calls make the AWS provider faster than this).
     async fn describe_many(
         &self,
         targets: &[ResourceKey],
