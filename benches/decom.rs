@@ -318,6 +318,7 @@ async fn apply_once(
     let options = ApplyOptions {
         parallelism,
         state_dir: state.path().to_path_buf(),
+        discovered: None,
     };
     let started = Instant::now();
     let report = execute(

@@ -592,7 +592,8 @@ async fn audit_command(args: AuditArgs) -> Result<i32> {
 
 async fn apply_command(args: ApplyArgs) -> Result<i32> {
     let interrupt = Arc::new(AtomicBool::new(false));
-    let (plan_file, account, identity) = if PlanFile::looks_like_plan_file(&args.target) {
+    let (plan_file, account, identity, discovered) = if PlanFile::looks_like_plan_file(&args.target)
+    {
         let file = PlanFile::load(&args.target)?;
         // The profile and role the plan was made with, as recorded in the file.
         let account =
@@ -626,7 +627,7 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
                 "refusing to apply a stale plan\n  hint: run `decom plan -out FILE` again and review the new plan"
             );
         }
-        (file, account, identity)
+        (file, account, identity, live)
     } else {
         let spec = load_spec(&args.target, &args.spec_args)?;
         let account = connect(&args.source, Some(&spec), &[]).await?;
@@ -649,6 +650,7 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
             PlanFile::new(planned.plan, &planned.inventory, archive_events),
             planned.account,
             planned.identity,
+            planned.inventory,
         )
     };
     let state_dir = args.state_dir.join(plan_file.id());
@@ -671,6 +673,7 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
     let options = ApplyOptions {
         parallelism: args.parallelism,
         state_dir: state_dir.clone(),
+        discovered: Some(Arc::new(discovered)),
     };
     let report = apply::execute(
         &plan_file,

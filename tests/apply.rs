@@ -65,6 +65,7 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
         let options = ApplyOptions {
             parallelism: rng.random_range(1..=8),
             state_dir: state.path().to_path_buf(),
+            discovered: None,
         };
         let flag = Arc::new(AtomicBool::new(false));
         let stop_after = rng.random_range(1..plan.steps.len());
@@ -507,11 +508,12 @@ impl Provider for Wrapped {
     async fn describe_many(
         &self,
         targets: &[ResourceKey],
+        discovered: Option<&decom_provider::Inventory>,
     ) -> Vec<Result<Option<serde_json::Value>, decom_provider::ProviderError>> {
         if self.batches_fail {
             return targets.iter().map(describe_failure).map(Err).collect();
         }
-        let mut described = self.sim.describe_many(targets).await;
+        let mut described = self.sim.describe_many(targets, discovered).await;
         for (target, description) in targets.iter().zip(described.iter_mut()) {
             if self.undescribable.contains(target) {
                 *description = Err(describe_failure(target));
@@ -599,6 +601,7 @@ async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() 
             &ApplyOptions {
                 parallelism: 4,
                 state_dir: state.path().to_path_buf(),
+                discovered: None,
             },
             events.clone(),
             Arc::new(AtomicBool::new(false)),

@@ -130,6 +130,7 @@ pub async fn apply_file(
     let options = ApplyOptions {
         parallelism,
         state_dir: state.path().to_path_buf(),
+        discovered: None,
     };
     let result = execute(
         plan_file,

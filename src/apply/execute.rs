@@ -33,6 +33,10 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// Holds the journal, the archive and the report of this plan.
     pub state_dir: std::path::PathBuf,
+    /// The account as read just before this run (for the stale check, or for the
+    /// plan): archiving takes from it what would otherwise be read again per
+    /// resource ([`Provider::describe_many`]).
+    pub discovered: Option<Arc<decom_provider::Inventory>>,
 }
 
 /// Calls retried after throttling or a transient failure, beyond the SDK's own.
@@ -137,7 +141,14 @@ pub async fn execute(
             .map(|s| (s.key(), tokio::sync::OnceCell::new()))
             .collect(),
     });
-    archive_ahead(&shared, plan, &earlier.completed, &interrupt).await;
+    archive_ahead(
+        &shared,
+        plan,
+        &earlier.completed,
+        options.discovered.as_deref(),
+        &interrupt,
+    )
+    .await;
 
     let n = plan.steps.len();
     let mut status = vec![Status::Pending; n];
@@ -457,6 +468,7 @@ async fn archive_ahead(
     shared: &Shared,
     plan: &crate::plan::Plan,
     completed: &BTreeSet<usize>,
+    discovered: Option<&decom_provider::Inventory>,
     interrupt: &AtomicBool,
 ) {
     let targets: BTreeSet<ResourceKey> = plan
@@ -482,7 +494,7 @@ async fn archive_ahead(
             left += batch.len();
             continue;
         }
-        let descriptions = shared.provider.describe_many(batch).await;
+        let descriptions = shared.provider.describe_many(batch, discovered).await;
         for (target, description) in batch.iter().zip(descriptions) {
             let present = match description {
                 Ok(Some(description)) => match shared.archive.write(target, &description) {

@@ -26,6 +26,10 @@ pub(crate) struct Found {
     pub(crate) lb_arns: Vec<String>,
 }
 
+/// Resources of one type in one region as a discovery moments before found them, by
+/// id: what describing them may take instead of reading it again.
+pub(crate) type Known<'a> = BTreeMap<&'a str, &'a Resource>;
+
 enum Event {
     Started(Service, String),
     Finished(Service, String, usize),

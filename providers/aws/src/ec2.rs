@@ -16,7 +16,7 @@ use decom_provider::{
 };
 
 use crate::calls::{api_error, bounded};
-use crate::discover::Found;
+use crate::discover::{Found, Known};
 use crate::text::{arn_name, name_tag, tag_map, timestamp};
 
 /// DescribeInstanceAttribute calls in flight per region.
@@ -244,13 +244,16 @@ async fn instances(
     only: Option<&[String]>,
 ) -> Result<Vec<Resource>, ProviderError> {
     let live = live_instances(client, region, only).await?;
-    instance_resources(client, region, &live).await
+    instance_resources(client, region, &live, &Known::new()).await
 }
 
+/// The instances in decom's model; their termination protection from `known` where
+/// it has them, else one DescribeInstanceAttribute each.
 async fn instance_resources(
     client: &Client,
     region: &str,
     live: &[SdkInstance],
+    known: &Known<'_>,
 ) -> Result<Vec<Resource>, ProviderError> {
     let mut resources: Vec<Resource> = live
         .iter()
@@ -284,16 +287,27 @@ async fn instance_resources(
         })
         .collect();
 
-    let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
-    let protections = bounded(ids, ATTRIBUTE_CONCURRENCY, |id| {
+    let known_protection = |id: &str| match known.get(id).map(|r| &r.details) {
+        Some(Details::Instance(instance)) => Some(instance.termination_protection),
+        _ => None,
+    };
+    let unknown: Vec<String> = resources
+        .iter()
+        .filter(|r| known_protection(&r.id).is_none())
+        .map(|r| r.id.clone())
+        .collect();
+    let fetched = bounded(unknown.clone(), ATTRIBUTE_CONCURRENCY, |id| {
         let client = client.clone();
         let region = region.to_string();
         async move { termination_protection(&client, &region, &id).await }
     })
     .await?;
-    for (resource, protected) in resources.iter_mut().zip(protections) {
+    let fetched: BTreeMap<String, bool> = unknown.into_iter().zip(fetched).collect();
+    for resource in &mut resources {
+        let protected =
+            known_protection(&resource.id).or_else(|| fetched.get(&resource.id).copied());
         if let Details::Instance(instance) = &mut resource.details {
-            instance.termination_protection = protected;
+            instance.termination_protection = protected.unwrap_or(false);
         }
     }
     Ok(resources)
@@ -464,7 +478,7 @@ pub(crate) async fn describe(
     target: &ResourceKey,
 ) -> Result<Option<serde_json::Value>, ProviderError> {
     let only = std::slice::from_ref(&target.id);
-    match describe_batch(client, &target.region, target.ty, only).await {
+    match describe_batch(client, &target.region, target.ty, only, &Known::new()).await {
         Ok(mut found) => Ok(found.pop().flatten()),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -473,13 +487,14 @@ pub(crate) async fn describe(
 
 /// Describes resources of one type in one region, in the order of `ids` (`None`:
 /// gone), with the calls of one describe per 200 resources (an instance's
-/// termination protection still takes a call of its own). Any failure fails the
-/// batch; a gone resource named by id fails it with `NotFound`.
+/// termination protection takes a call of its own, unless `known` has it). Any
+/// failure fails the batch; a gone resource named by id fails it with `NotFound`.
 pub(crate) async fn describe_batch(
     client: &Client,
     region: &str,
     ty: ResourceType,
     ids: &[String],
+    known: &Known<'_>,
 ) -> Result<Vec<Option<serde_json::Value>>, ProviderError> {
     let mut found = BTreeMap::new();
     for chunk in ids.chunks(DESCRIBE_BATCH) {
@@ -494,7 +509,7 @@ pub(crate) async fn describe_batch(
             }
             ResourceType::Instance => {
                 let live = live_instances(client, region, Some(chunk)).await?;
-                let models = instance_resources(client, region, &live).await?;
+                let models = instance_resources(client, region, &live, known).await?;
                 for (model, instance) in models.into_iter().zip(&live) {
                     found.insert(model.id.clone(), instance_json(model, instance));
                 }

@@ -16,7 +16,7 @@ use decom_provider::{
 use serde_json::{Value, json};
 
 use crate::calls::{api_error, bounded};
-use crate::discover::Found;
+use crate::discover::{Found, Known};
 use crate::text::{tag_map, timestamp};
 
 /// Per-resource ELBv2 calls in flight per region.
@@ -84,7 +84,7 @@ pub(crate) async fn discover(
         }
     }
     if wants(ResourceType::LbTargetGroup) {
-        resources.extend(target_groups(client, region, None).await?);
+        resources.extend(target_groups(client, region, None, &Known::new()).await?);
     }
 
     let arns: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
@@ -301,11 +301,13 @@ fn rule_resource(region: &str, listener_arn: &str, rule: &Rule) -> Resource {
     }
 }
 
-/// Target groups with their targets' health (one DescribeTargetHealth per group).
+/// Target groups with their targets' health (one DescribeTargetHealth per group,
+/// unless `known` has the group's targets).
 async fn target_groups(
     client: &Client,
     region: &str,
     only: Option<&[String]>,
+    known: &Known<'_>,
 ) -> Result<Vec<Resource>, ProviderError> {
     let groups: Vec<SdkTargetGroup> = client
         .describe_target_groups()
@@ -322,7 +324,16 @@ async fn target_groups(
         .collect();
     let targets = bounded(arns, CONCURRENCY, |arn| {
         let (client, region) = (client.clone(), region.to_string());
-        async move { target_health(&client, &region, &arn).await }
+        let known = match known.get(arn.as_str()).map(|r| &r.details) {
+            Some(Details::LbTargetGroup(group)) => Some(group.targets.clone()),
+            _ => None,
+        };
+        async move {
+            match known {
+                Some(targets) => Ok(targets),
+                None => target_health(&client, &region, &arn).await,
+            }
+        }
     })
     .await?;
     Ok(groups
@@ -545,7 +556,7 @@ pub(crate) async fn describe(
     target: &ResourceKey,
 ) -> Result<Option<Value>, ProviderError> {
     let only = std::slice::from_ref(&target.id);
-    match describe_batch(client, &target.region, target.ty, only).await {
+    match describe_batch(client, &target.region, target.ty, only, &Known::new()).await {
         Ok(mut found) => Ok(found.pop().flatten()),
         Err(e) => gone(e),
     }
@@ -554,13 +565,15 @@ pub(crate) async fn describe(
 /// Describes resources of one type in one region, in the order of `arns` (`None`:
 /// gone): one describe and one DescribeTags per 20 resources, and per resource only
 /// the calls ELBv2 has no batch form of (a balancer's attributes and listeners, a
-/// listener's rules, a target group's health and attributes). Any failure fails the
-/// batch; a gone resource named by ARN fails it with `NotFound`.
+/// listener's rules, a target group's attributes, and its health unless `known` has
+/// it). Any failure fails the batch; a gone resource named by ARN fails it with
+/// `NotFound`.
 pub(crate) async fn describe_batch(
     client: &Client,
     region: &str,
     ty: ResourceType,
     arns: &[String],
+    known: &Known<'_>,
 ) -> Result<Vec<Option<Value>>, ProviderError> {
     let mut found: BTreeMap<String, Value> = BTreeMap::new();
     for chunk in arns.chunks(TAGS_PER_CALL) {
@@ -629,7 +642,7 @@ pub(crate) async fn describe_batch(
                 }
             }
             ResourceType::LbTargetGroup => {
-                let groups = target_groups(client, region, Some(chunk)).await?;
+                let groups = target_groups(client, region, Some(chunk), known).await?;
                 let group_arns: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
                 let mut tags = tags(client, region, group_arns.clone()).await?;
                 let attributes = bounded(group_arns, CONCURRENCY, |arn| {

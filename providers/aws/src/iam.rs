@@ -17,7 +17,7 @@ use decom_provider::{
 use serde_json::{Value, json};
 
 use crate::calls::{api_error, bounded};
-use crate::discover::Found;
+use crate::discover::{Found, Known};
 use crate::text::{arn_name, policy_document, tag_map, timestamp};
 
 /// Per-policy IAM calls in flight (IAM's rate limits are account-wide and low).
@@ -431,6 +431,7 @@ pub(crate) async fn describe_batch(
     client: &Client,
     ty: ResourceType,
     ids: &[String],
+    known: &Known<'_>,
 ) -> Result<Vec<Option<Value>>, ProviderError> {
     if ids.len() < ACCOUNT_LISTING_FROM {
         return bounded(ids.to_vec(), CONCURRENCY, |id| {
@@ -478,7 +479,8 @@ pub(crate) async fn describe_batch(
                 .policies()
                 .filter(|p| p.arn().is_some_and(|arn| wanted.contains(arn)))
                 .collect();
-            // Tags are not in the account details: one ListPolicyTags per policy.
+            // Tags are not in the account details: one ListPolicyTags per policy,
+            // unless `known` has them.
             let arns: Vec<String> = policies
                 .iter()
                 .filter_map(|p| p.arn())
@@ -486,7 +488,13 @@ pub(crate) async fn describe_batch(
                 .collect();
             let tags = bounded(arns, CONCURRENCY, |arn| {
                 let client = client.clone();
-                async move { policy_tags(&client, &arn).await }
+                let known = known.get(arn.as_str()).map(|r| r.tags.clone());
+                async move {
+                    match known {
+                        Some(tags) => Ok(tags),
+                        None => policy_tags(&client, &arn).await,
+                    }
+                }
             })
             .await?;
             for (policy, tags) in policies.into_iter().zip(tags) {

@@ -225,6 +225,7 @@ impl AwsProvider {
         ty: ResourceType,
         region: &str,
         indices: &[usize],
+        known: &discover::Known<'_>,
     ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
         use futures_util::StreamExt;
         // Each id once: EC2 refuses a list that names an instance twice.
@@ -237,16 +238,16 @@ impl AwsProvider {
         let batch = match ty.service() {
             decom_provider::Service::Ec2 => {
                 let client = self.region_clients(region).ec2;
-                ec2::describe_batch(&client, region, ty, &ids).await
+                ec2::describe_batch(&client, region, ty, &ids, known).await
             }
             decom_provider::Service::Elbv2 => {
                 let client = self.region_clients(region).elbv2;
-                elbv2::describe_batch(&client, region, ty, &ids).await
+                elbv2::describe_batch(&client, region, ty, &ids, known).await
             }
-            decom_provider::Service::Iam => iam::describe_batch(self.iam(), ty, &ids).await,
+            decom_provider::Service::Iam => iam::describe_batch(self.iam(), ty, &ids, known).await,
             decom_provider::Service::Logs => {
                 let client = self.region_clients(region).logs;
-                logs::describe_batch(&client, region, &ids).await
+                logs::describe_batch(&client, region, &ids, known).await
             }
         };
         match batch {
@@ -353,8 +354,25 @@ impl Provider for AwsProvider {
     async fn describe_many(
         &self,
         targets: &[ResourceKey],
+        discovered: Option<&Inventory>,
     ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
         use futures_util::StreamExt;
+        // The targets as discovered, by type and region, then id.
+        let wanted: std::collections::HashSet<decom_provider::KeyRef> =
+            targets.iter().map(ResourceKey::as_key_ref).collect();
+        let mut known: BTreeMap<(ResourceType, &str), discover::Known> = BTreeMap::new();
+        for resource in discovered.iter().flat_map(|i| &i.resources) {
+            let key = resource.key_ref();
+            if wanted.contains(&key) {
+                known
+                    .entry((key.ty, key.region))
+                    .or_default()
+                    .insert(key.id, resource);
+            }
+        }
+        let known = &known;
+        let none = discover::Known::new();
+        let none = &none;
         let mut batches: BTreeMap<(ResourceType, String), Vec<usize>> = BTreeMap::new();
         for (i, target) in targets.iter().enumerate() {
             batches
@@ -366,7 +384,10 @@ impl Provider for AwsProvider {
         // (a describe, then the calls per resource it found).
         let answered: Vec<_> = futures_util::stream::iter(batches)
             .map(|((ty, region), indices)| async move {
-                let descriptions = self.describe_batch(targets, ty, &region, &indices).await;
+                let known = known.get(&(ty, region.as_str())).unwrap_or(none);
+                let descriptions = self
+                    .describe_batch(targets, ty, &region, &indices, known)
+                    .await;
                 (indices, descriptions)
             })
             .buffer_unordered(BATCHES_IN_FLIGHT)

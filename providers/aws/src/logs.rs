@@ -12,7 +12,7 @@ use decom_provider::{
 use serde_json::{Value, json};
 
 use crate::calls::{api_error, bounded};
-use crate::discover::Found;
+use crate::discover::{Found, Known};
 use crate::text::millis;
 
 /// ListTagsForResource calls in flight per region (one per log group).
@@ -136,7 +136,9 @@ pub(crate) async fn describe(
         .into_iter()
         .find(|g| g.log_group_name() == Some(name))
     {
-        Some(group) => Ok(Some(describe_group(client, region, group, None).await?)),
+        Some(group) => Ok(Some(
+            describe_group(client, region, group, None, None).await?,
+        )),
         None => Ok(None),
     }
 }
@@ -157,6 +159,7 @@ pub(crate) async fn describe_batch(
     client: &Client,
     region: &str,
     names: &[String],
+    known: &Known<'_>,
 ) -> Result<Vec<Option<Value>>, ProviderError> {
     let mut groups = Vec::new();
     for chunk in names.chunks(GROUPS_PER_CALL) {
@@ -210,12 +213,11 @@ pub(crate) async fn describe_batch(
         .collect();
     let described = bounded(groups, CONCURRENCY, |(group, filters)| {
         let (client, region) = (client.clone(), region.to_string());
+        let name = group.log_group_name().unwrap_or_default().to_string();
+        let tags = known.get(name.as_str()).map(|r| r.tags.clone());
         async move {
-            let name = group.log_group_name().unwrap_or_default().to_string();
-            Ok((
-                name,
-                describe_group(&client, &region, group, filters).await?,
-            ))
+            let description = describe_group(&client, &region, group, filters, tags).await?;
+            Ok((name, description))
         }
     })
     .await?;
@@ -241,15 +243,19 @@ async fn metric_filters(
 }
 
 /// The archive's view of a log group: the model, its metric and subscription filters
-/// (the metric filters read here unless `metric_filters` has them).
+/// (the metric filters and the tags read here unless given).
 async fn describe_group(
     client: &Client,
     region: &str,
     group: SdkLogGroup,
     metric_filters: Option<Vec<MetricFilter>>,
+    tags: Option<BTreeMap<String, String>>,
 ) -> Result<Value, ProviderError> {
     let name = group.log_group_name().unwrap_or_default();
-    let tags = tags(client, region, &group_arn(&group)).await?;
+    let tags = match tags {
+        Some(tags) => tags,
+        None => self::tags(client, region, &group_arn(&group)).await?,
+    };
     let metric_filters = match metric_filters {
         Some(filters) => filters,
         None => self::metric_filters(client, region, Some(name)).await?,

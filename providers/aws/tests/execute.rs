@@ -428,7 +428,7 @@ moto_test! {
             one_by_one.push(single.describe(target).await.unwrap_or_else(|e| panic!("describe {target}: {e}")));
         }
         let batched = moto.provider().await;
-        let many = batched.describe_many(&targets).await;
+        let many = batched.describe_many(&targets, None).await;
         assert_eq!(many.len(), targets.len());
         for ((target, many), single) in targets.iter().zip(many).zip(&one_by_one) {
             let many = many.unwrap_or_else(|e| panic!("describe_many {target}: {e}"));
@@ -450,6 +450,30 @@ moto_test! {
         let filtered = targets.iter().position(|t| t.id == "/batch/3").expect("target");
         assert_eq!(one_by_one[filtered].as_ref().expect("group")["metric_filters"][0]["name"], "errors");
 
+        // With the account as just discovered: the same answers, without reading
+        // again what discovery read per resource.
+        let discovering = moto.provider().await;
+        let discovered = discovering
+            .discover(&DiscoveryRequest::everything(vec![moto.region.clone()]), &decom_provider::NoProgress)
+            .await
+            .expect("discovery");
+        let informed = moto.provider().await;
+        let many = informed.describe_many(&targets, Some(&discovered)).await;
+        for ((target, many), single) in targets.iter().zip(many).zip(&one_by_one) {
+            let many = many.unwrap_or_else(|e| panic!("describe_many {target}: {e}"));
+            assert_eq!(&many, single, "{target}");
+        }
+        let informed_calls = informed.api_calls();
+        for call in [
+            "ec2:DescribeInstanceAttribute",
+            "elasticloadbalancing:DescribeTargetHealth",
+            "iam:ListPolicyTags",
+            "logs:ListTagsForResource",
+        ] {
+            assert_eq!(informed_calls.get(call), None, "{call}: {informed_calls:?}");
+            assert!(batched.api_calls().get(call) > Some(&0), "{call} without the discovery");
+        }
+
         // Gone resources among them: `None` for those, the others' answers unchanged
         // (a batch that fails on a gone id falls back to one describe per resource).
         sdk.ec2.delete_security_group().group_id(&s.neighbour_sg).send().await.expect("delete sg");
@@ -464,7 +488,7 @@ moto_test! {
             key(T::CloudwatchLogGroup, &moto.region, &s.neighbour_log_group),
             key(T::IamInstanceProfile, &moto.region, "batch-profile-0"),
         ];
-        let many = moto.provider().await.describe_many(&targets).await;
+        let many = moto.provider().await.describe_many(&targets, None).await;
         for ((target, many), single) in targets.iter().zip(many).zip(&one_by_one) {
             let many = many.unwrap_or_else(|e| panic!("describe_many {target}: {e}"));
             if gone.contains(target) {

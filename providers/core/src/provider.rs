@@ -299,10 +299,18 @@ pub trait Provider: Send + Sync {
     /// it, in the order of `targets`. A provider answers with batch calls where the
     /// service has them; this default describes one target after another. An error
     /// stands for its target only: the others' answers are still returned.
+    ///
+    /// `discovered` is the account as the caller discovered it moments before, if it
+    /// has it: a provider may take from it the fields of a resource's model that
+    /// would otherwise cost a call per resource (termination protection, target
+    /// health, tags) instead of reading them again; those fields are then as of that
+    /// discovery.
     async fn describe_many(
         &self,
         targets: &[ResourceKey],
+        discovered: Option<&Inventory>,
     ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
+        let _ = discovered;
         let mut descriptions = Vec::with_capacity(targets.len());
         for target in targets {
             descriptions.push(self.describe(target).await);

@@ -413,6 +413,7 @@ impl Provider for SimProvider {
     async fn describe_many(
         &self,
         targets: &[ResourceKey],
+        _discovered: Option<&Inventory>,
     ) -> Vec<Result<Option<serde_json::Value>, ProviderError>> {
         use futures_util::StreamExt;
         futures_util::stream::iter(0..targets.len())
