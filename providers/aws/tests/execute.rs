@@ -16,6 +16,26 @@ fn op(moto: &Moto, ty: T, id: &str, action: Action) -> Operation {
     Operation::new(key(ty, &moto.region, id), action)
 }
 
+/// A metric filter `errors` on the log group.
+async fn error_metric_filter(sdk: &Sdk, log_group: &str) {
+    sdk.logs
+        .put_metric_filter()
+        .log_group_name(log_group)
+        .filter_name("errors")
+        .filter_pattern("ERROR")
+        .metric_transformations(
+            aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
+                .metric_name("Errors")
+                .metric_namespace("Test")
+                .metric_value("1")
+                .build()
+                .expect("transformation"),
+        )
+        .send()
+        .await
+        .expect("metric filter");
+}
+
 async fn ok(provider: &impl Provider, operation: Operation) {
     if let Err(e) = provider.execute(&operation).await {
         panic!("{operation}: {e}");
@@ -252,22 +272,7 @@ moto_test! {
     async fn describes_resources_for_the_archive(moto: Moto) {
         let sdk = moto.sdk().await;
         let s = fixtures::build_stack(&sdk, &moto.region).await;
-        sdk.logs
-            .put_metric_filter()
-            .log_group_name(&s.log_groups[0])
-            .filter_name("errors")
-            .filter_pattern("ERROR")
-            .metric_transformations(
-                aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
-                    .metric_name("Errors")
-                    .metric_namespace("Web")
-                    .metric_value("1")
-                    .build()
-                    .expect("transformation"),
-            )
-            .send()
-            .await
-            .expect("metric filter");
+        error_metric_filter(&sdk, &s.log_groups[0]).await;
         let provider = moto.provider().await;
         let describe = |ty: T, id: &str| {
             let target = key(ty, &moto.region, id);
@@ -388,22 +393,7 @@ moto_test! {
             sdk.logs.create_log_group().log_group_name(&name).send().await.expect("log group");
             log_groups.push(name);
         }
-        sdk.logs
-            .put_metric_filter()
-            .log_group_name("/batch/3")
-            .filter_name("errors")
-            .filter_pattern("ERROR")
-            .metric_transformations(
-                aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
-                    .metric_name("Errors")
-                    .metric_namespace("Batch")
-                    .metric_value("1")
-                    .build()
-                    .expect("transformation"),
-            )
-            .send()
-            .await
-            .expect("metric filter");
+        error_metric_filter(&sdk, "/batch/3").await;
         let mut targets = Vec::new();
         let mut add = |ty: T, ids: &[String]| targets.extend(ids.iter().map(|id| key(ty, &moto.region, id)));
         add(T::SecurityGroup, &[s.alb_sg.clone(), s.app_sg.clone(), s.neighbour_sg.clone()]);
