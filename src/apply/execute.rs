@@ -33,9 +33,11 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// Holds the journal, the archive and the report of this plan.
     pub state_dir: std::path::PathBuf,
-    /// The account as read just before this run (for the stale check, or for the
-    /// plan): archiving takes from it what would otherwise be read again per
-    /// resource ([`Provider::describe_many`]).
+    /// The account as read before this run: the stale check's rediscovery, or, when
+    /// applying a directory, the discovery the plan was made from (before its
+    /// confirmation prompt). Archiving takes from it what would otherwise be read
+    /// again per resource ([`Provider::describe_many`]); those fields of the archive
+    /// are then as of that discovery.
     pub discovered: Option<Arc<decom_provider::Inventory>>,
 }
 
