@@ -47,13 +47,8 @@ pub(crate) async fn discover(
                 .policies()
                 .map(|p| details.policy_resource(p))
                 .collect();
-            // Tags are not in the account details: one ListPolicyTags per policy.
             let arns: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
-            let tags = bounded(arns, CONCURRENCY, |arn| {
-                let client = client.clone();
-                async move { policy_tags(&client, &arn).await }
-            })
-            .await?;
+            let tags = policies_tags(client, arns, &Known::new()).await?;
             for (policy, tags) in policies.iter_mut().zip(tags) {
                 policy.tags = tags;
             }
@@ -214,6 +209,26 @@ async fn instance_profiles(client: &Client) -> Result<Vec<SdkProfile>, ProviderE
         .try_collect()
         .await
         .map_err(|e| api_error("iam:ListInstanceProfiles", REGION, e))
+}
+
+/// The tags of each policy, in the order of `arns`: not in the account details, so
+/// one ListPolicyTags per policy, unless `known` has them.
+async fn policies_tags(
+    client: &Client,
+    arns: Vec<String>,
+    known: &Known<'_>,
+) -> Result<Vec<BTreeMap<String, String>>, ProviderError> {
+    bounded(arns, CONCURRENCY, |arn| {
+        let client = client.clone();
+        let known = known.get(arn.as_str()).map(|r| r.tags.clone());
+        async move {
+            match known {
+                Some(tags) => Ok(tags),
+                None => policy_tags(&client, &arn).await,
+            }
+        }
+    })
+    .await
 }
 
 async fn policy_tags(
@@ -479,24 +494,12 @@ pub(crate) async fn describe_batch(
                 .policies()
                 .filter(|p| p.arn().is_some_and(|arn| wanted.contains(arn)))
                 .collect();
-            // Tags are not in the account details: one ListPolicyTags per policy,
-            // unless `known` has them.
             let arns: Vec<String> = policies
                 .iter()
                 .filter_map(|p| p.arn())
                 .map(str::to_string)
                 .collect();
-            let tags = bounded(arns, CONCURRENCY, |arn| {
-                let client = client.clone();
-                let known = known.get(arn.as_str()).map(|r| r.tags.clone());
-                async move {
-                    match known {
-                        Some(tags) => Ok(tags),
-                        None => policy_tags(&client, &arn).await,
-                    }
-                }
-            })
-            .await?;
+            let tags = policies_tags(client, arns, known).await?;
             for (policy, tags) in policies.into_iter().zip(tags) {
                 let mut model = details.policy_resource(policy);
                 model.tags = tags;
