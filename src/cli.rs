@@ -56,11 +56,13 @@ pub struct SpecArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct SourceArgs {
-    /// Plan against this snapshot (from `decom discover` or a fixture) through the
-    /// simulator instead of the live account.
+    /// Work on this snapshot (from `decom discover` or a fixture) instead of the live
+    /// account: plan, graph and audit read it as is; apply changes it through the
+    /// simulator.
     #[arg(long, value_name = "SNAPSHOT")]
     pub inventory: Option<PathBuf>,
-    /// Print API calls per operation on stderr when done.
+    /// Print API calls per operation, and the peak memory where the OS tells it, on
+    /// stderr when done.
     #[arg(long)]
     pub stats: bool,
     /// No progress bars.

@@ -15,10 +15,10 @@ use decom::render::{self, MarkdownOptions};
 use decom::select::{plan_options, select, types_to_discover};
 use decom::spec::{self, LoadOptions, SourceFile, Spec};
 use decom_provider::{
-    CallerIdentity, DiscoveryProgress, DiscoveryRequest, Inventory, NoProgress, Provider,
-    ResourceType,
+    ApiCallStats, CallerIdentity, DiscoveryProgress, DiscoveryRequest, Inventory, NoProgress,
+    Provider, ProviderError, ResourceType,
 };
-use decom_sim::{Knobs, SimProvider};
+use decom_sim::{Knobs, ReadOnlySnapshot, SimProvider};
 
 use crate::cli::{
     ApplyArgs, AuditArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat,
@@ -81,17 +81,46 @@ fn load_spec(path: &Path, args: &SpecArgs) -> Result<Spec> {
     spec::load(path, &load_options(args)?).map_err(|diagnostics| anyhow!("{diagnostics}"))
 }
 
-/// The account a command works on: a snapshot through the simulator, or AWS.
+/// The account a command works on: a snapshot read as is, a snapshot through the
+/// simulator (for `apply`, which changes it), or AWS.
 enum Account {
+    Snapshot(ReadOnlySnapshot),
     Sim(Arc<SimProvider>),
     Aws(Arc<decom_aws::AwsProvider>),
 }
 
+/// What a command does to the account: a snapshot is simulated only to be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Change,
+}
+
 impl Account {
-    fn provider(&self) -> Arc<dyn Provider> {
+    /// The provider `apply` changes the account through.
+    fn provider(&self) -> Result<Arc<dyn Provider>> {
         match self {
-            Account::Sim(sim) => sim.clone(),
-            Account::Aws(aws) => aws.clone(),
+            Account::Snapshot(_) => {
+                bail!("internal error: a snapshot opened read-only cannot be changed")
+            }
+            Account::Sim(sim) => Ok(sim.clone()),
+            Account::Aws(aws) => Ok(aws.clone()),
+        }
+    }
+
+    async fn caller_identity(&mut self) -> Result<CallerIdentity, ProviderError> {
+        match self {
+            Account::Snapshot(snapshot) => Ok(snapshot.caller_identity()),
+            Account::Sim(sim) => sim.caller_identity().await,
+            Account::Aws(aws) => aws.caller_identity().await,
+        }
+    }
+
+    fn api_calls(&self) -> ApiCallStats {
+        match self {
+            Account::Snapshot(snapshot) => snapshot.api_calls().clone(),
+            Account::Sim(sim) => sim.api_calls(),
+            Account::Aws(aws) => aws.api_calls(),
         }
     }
 
@@ -108,13 +137,19 @@ impl Account {
             return Ok(regions);
         }
         match self {
-            Account::Sim(sim) => Ok(sim.snapshot().regions),
+            Account::Snapshot(snapshot) => Ok(snapshot.regions().to_vec()),
+            Account::Sim(sim) => Ok(sim.regions()),
             Account::Aws(aws) => Ok(aws.regions().to_vec()),
         }
     }
 }
 
-async fn connect(source: &SourceArgs, spec: Option<&Spec>, regions: &[String]) -> Result<Account> {
+async fn connect(
+    source: &SourceArgs,
+    spec: Option<&Spec>,
+    regions: &[String],
+    access: Access,
+) -> Result<Account> {
     let provider_block = spec.and_then(|s| s.provider.as_ref());
     let regions = if regions.is_empty() {
         provider_block
@@ -123,7 +158,13 @@ async fn connect(source: &SourceArgs, spec: Option<&Spec>, regions: &[String]) -
     } else {
         regions.to_vec()
     };
-    connect_with(source, spec.and_then(connection_of).as_ref(), regions).await
+    connect_with(
+        source,
+        spec.and_then(connection_of).as_ref(),
+        regions,
+        access,
+    )
+    .await
 }
 
 /// The profile and role of the spec's provider block, recorded in plan files.
@@ -142,10 +183,17 @@ async fn connect_with(
     source: &SourceArgs,
     connection: Option<&Connection>,
     regions: Vec<String>,
+    access: Access,
 ) -> Result<Account> {
     if let Some(path) = &source.inventory {
-        let sim = SimProvider::load(path, Knobs::default()).map_err(|e| anyhow!("{e}"))?;
-        return Ok(Account::Sim(Arc::new(sim)));
+        return match access {
+            Access::Read => Ok(Account::Snapshot(
+                ReadOnlySnapshot::load(path).map_err(|e| anyhow!("{e}"))?,
+            )),
+            Access::Change => Ok(Account::Sim(Arc::new(
+                SimProvider::load(path, Knobs::default()).map_err(|e| anyhow!("{e}"))?,
+            ))),
+        };
     }
     let settings = decom_aws::AwsSettings {
         regions,
@@ -167,7 +215,7 @@ async fn connect_with(
 /// The account guard: who the credentials belong to, checked against the spec
 /// before any other call; regions outside the spec's list are refused too.
 async fn guard(
-    account: &Account,
+    account: &mut Account,
     spec: Option<&Spec>,
     regions: &[String],
 ) -> Result<CallerIdentity> {
@@ -182,15 +230,11 @@ async fn guard(
             block.location
         );
     }
-    let identity = account
-        .provider()
-        .caller_identity()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "cannot tell which account the credentials belong to: {e}\n  hint: configure AWS credentials (AWS_PROFILE, `aws sso login`, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or plan offline against a snapshot with --inventory FILE"
-            )
-        })?;
+    let identity = account.caller_identity().await.map_err(|e| {
+        anyhow!(
+            "cannot tell which account the credentials belong to: {e}\n  hint: configure AWS credentials (AWS_PROFILE, `aws sso login`, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or plan offline against a snapshot with --inventory FILE"
+        )
+    })?;
     if let Some(block) = block
         && !block.allowed_account_ids.is_empty()
         && !block.allowed_account_ids.contains(&identity.account_id)
@@ -207,20 +251,22 @@ async fn guard(
 }
 
 async fn discover_inventory(
-    account: &Account,
+    account: &mut Account,
     request: &DiscoveryRequest,
     no_progress: bool,
 ) -> Result<Inventory> {
-    let provider = account.provider();
-    let result = if bars_wanted(no_progress) && matches!(account, Account::Aws(_)) {
-        let bars = DiscoveryBars::new();
-        let result = provider
-            .discover(request, &bars as &dyn DiscoveryProgress)
-            .await;
-        bars.finish();
-        result
-    } else {
-        provider.discover(request, &NoProgress).await
+    let result = match account {
+        Account::Snapshot(snapshot) => {
+            return snapshot.discover(request).map_err(|e| anyhow!("{e}"));
+        }
+        Account::Sim(sim) => sim.discover(request, &NoProgress).await,
+        Account::Aws(aws) if bars_wanted(no_progress) => {
+            let bars = DiscoveryBars::new();
+            let result = aws.discover(request, &bars as &dyn DiscoveryProgress).await;
+            bars.finish();
+            result
+        }
+        Account::Aws(aws) => aws.discover(request, &NoProgress).await,
     };
     result.map_err(|e| {
         anyhow!("discovery failed, so no plan is made (a partial inventory could hide a dependency): {e}")
@@ -228,12 +274,29 @@ async fn discover_inventory(
 }
 
 fn print_stats(account: &Account) {
-    let calls = account.provider().api_calls();
+    let calls = account.api_calls();
     let total: u64 = calls.values().sum();
     eprintln!("API calls: {total}");
     for (operation, count) in calls {
         eprintln!("  {count:>6}  {operation}");
     }
+    if let Some(mb) = peak_memory_mb() {
+        eprintln!("Peak memory: {mb} MB");
+    }
+}
+
+/// The process's peak resident memory, where the OS tells it (Linux's `VmHWM`).
+fn peak_memory_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb.div_ceil(1024))
 }
 
 /// Spec + account -> plan, with the selector warnings printed on stderr.
@@ -245,14 +308,14 @@ struct Planned {
     identity: CallerIdentity,
 }
 
-async fn plan_spec(spec: Spec, account: Account, no_progress: bool) -> Result<Planned> {
+async fn plan_spec(spec: Spec, mut account: Account, no_progress: bool) -> Result<Planned> {
     let regions = account.regions(Some(&spec), &[])?;
-    let identity = guard(&account, Some(&spec), &regions).await?;
+    let identity = guard(&mut account, Some(&spec), &regions).await?;
     let request = DiscoveryRequest {
         regions,
         types: types_to_discover(&spec),
     };
-    let inventory = discover_inventory(&account, &request, no_progress).await?;
+    let inventory = discover_inventory(&mut account, &request, no_progress).await?;
     let resolved = select(&spec, &inventory);
     for warning in &resolved.warnings {
         eprintln!("{}", spec.render(warning));
@@ -293,14 +356,11 @@ async fn plan(args: PlanArgs) -> Result<i32> {
     let (spec, account) = match args.example {
         Some(example) => {
             let (spec, inventory) = example_inputs(example)?;
-            (
-                spec,
-                Account::Sim(Arc::new(SimProvider::new(inventory, Knobs::default()))),
-            )
+            (spec, Account::Snapshot(ReadOnlySnapshot::new(inventory)))
         }
         None => {
             let spec = load_spec(&args.spec, &args.spec_args)?;
-            let account = connect(&args.source, Some(&spec), &[]).await?;
+            let account = connect(&args.source, Some(&spec), &[], Access::Read).await?;
             (spec, account)
         }
     };
@@ -308,7 +368,7 @@ async fn plan(args: PlanArgs) -> Result<i32> {
     let plan = &planned.plan;
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        write!(stdout, "{}", plan.to_json())?;
+        plan.write_json(std::io::BufWriter::with_capacity(1 << 16, &mut stdout))?;
     } else if args.markdown {
         let parts = render::markdown(
             plan,
@@ -348,7 +408,12 @@ async fn plan(args: PlanArgs) -> Result<i32> {
     if args.source.stats {
         print_stats(&planned.account);
     }
-    Ok(plan_exit_code(plan, args.detailed_exitcode))
+    let code = plan_exit_code(plan, args.detailed_exitcode);
+    // The process exits next and the OS takes the memory back at once; freeing an
+    // account's resources and the plan's steps one by one took 6% of a plan of
+    // 100k resources (`perf`, glibc's allocator; docs/performance.md).
+    std::mem::forget((planned.plan, planned.inventory));
+    Ok(code)
 }
 
 fn plan_exit_code(plan: &Plan, detailed: bool) -> i32 {
@@ -411,7 +476,7 @@ async fn graph(args: GraphArgs) -> Result<i32> {
         PlanFile::load(&args.target)?.plan
     } else {
         let spec = load_spec(&args.target, &args.spec_args)?;
-        let account = connect(&args.source, Some(&spec), &[]).await?;
+        let account = connect(&args.source, Some(&spec), &[], Access::Read).await?;
         plan_spec(spec, account, args.source.no_progress)
             .await?
             .plan
@@ -455,14 +520,20 @@ async fn discover(args: DiscoverArgs) -> Result<i32> {
         Some(path) => Some(load_spec(path, &args.spec_args)?),
         None => None,
     };
-    let account = connect(&SourceArgs::default(), spec.as_ref(), &args.regions).await?;
+    let mut account = connect(
+        &SourceArgs::default(),
+        spec.as_ref(),
+        &args.regions,
+        Access::Read,
+    )
+    .await?;
     let regions = account.regions(spec.as_ref(), &args.regions)?;
     if regions.is_empty() {
         bail!(
             "no region to discover\n  hint: pass --region, set AWS_REGION, or list `regions` in the spec's provider block"
         );
     }
-    guard(&account, spec.as_ref(), &regions).await?;
+    guard(&mut account, spec.as_ref(), &regions).await?;
     let types = if args.types.is_empty() {
         ResourceType::ALL.into_iter().collect()
     } else {
@@ -478,7 +549,7 @@ async fn discover(args: DiscoverArgs) -> Result<i32> {
             .collect::<Result<_>>()?
     };
     let inventory = discover_inventory(
-        &account,
+        &mut account,
         &DiscoveryRequest { regions, types },
         args.no_progress,
     )
@@ -540,16 +611,16 @@ async fn audit_command(args: AuditArgs) -> Result<i32> {
         ignore,
     };
 
-    let account = connect(&args.source, spec.as_ref(), &args.regions).await?;
+    let mut account = connect(&args.source, spec.as_ref(), &args.regions, Access::Read).await?;
     let regions = account.regions(spec.as_ref(), &args.regions)?;
     if regions.is_empty() {
         bail!(
             "no region to audit\n  hint: pass --region, set AWS_REGION, or list `regions` in the spec's provider block"
         );
     }
-    guard(&account, spec.as_ref(), &regions).await?;
+    guard(&mut account, spec.as_ref(), &regions).await?;
     let inventory = discover_inventory(
-        &account,
+        &mut account,
         &DiscoveryRequest::everything(regions),
         args.source.no_progress,
     )
@@ -596,10 +667,14 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
     {
         let file = PlanFile::load(&args.target)?;
         // The profile and role the plan was made with, as recorded in the file.
-        let account =
-            connect_with(&args.source, file.connection.as_ref(), file.regions.clone()).await?;
+        let mut account = connect_with(
+            &args.source,
+            file.connection.as_ref(),
+            file.regions.clone(),
+            Access::Change,
+        )
+        .await?;
         let identity = account
-            .provider()
             .caller_identity()
             .await
             .map_err(|e| anyhow!("cannot tell which account the credentials belong to: {e}"))?;
@@ -616,7 +691,7 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
             regions: file.regions.clone(),
             types: file.types.iter().copied().collect(),
         };
-        let live = discover_inventory(&account, &request, args.source.no_progress).await?;
+        let live = discover_inventory(&mut account, &request, args.source.no_progress).await?;
         let changes = apply::stale_changes(&file, &live);
         if !changes.is_empty() {
             eprintln!("The account changed since the plan was made:");
@@ -630,7 +705,7 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
         (file, account, identity, live)
     } else {
         let spec = load_spec(&args.target, &args.spec_args)?;
-        let account = connect(&args.source, Some(&spec), &[]).await?;
+        let account = connect(&args.source, Some(&spec), &[], Access::Change).await?;
         let planned = plan_spec(spec, account, args.source.no_progress).await?;
         print!("{}", render::text(&planned.plan));
         if !planned.plan.applyable {
@@ -677,7 +752,7 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
     };
     let report = apply::execute(
         &plan_file,
-        account.provider(),
+        account.provider()?,
         &identity,
         &options,
         progress.clone(),

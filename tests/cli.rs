@@ -150,6 +150,64 @@ fn plan_out_show_apply_and_apply_again() {
 }
 
 #[test]
+fn plan_of_a_snapshot_streams_its_json_and_counts_a_discovery_s_calls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cwd = dir.path();
+    let inventory = fixture("ecs-story-5.8/inventory.json");
+    let spec = fixture("ecs-story-5.8/spec-optin");
+    let plan = decom(
+        &[
+            "plan",
+            &spec,
+            "-inventory",
+            &inventory,
+            "-json",
+            "-stats",
+            "-out",
+            "p.plan",
+        ],
+        cwd,
+    );
+    let stderr = text(&plan.stderr);
+    assert_eq!(plan.status.code(), Some(0), "{stderr}");
+    // The JSON written as it is made is the saved plan's JSON.
+    let shown = decom(&["show", "p.plan", "-json"], cwd);
+    assert_eq!(text(&plan.stdout), text(&shown.stdout));
+    assert!(text(&plan.stdout).ends_with("}\n"));
+    // A snapshot read as is answers what the simulator would: the identity call
+    // once, and the calls a real discovery of the spec's types would make.
+    let calls: Vec<(u64, String)> = stderr
+        .lines()
+        .filter_map(|line| {
+            let (count, operation) = line.trim().split_once("  ")?;
+            Some((count.trim().parse().ok()?, operation.trim().to_string()))
+        })
+        .collect();
+    assert!(
+        calls.contains(&(1, "sts:GetCallerIdentity".to_string())),
+        "{stderr}"
+    );
+    assert!(
+        calls.contains(&(1, "iam:GetAccountAuthorizationDetails".to_string())),
+        "{stderr}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|(_, op)| op == "ec2:DescribeSecurityGroups"),
+        "{stderr}"
+    );
+    if cfg!(target_os = "linux") {
+        let peak: u64 = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("Peak memory: "))
+            .and_then(|v| v.strip_suffix(" MB")?.parse().ok())
+            .unwrap_or_else(|| panic!("a peak memory line: {stderr}"));
+        assert!(peak > 0);
+    }
+}
+
+#[test]
 fn apply_refuses_a_stale_plan_and_a_wrong_account() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cwd = dir.path();

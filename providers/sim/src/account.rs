@@ -83,6 +83,31 @@ fn countdown(delay: Delay, knobs: &Knobs, now: Instant) -> Option<Countdown> {
     }
 }
 
+/// Whether a snapshot's resource exists for AWS: terminated instances are hidden
+/// after a while and ignored by decom.
+pub(crate) fn exists(resource: &Resource) -> bool {
+    !matches!(&resource.details, Details::Instance(i) if i.state.is_gone())
+}
+
+/// The regions a discovery answers for, sorted and once each.
+pub(crate) fn requested_regions(request: &DiscoveryRequest) -> Vec<String> {
+    let mut regions = request.regions.clone();
+    regions.sort();
+    regions.dedup();
+    regions
+}
+
+/// Whether a discovery of `request` (in `regions`, its [`requested_regions`]) finds
+/// a resource of type `ty` keyed in `region`: global types are found in any.
+pub(crate) fn discovered(
+    request: &DiscoveryRequest,
+    regions: &[String],
+    ty: ResourceType,
+    region: &str,
+) -> bool {
+    request.types.contains(&ty) && (region == GLOBAL_REGION || regions.iter().any(|r| r == region))
+}
+
 /// The AWS error code a call answers when its target does not exist.
 pub(crate) fn not_found_code(ty: ResourceType) -> &'static str {
     match ty {
@@ -150,10 +175,7 @@ impl Account {
         account.types.sort();
         account.types.dedup();
         for resource in inventory.resources {
-            // Terminated instances are hidden by AWS after a while and ignored by decom.
-            if let Details::Instance(i) = &resource.details
-                && i.state.is_gone()
-            {
+            if !exists(&resource) {
                 continue;
             }
             let key = resource.key();
@@ -171,6 +193,10 @@ impl Account {
 
     pub fn account_id(&self) -> &str {
         &self.account_id
+    }
+
+    pub fn regions(&self) -> &[String] {
+        &self.regions
     }
 
     pub fn get(&self, key: &ResourceKey) -> Option<&Resource> {
@@ -194,16 +220,11 @@ impl Account {
 
     /// What discovery of `request` finds now.
     pub fn discover(&self, request: &DiscoveryRequest) -> Inventory {
-        let mut regions = request.regions.clone();
-        regions.sort();
-        regions.dedup();
+        let regions = requested_regions(request);
         let resources = self
             .resources
             .iter()
-            .filter(|(key, _)| {
-                request.types.contains(&key.ty)
-                    && (key.region == GLOBAL_REGION || regions.contains(&key.region))
-            })
+            .filter(|(key, _)| discovered(request, &regions, key.ty, &key.region))
             .map(|(_, resource)| resource.clone())
             .collect();
         Inventory {

@@ -22,9 +22,9 @@ fn pages(items: usize, page_size: usize) -> u64 {
 /// `found` holds for `request`: one per page of a list call, plus the per-resource
 /// calls AWS has no batch form of (attributes, listeners, rules, target health, tags).
 pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<ServiceCalls> {
-    let mut counts: BTreeMap<(String, ResourceType), usize> = BTreeMap::new();
+    let mut counts: BTreeMap<(&str, ResourceType), usize> = BTreeMap::new();
     for resource in &found.resources {
-        let key = resource.key();
+        let key = resource.key_ref();
         *counts.entry((key.region, key.ty)).or_default() += 1;
     }
     let wants = |ty: ResourceType| request.types.contains(&ty);
@@ -34,7 +34,7 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
     regions.sort();
     regions.dedup();
     for region in &regions {
-        let n = |ty: ResourceType| counts.get(&(region.clone(), ty)).copied().unwrap_or(0);
+        let n = |ty: ResourceType| counts.get(&(region.as_str(), ty)).copied().unwrap_or(0);
         if wants_service(Service::Ec2) {
             let mut calls = BTreeMap::new();
             if wants(ResourceType::SecurityGroup) {
@@ -124,7 +124,7 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
     if wants_service(Service::Iam) {
         let items: usize = counts
             .iter()
-            .filter(|((region, ty), _)| region == GLOBAL_REGION && ty.is_global())
+            .filter(|((region, ty), _)| *region == GLOBAL_REGION && ty.is_global())
             .map(|(_, n)| n)
             .sum();
         let mut calls = BTreeMap::new();
@@ -138,12 +138,12 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
 fn service_calls(
     service: Service,
     region: &str,
-    counts: &BTreeMap<(String, ResourceType), usize>,
+    counts: &BTreeMap<(&str, ResourceType), usize>,
     calls: BTreeMap<&'static str, u64>,
 ) -> ServiceCalls {
     let resources = counts
         .iter()
-        .filter(|((r, ty), _)| r == region && ty.service() == service)
+        .filter(|((r, ty), _)| *r == region && ty.service() == service)
         .map(|(_, n)| n)
         .sum();
     ServiceCalls {

@@ -7,10 +7,12 @@ pub mod build;
 mod discovery;
 pub mod knobs;
 mod provider;
+mod snapshot;
 pub mod synth;
 
 pub use knobs::{Delay, Knobs};
 pub use provider::{SimEvent, SimOutcome, SimProvider};
+pub use snapshot::{AlreadyDiscovered, ReadOnlySnapshot};
 
 #[cfg(test)]
 mod provider_tests;

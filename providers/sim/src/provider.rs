@@ -25,6 +25,14 @@ use crate::knobs::Knobs;
 /// provider has at most (4 batches at once, 8 calls in flight in each).
 const DESCRIBES_IN_FLIGHT: usize = 32;
 
+/// Who the simulator says the credentials belong to.
+pub(crate) fn identity(account_id: &str) -> CallerIdentity {
+    CallerIdentity {
+        arn: format!("arn:aws:iam::{account_id}:user/decom-sim"),
+        account_id: account_id.to_string(),
+    }
+}
+
 /// How one executed call ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -174,6 +182,11 @@ impl SimProvider {
         &self.knobs
     }
 
+    /// The account's regions, sorted and once each.
+    pub fn regions(&self) -> Vec<String> {
+        self.lock().account.regions().to_vec()
+    }
+
     /// The account's current state, as a snapshot.
     pub fn snapshot(&self) -> Inventory {
         self.current().account.snapshot()
@@ -301,11 +314,7 @@ impl Provider for SimProvider {
             .calls
             .entry("sts:GetCallerIdentity".into())
             .or_default() += 1;
-        let account_id = state.account.account_id().to_string();
-        Ok(CallerIdentity {
-            arn: format!("arn:aws:iam::{account_id}:user/decom-sim"),
-            account_id,
-        })
+        Ok(identity(state.account.account_id()))
     }
 
     async fn discover(
