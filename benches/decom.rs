@@ -1,6 +1,7 @@
 //! decom's benchmarks (issue 7), outside the test run: `plan` on synthetic
-//! snapshots of 1k/10k/100k resources, and `apply` on the simulator with realistic
-//! latencies against the critical-path bound and the runbook's order.
+//! snapshots of 1k/10k/100k resources (the `decom plan` command as a whole, then its
+//! pipeline phase by phase), and `apply` on the simulator with realistic latencies
+//! against the critical-path bound and the runbook's order.
 //!
 //!     cargo bench --bench decom -- plan  [--sizes 1000,10000,100000] [--runs 7]
 //!     cargo bench --bench decom -- apply [--scale 0.01] [--stacks 1,10,50] [--parallelism 1,10,32]
@@ -26,6 +27,11 @@ use decom_sim::{Delay, Knobs, SimProvider, synth};
 use sha2::{Digest, Sha256};
 
 use args::{flag, median};
+
+// As in the `decom` binary (src/main.rs), so that the pipeline's phases are timed
+// with the allocator the command runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SEED: u64 = 1;
 
@@ -83,9 +89,21 @@ fn plan_bench(args: &[String]) {
     let spec_dir = dir.join("spec");
     std::fs::create_dir_all(&spec_dir).expect("spec dir");
     std::fs::write(spec_dir.join("bench.hcl"), SPEC).expect("spec");
-
+    let snapshots: Vec<(usize, PathBuf)> = sizes
+        .iter()
+        .map(|&size| {
+            let n = synth::stacks_for(size);
+            let snapshot = dir.join(format!("synth-{n}-stacks.json"));
+            if !snapshot.exists() {
+                std::fs::write(&snapshot, synth::stacks(n, SEED).to_json()).expect("snapshot");
+            }
+            (size, snapshot)
+        })
+        .collect();
+    command_bench(&snapshots, &spec_dir, runs);
+    println!();
     println!(
-        "plan: snapshot load -> select -> build_plan -> JSON, best/median of {runs} runs (wall ms; cpu: this thread's CPU time; phases: medians), each size in its own process"
+        "plan pipeline (in process): snapshot load -> select -> build_plan -> JSON, best/median of {runs} runs (wall ms; cpu: this thread's CPU time; phases: medians), each size in its own process"
     );
     println!(
         "{:>8} {:>9} {:>7} {:>9} {:>9} {:>9} | {:>8} {:>8} {:>8} {:>8} | {:>9} {:>8}",
@@ -103,15 +121,11 @@ fn plan_bench(args: &[String]) {
         "sha256"
     );
     let mut medians = BTreeMap::new();
-    for size in sizes {
-        let n = synth::stacks_for(size);
-        let snapshot = dir.join(format!("synth-{n}-stacks.json"));
-        if !snapshot.exists() {
-            std::fs::write(&snapshot, synth::stacks(n, SEED).to_json()).expect("snapshot");
-        }
+    for (size, snapshot) in &snapshots {
+        let size = *size;
         let out = std::process::Command::new(std::env::current_exe().expect("exe"))
             .arg("plan-child")
-            .arg(&snapshot)
+            .arg(snapshot)
             .arg(&spec_dir)
             .arg(runs.to_string())
             .output()
@@ -145,6 +159,61 @@ fn plan_bench(args: &[String]) {
         if let Ok(m) = get("median_ms").parse::<f64>() {
             medians.insert(size, m);
         }
+    }
+    if let (Some(a), Some(b)) = (medians.get(&10_000), medians.get(&100_000)) {
+        println!("growth 10k -> 100k (median): {:.1}x", b / a);
+    }
+}
+
+/// `decom plan SPEC --inventory SNAPSHOT -json -stats` as a user runs it, each run
+/// its own process, the sizes taking turns so that a change in the machine's speed
+/// reaches all of them: wall time from spawn to exit, and the peak memory the
+/// command reports.
+fn command_bench(snapshots: &[(usize, PathBuf)], spec_dir: &Path, runs: usize) {
+    println!(
+        "plan command: `decom plan SPEC --inventory SNAPSHOT -json`, {runs} runs per size taking turns (wall ms from spawn to exit; peak: the command's `-stats`)"
+    );
+    println!(
+        "{:>8} {:>9} {:>9} {:>9} {:>9}",
+        "target", "best ms", "median", "worst", "peak MB"
+    );
+    let mut times: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    let mut peaks: BTreeMap<usize, f64> = BTreeMap::new();
+    for _ in 0..runs {
+        for (size, snapshot) in snapshots {
+            let start = Instant::now();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_decom"))
+                .arg("plan")
+                .arg(spec_dir)
+                .arg("--inventory")
+                .arg(snapshot)
+                .args(["-json", "-stats", "-no-progress"])
+                .stdout(std::process::Stdio::null())
+                .output()
+                .expect("decom runs");
+            let elapsed = ms(start.elapsed());
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "decom plan failed: {stderr}");
+            let peak = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("Peak memory: "))
+                .and_then(|v| v.trim_end_matches(" MB").parse::<f64>().ok())
+                .unwrap_or(f64::NAN);
+            times.entry(*size).or_default().push(elapsed);
+            let max = peaks.entry(*size).or_insert(0.0);
+            *max = max.max(peak);
+        }
+    }
+    let mut medians = BTreeMap::new();
+    for (size, times) in &mut times {
+        let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let worst = times.iter().copied().fold(0.0, f64::max);
+        let med = median(times);
+        medians.insert(*size, med);
+        println!(
+            "{:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.0}",
+            size, best, med, worst, peaks[size]
+        );
     }
     if let (Some(a), Some(b)) = (medians.get(&10_000), medians.get(&100_000)) {
         println!("growth 10k -> 100k (median): {:.1}x", b / a);

@@ -8,6 +8,11 @@ mod run;
 
 use clap::Parser;
 
+/// A plan of 100k resources makes millions of small allocations; mimalloc does them
+/// in about two thirds of glibc's time (docs/performance.md, benchmark 1).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = cli::Cli::parse_from(cli::normalize_args(std::env::args()));
     let code = match run::run(cli) {

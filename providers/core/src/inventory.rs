@@ -64,6 +64,12 @@ impl Inventory {
     }
 
     pub fn from_json(text: &str, path: &str) -> Result<Self, SnapshotError> {
+        Self::from_json_bytes(text.as_bytes(), path)
+    }
+
+    /// [`Inventory::from_json`] on the file's bytes: serde_json checks the UTF-8 of
+    /// the strings as it reads them, so the text is not validated in a pass before.
+    pub fn from_json_bytes(text: &[u8], path: &str) -> Result<Self, SnapshotError> {
         #[derive(Deserialize)]
         struct VersionProbe {
             format_version: u32,
@@ -75,13 +81,13 @@ impl Inventory {
         };
         // One pass over the text when it parses; the probe (a second pass) only
         // explains a failure, so that another version's snapshot says so.
-        let mut inventory: Inventory = match serde_json::from_str::<Inventory>(text) {
+        let mut inventory: Inventory = match serde_json::from_slice::<Inventory>(text) {
             Ok(inventory) if inventory.format_version != SNAPSHOT_FORMAT_VERSION => {
                 return Err(version_error(inventory.format_version));
             }
             Ok(inventory) => inventory,
             Err(source) => {
-                if let Ok(probe) = serde_json::from_str::<VersionProbe>(text)
+                if let Ok(probe) = serde_json::from_slice::<VersionProbe>(text)
                     && probe.format_version != SNAPSHOT_FORMAT_VERSION
                 {
                     return Err(version_error(probe.format_version));
@@ -106,11 +112,11 @@ impl Inventory {
     }
 
     pub fn load(path: &Path) -> Result<Self, SnapshotError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Read {
+        let text = std::fs::read(path).map_err(|source| SnapshotError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_json(&text, &path.display().to_string())
+        Self::from_json_bytes(&text, &path.display().to_string())
     }
 
     /// Sorts everything that has no meaning in its order, so that a snapshot's
