@@ -694,3 +694,48 @@ async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() 
         );
     }
 }
+
+#[tokio::test]
+async fn waiting_steps_are_polled_together() {
+    let inventory = synth::stacks(10, 1);
+    let plan = plan_for(
+        &inventory,
+        &select_by_tag(&inventory, "Environment", &["production"]),
+        &decom::plan::PlanOptions::default(),
+    );
+    let count =
+        |ty: ResourceType| inventory.resources.iter().filter(|r| r.ty() == ty).count() as u64;
+    let (instances, interfaces) = (
+        count(ResourceType::Instance),
+        count(ResourceType::NetworkInterface),
+    );
+    // Every wait takes at least 10 poll intervals: polled one by one, that is 10
+    // calls per instance and per released interface.
+    let knobs = Knobs {
+        termination_delay: decom_sim::Delay::Time(Duration::from_millis(50)),
+        eni_release_delay: decom_sim::Delay::Time(Duration::from_millis(50)),
+        poll_interval: Duration::from_millis(5),
+        ..Knobs::default()
+    };
+    let sim = Arc::new(SimProvider::new(inventory.clone(), knobs));
+    let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 10).await;
+    assert!(report.succeeded(), "{}", report.to_markdown());
+    assert_clean_history(&sim);
+    assert_end_state(&plan, &inventory, &sim.snapshot());
+    let calls = sim.api_calls();
+    let polls = |api: &str| calls.get(api).copied().unwrap_or(0);
+    assert!(
+        instances >= 10 && interfaces >= 10,
+        "{instances} / {interfaces}"
+    );
+    assert!(
+        polls("ec2:DescribeInstances") * 2 < instances * 10,
+        "{} DescribeInstances for {instances} terminating instances: {calls:?}",
+        polls("ec2:DescribeInstances")
+    );
+    assert!(
+        polls("ec2:DescribeNetworkInterfaces") * 2 < interfaces * 10,
+        "{} DescribeNetworkInterfaces for {interfaces} interfaces: {calls:?}",
+        polls("ec2:DescribeNetworkInterfaces")
+    );
+}

@@ -28,8 +28,8 @@ use crate::planfile::PlanFile;
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Steps making calls at once (`-parallelism`, default 10). A step that only
-    /// waits for an asynchronous completion gives its slot back; the polls of waiting
-    /// steps are bounded by the same number.
+    /// waits for an asynchronous completion gives its slot back; the waiting steps
+    /// are polled together ([`Provider::settled_many`]), one batch at a time.
     pub parallelism: usize,
     /// Holds the journal, the archive and the report of this plan.
     pub state_dir: std::path::PathBuf,
@@ -75,12 +75,49 @@ struct Shared {
     /// Tells the scheduler that a step now only waits (its index), freeing its slot:
     /// a 90 s ENI release must not keep 10 other steps from starting.
     entered_wait: tokio::sync::mpsc::UnboundedSender<usize>,
-    /// Bounds the polls of waiting steps.
-    polls: tokio::sync::Semaphore,
+    /// The poller's queue: waiting steps ask it, and it asks the provider about all
+    /// the steps that asked since its last call in one [`Provider::settled_many`].
+    polls: tokio::sync::mpsc::UnboundedSender<PollRequest>,
     /// One per resource the plan changes or deletes: set once its description is in
     /// the archive (`true`) or it was found gone (`false`). Steps on the same
     /// resource share it, so the first of them archives and the others wait for it.
     archived: BTreeMap<ResourceKey, tokio::sync::OnceCell<bool>>,
+}
+
+/// A waiting step's question to the poller, and where the answer goes.
+type PollRequest = (
+    Operation,
+    tokio::sync::oneshot::Sender<Result<bool, ProviderError>>,
+);
+
+/// Answers the waiting steps' polls, all the questions asked since its last call in
+/// one [`Provider::settled_many`]: 300 steps waiting on 90 s releases make one batch
+/// of calls every poll interval instead of 300 calls (which AWS would throttle).
+/// Steps answered together sleep and ask again together, so they stay in one batch.
+async fn poller(
+    provider: Arc<dyn Provider>,
+    mut requests: tokio::sync::mpsc::UnboundedReceiver<PollRequest>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = requests.try_recv() {
+            batch.push(more);
+        }
+        let (operations, replies): (Vec<Operation>, Vec<_>) = batch.into_iter().unzip();
+        let mut answers = provider.settled_many(&operations).await.into_iter();
+        for (operation, reply) in operations.iter().zip(replies) {
+            let answer = answers.next().unwrap_or_else(|| {
+                Err(ProviderError::new(
+                    "settled_many",
+                    Some(&operation.target.region),
+                    "EngineError",
+                    "the provider answered fewer polls than it was asked",
+                ))
+            });
+            // A step that stopped waiting does not need its answer.
+            let _ = reply.send(answer);
+        }
+    }
 }
 
 /// Runs the plan's steps. Returns the report of this run (also written to
@@ -127,6 +164,10 @@ pub async fn execute(
     let scale = provider.poll_interval().as_secs_f64() / REFERENCE_POLL.as_secs_f64();
     let parallelism = options.parallelism.max(1);
     let (entered_wait, mut waits) = tokio::sync::mpsc::unbounded_channel();
+    let (polls, poll_requests) = tokio::sync::mpsc::unbounded_channel();
+    // Dropped (and the poller aborted) when the run returns, by any path.
+    let mut poller_task = JoinSet::new();
+    poller_task.spawn(poller(provider.clone(), poll_requests));
     let shared = Arc::new(Shared {
         provider,
         journal,
@@ -135,7 +176,7 @@ pub async fn execute(
         scale,
         archive_log_events: plan_file.archive_log_events,
         entered_wait,
-        polls: tokio::sync::Semaphore::new(parallelism),
+        polls,
         archived: plan
             .steps
             .iter()
@@ -659,6 +700,15 @@ fn backoff(shared: &Shared, attempt: u32) -> Duration {
     exp.mul_f64(fraction)
 }
 
+fn poller_gone(operation: &Operation) -> ProviderError {
+    ProviderError::new(
+        "settled_many",
+        Some(&operation.target.region),
+        "EngineError",
+        "the poller stopped before it answered",
+    )
+}
+
 async fn await_condition(
     shared: &Shared,
     step: &PlanStep,
@@ -673,9 +723,10 @@ async fn await_condition(
         condition: condition.to_string(),
     });
     loop {
-        let settled = {
-            let _permit = shared.polls.acquire().await;
-            shared.provider.is_settled(operation).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let settled = match shared.polls.send((operation.clone(), reply)) {
+            Ok(()) => answer.await.unwrap_or_else(|_| Err(poller_gone(operation))),
+            Err(_) => Err(poller_gone(operation)),
         };
         match settled {
             Ok(true) => return Ok(()),

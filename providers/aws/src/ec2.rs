@@ -19,6 +19,21 @@ use crate::calls::{api_error, bounded};
 use crate::discover::{Found, Known};
 use crate::text::{arn_name, name_tag, tag_map, timestamp};
 
+/// A filter on `name` (`group-id`, `instance-id`, …) to the ids of `only`, if given.
+/// A filter, not the calls' id lists: an id AWS no longer knows is then absent from
+/// the answer instead of failing the whole call (`InvalidGroup.NotFound`, …), which a
+/// batch of resources being deleted must expect.
+fn id_filter(name: &str, only: Option<&[String]>) -> Option<Vec<Filter>> {
+    only.map(|ids| {
+        vec![
+            Filter::builder()
+                .name(name)
+                .set_values(Some(ids.to_vec()))
+                .build(),
+        ]
+    })
+}
+
 /// DescribeInstanceAttribute calls in flight per region.
 const ATTRIBUTE_CONCURRENCY: usize = 8;
 
@@ -62,7 +77,7 @@ async fn security_groups(
 ) -> Result<Vec<Resource>, ProviderError> {
     let groups = client
         .describe_security_groups()
-        .set_group_ids(only.map(<[String]>::to_vec))
+        .set_filters(id_filter("group-id", only))
         .into_paginator()
         .items()
         .send()
@@ -71,14 +86,7 @@ async fn security_groups(
         .map_err(|e| api_error("ec2:DescribeSecurityGroups", Some(region), e))?;
     let rules = client
         .describe_security_group_rules()
-        .set_filters(only.map(|ids| {
-            vec![
-                Filter::builder()
-                    .name("group-id")
-                    .set_values(Some(ids.to_vec()))
-                    .build(),
-            ]
-        }))
+        .set_filters(id_filter("group-id", only))
         .into_paginator()
         .items()
         .send()
@@ -155,7 +163,7 @@ async fn network_interfaces(
 ) -> Result<Vec<Resource>, ProviderError> {
     let interfaces = client
         .describe_network_interfaces()
-        .set_network_interface_ids(only.map(<[String]>::to_vec))
+        .set_filters(id_filter("network-interface-id", only))
         .into_paginator()
         .items()
         .send()
@@ -222,7 +230,7 @@ async fn live_instances(
 ) -> Result<Vec<SdkInstance>, ProviderError> {
     let reservations = client
         .describe_instances()
-        .set_instance_ids(only.map(<[String]>::to_vec))
+        .set_filters(id_filter("instance-id", only))
         .into_paginator()
         .items()
         .send()
@@ -466,6 +474,22 @@ pub(crate) async fn instance_terminated(
             .filter(|i| i.instance_id() == Some(target.id.as_str()))
             .all(|i| i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated))),
     }
+}
+
+/// Whether each of `ids` is terminated (or unknown to AWS, long gone): the polls
+/// of terminating instances, one DescribeInstances per 200 ids.
+pub(crate) async fn instances_terminated(
+    client: &Client,
+    region: &str,
+    ids: &[String],
+) -> Result<Vec<bool>, ProviderError> {
+    let mut live = BTreeSet::new();
+    for chunk in ids.chunks(DESCRIBE_BATCH) {
+        for instance in live_instances(client, region, Some(chunk)).await? {
+            live.extend(instance.instance_id);
+        }
+    }
+    Ok(ids.iter().map(|id| !live.contains(id)).collect())
 }
 
 /// Ids per call when describing several resources: EC2 takes up to 200 values in

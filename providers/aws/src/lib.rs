@@ -333,6 +333,64 @@ impl Provider for AwsProvider {
         }
     }
 
+    /// Terminating instances: one DescribeInstances per region and 200 ids. Awaited
+    /// deletions (load balancers' interfaces): [`Provider::describe_many`]'s batches.
+    /// An operation without a wait is settled.
+    async fn settled_many(&self, operations: &[Operation]) -> Vec<Result<bool, ProviderError>> {
+        let mut answers: Vec<Option<Result<bool, ProviderError>>> = vec![None; operations.len()];
+        let mut instances: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut awaited = Vec::new();
+        for (i, operation) in operations.iter().enumerate() {
+            match (&operation.action, operation.target.ty) {
+                (decom_provider::Action::Delete, ResourceType::Instance) => instances
+                    .entry(operation.target.region.as_str())
+                    .or_default()
+                    .push(i),
+                (decom_provider::Action::AwaitDeletion, _) => awaited.push(i),
+                _ => answers[i] = Some(Ok(true)),
+            }
+        }
+        let instance_polls =
+            futures_util::future::join_all(instances.iter().map(|(region, indices)| async move {
+                let ids: Vec<String> = indices
+                    .iter()
+                    .map(|&i| operations[i].target.id.clone())
+                    .collect();
+                let client = &self.region_clients(region).ec2;
+                (
+                    indices,
+                    ec2::instances_terminated(client, region, &ids).await,
+                )
+            }));
+        let targets: Vec<ResourceKey> = awaited
+            .iter()
+            .map(|&i| operations[i].target.clone())
+            .collect();
+        let (instance_polls, descriptions) =
+            tokio::join!(instance_polls, self.describe_many(&targets, None));
+        for (indices, polled) in instance_polls {
+            match polled {
+                Ok(terminated) => {
+                    for (&i, terminated) in indices.iter().zip(terminated) {
+                        answers[i] = Some(Ok(terminated));
+                    }
+                }
+                Err(e) => {
+                    for &i in indices {
+                        answers[i] = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        for (&i, description) in awaited.iter().zip(descriptions) {
+            answers[i] = Some(description.map(|d| d.is_none()));
+        }
+        answers
+            .into_iter()
+            .map(|answer| answer.expect("every operation is answered above"))
+            .collect()
+    }
+
     async fn describe(
         &self,
         target: &ResourceKey,

@@ -549,3 +549,39 @@ moto_test! {
         assert_eq!(e.kind, decom_provider::ErrorKind::NotFound);
     }
 }
+
+moto_test! {
+    async fn polls_many_waits_as_one_by_one_with_one_call_per_service(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let s = fixtures::build_stack(&sdk, &moto.region).await;
+        sdk.ec2.terminate_instances().instance_ids(&s.instances[1]).send().await.expect("terminate");
+        sdk.ec2.delete_security_group().group_id(&s.neighbour_sg).send().await.expect("delete sg");
+        // (operation, settled): terminated, running, unknown to AWS; an interface
+        // still there, one gone (the batch must not fail on it); no wait at all.
+        let cases = [
+            (op(&moto, T::Instance, &s.instances[1], Action::Delete), true),
+            (op(&moto, T::Instance, &s.protected_instance, Action::Delete), false),
+            (op(&moto, T::Instance, "i-0123456789abcdef0", Action::Delete), true),
+            (op(&moto, T::NetworkInterface, &s.elb_eni, Action::AwaitDeletion), false),
+            (op(&moto, T::NetworkInterface, "eni-0123456789abcdef0", Action::AwaitDeletion), true),
+            (op(&moto, T::SecurityGroup, &s.neighbour_sg, Action::AwaitDeletion), true),
+            (op(&moto, T::SecurityGroup, &s.app_sg, Action::Delete), true),
+        ];
+        let single = moto.provider().await;
+        for (operation, settled) in &cases {
+            assert_eq!(single.is_settled(operation).await.expect("is_settled"), *settled, "{operation}");
+        }
+        let batched = moto.provider().await;
+        let operations: Vec<Operation> = cases.iter().map(|(o, _)| o.clone()).collect();
+        let answers = batched.settled_many(&operations).await;
+        assert_eq!(answers.len(), cases.len());
+        for ((operation, settled), answer) in cases.iter().zip(answers) {
+            assert_eq!(answer.expect("settled_many"), *settled, "{operation}");
+        }
+        let calls = batched.api_calls();
+        for call in ["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups"] {
+            assert_eq!(calls.get(call), Some(&1), "{call}: {calls:?}");
+        }
+        assert!(calls.values().sum::<u64>() < single.api_calls().values().sum::<u64>(), "{calls:?}");
+    }
+}

@@ -266,6 +266,9 @@ impl DiscoveryProgress for NoProgress {}
 /// API calls made so far, per `service:Operation`.
 pub type ApiCallStats = BTreeMap<String, u64>;
 
+/// Polls in flight in the default [`Provider::settled_many`].
+pub const SETTLED_IN_FLIGHT: usize = 8;
+
 /// An AWS account as decom sees it: discovered, then changed one operation at a time.
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -287,6 +290,20 @@ pub trait Provider: Send + Sync {
 
     /// Whether the operation's asynchronous completion ([`Operation::wait`]) holds.
     async fn is_settled(&self, operation: &Operation) -> Result<bool, ProviderError>;
+
+    /// [`Provider::is_settled`] for several operations, in their order: `apply` polls
+    /// all its waiting steps together. A provider answers with batch calls where the
+    /// service has them (one `DescribeInstances` for 200 terminating instances); this
+    /// default asks [`SETTLED_IN_FLIGHT`] at a time. An error stands for its
+    /// operation only.
+    async fn settled_many(&self, operations: &[Operation]) -> Vec<Result<bool, ProviderError>> {
+        use futures_util::StreamExt;
+        let polls: Vec<_> = operations.iter().map(|o| self.is_settled(o)).collect();
+        futures_util::stream::iter(polls)
+            .buffered(SETTLED_IN_FLIGHT)
+            .collect()
+            .await
+    }
 
     /// The full description of a resource for the archive (rules, documents,
     /// attributes, targets, …); `None` if it is gone.

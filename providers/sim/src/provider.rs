@@ -33,6 +33,10 @@ pub(crate) fn identity(account_id: &str) -> CallerIdentity {
     }
 }
 
+/// Operations per poll call in [`SimProvider`]'s `settled_many`: as many ids as an
+/// EC2 filter takes.
+const SETTLED_BATCH: usize = 200;
+
 /// How one executed call ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -397,6 +401,63 @@ impl Provider for SimProvider {
             ));
         }
         Ok(state.account.poll(operation, Instant::now()))
+    }
+
+    /// As the AWS provider polls: one call per region, describe API and 200
+    /// operations, each charged one latency. Faults are drawn per operation, as
+    /// `is_settled` draws them, so that they do not depend on how polls were batched.
+    async fn settled_many(&self, operations: &[Operation]) -> Vec<Result<bool, ProviderError>> {
+        let mut groups: BTreeMap<(&str, &'static str), Vec<usize>> = BTreeMap::new();
+        for (i, operation) in operations.iter().enumerate() {
+            let api = describe_api(operation.target.ty);
+            groups
+                .entry((operation.target.region.as_str(), api))
+                .or_default()
+                .push(i);
+        }
+        let calls = groups.iter().flat_map(|((region, api), indices)| {
+            indices
+                .chunks(SETTLED_BATCH)
+                .map(move |chunk| (*region, *api, chunk))
+        });
+        let answered =
+            futures_util::future::join_all(calls.map(|(region, api, chunk)| async move {
+                let draws: Vec<Draw> = chunk
+                    .iter()
+                    .map(|&i| self.draw(CallKind::Poll, hash_of(&operations[i]), true))
+                    .collect();
+                if !draws[0].latency.is_zero() {
+                    tokio::time::sleep(draws[0].latency).await;
+                }
+                let mut state = self.lock();
+                *state.calls.entry(api.to_string()).or_default() += 1;
+                let now = Instant::now();
+                chunk
+                    .iter()
+                    .zip(draws)
+                    .map(|(&i, draw)| {
+                        let answer = match draw.fault {
+                            Some(fault) => Err(ProviderError::new(
+                                api,
+                                Some(region),
+                                fault.code(),
+                                fault.message(),
+                            )),
+                            None => Ok(state.account.poll(&operations[i], now)),
+                        };
+                        (i, answer)
+                    })
+                    .collect::<Vec<_>>()
+            }))
+            .await;
+        let mut answers: Vec<Option<Result<bool, ProviderError>>> = vec![None; operations.len()];
+        for (i, answer) in answered.into_iter().flatten() {
+            answers[i] = Some(answer);
+        }
+        answers
+            .into_iter()
+            .map(|answer| answer.expect("every operation is in one chunk"))
+            .collect()
     }
 
     async fn describe(
