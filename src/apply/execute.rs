@@ -204,7 +204,7 @@ pub async fn execute(
         waiting_on[i] = step.depends_on.len();
     }
     let mut results: Vec<Option<StepResult>> = (0..n).map(|_| None).collect();
-    let mut ready: BTreeSet<usize> = BTreeSet::new();
+    let mut ready = Ready::new(plan, &dependents);
     for (i, step) in plan.steps.iter().enumerate() {
         if earlier.completed.contains(&step.order) {
             status[i] = Status::Done {
@@ -236,7 +236,7 @@ pub async fn execute(
     let mut waiting = vec![false; n];
     loop {
         while calling < parallelism && !interrupt.load(Ordering::SeqCst) {
-            let Some(i) = ready.pop_first() else { break };
+            let Some(i) = ready.pop() else { break };
             status[i] = Status::Running;
             calling += 1;
             let step = plan.steps[i].clone();
@@ -344,13 +344,63 @@ pub async fn execute(
     Ok(report)
 }
 
+/// A step's own call, as the scheduler counts it (a control-plane round trip).
+const TYPICAL_CALL: Duration = Duration::from_millis(200);
+
+/// The steps ready to start, the one with the longest expected time left after it
+/// first: its call, its wait ([`decom_provider::Wait::typical`]), then the longest
+/// chain of steps that depend on it. The chains behind AWS's long waits (a load
+/// balancer's interfaces take ~90 s to go, and its security groups wait for them)
+/// then start at once instead of in plan order: at `-parallelism 1`, 50 stacks
+/// otherwise deleted their last load balancer after most other steps. Ties keep plan
+/// order, so a run's order is deterministic.
+struct Ready {
+    queue: BTreeSet<(std::cmp::Reverse<Duration>, usize)>,
+    /// By step index.
+    time_left: Vec<Duration>,
+}
+
+impl Ready {
+    fn new(plan: &crate::plan::Plan, dependents: &[Vec<usize>]) -> Self {
+        let mut time_left = vec![Duration::ZERO; plan.steps.len()];
+        // Steps are in topological order: a step's dependents come after it.
+        for (i, step) in plan.steps.iter().enumerate().rev() {
+            let wait = Operation::new(step.key(), step.action.clone())
+                .wait()
+                .map_or(Duration::ZERO, |w| w.typical);
+            let after = dependents[i]
+                .iter()
+                .map(|&d| time_left[d])
+                .max()
+                .unwrap_or_default();
+            time_left[i] = TYPICAL_CALL + wait + after;
+        }
+        Ready {
+            queue: BTreeSet::new(),
+            time_left,
+        }
+    }
+
+    fn insert(&mut self, i: usize) {
+        self.queue.insert((std::cmp::Reverse(self.time_left[i]), i));
+    }
+
+    fn remove(&mut self, i: usize) {
+        self.queue.remove(&(std::cmp::Reverse(self.time_left[i]), i));
+    }
+
+    fn pop(&mut self) -> Option<usize> {
+        self.queue.pop_first().map(|(_, i)| i)
+    }
+}
+
 /// Marks every step downstream of `failed` as skipped, reporting the upstream cause.
 fn skip_dependents(
     failed: usize,
     plan: &crate::plan::Plan,
     dependents: &[Vec<usize>],
     status: &mut [Status],
-    ready: &mut BTreeSet<usize>,
+    ready: &mut Ready,
     reporter: &dyn ApplyReporter,
 ) {
     let mut frontier = dependents[failed].clone();
@@ -359,7 +409,7 @@ fn skip_dependents(
             continue;
         }
         status[d] = Status::Skipped { cause: failed };
-        ready.remove(&d);
+        ready.remove(d);
         reporter.on_event(&ApplyEvent::StepSkipped {
             order: plan.steps[d].order,
             address: plan.steps[d].address.clone(),

@@ -130,10 +130,12 @@ impl Operation {
             (Action::Delete, ResourceType::Instance) => Some(Wait {
                 condition: format!("{} terminated", self.target.id),
                 timeout: Duration::from_secs(15 * 60),
+                typical: Duration::from_secs(45),
             }),
             (Action::AwaitDeletion, _) => Some(Wait {
                 condition: format!("{} released", self.target.id),
                 timeout: Duration::from_secs(20 * 60),
+                typical: Duration::from_secs(90),
             }),
             _ => None,
         }
@@ -152,6 +154,9 @@ pub struct Wait {
     /// Named in progress output: `i-0abc terminated`.
     pub condition: String,
     pub timeout: Duration,
+    /// How long AWS usually takes (docs/simulator.md, `Knobs::realistic`): apply
+    /// starts the steps that lead to long waits first.
+    pub typical: Duration,
 }
 
 /// The classes of failure the engine acts on.
