@@ -386,7 +386,8 @@ impl Ready {
     }
 
     fn remove(&mut self, i: usize) {
-        self.queue.remove(&(std::cmp::Reverse(self.time_left[i]), i));
+        self.queue
+            .remove(&(std::cmp::Reverse(self.time_left[i]), i));
     }
 
     fn pop(&mut self) -> Option<usize> {
