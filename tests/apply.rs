@@ -739,3 +739,41 @@ async fn waiting_steps_are_polled_together() {
         polls("ec2:DescribeNetworkInterfaces")
     );
 }
+
+#[tokio::test]
+async fn the_steps_before_long_waits_start_first() {
+    // At parallelism 1 the order of independent steps is the scheduler's: the chains
+    // behind an instance's termination or a load balancer's interface release (tens
+    // of seconds on AWS) go before steps nothing waits on, such as log groups, which
+    // come first in plan order.
+    let inventory = synth::stacks(3, 1);
+    let plan = plan_for(
+        &inventory,
+        &select_by_tag(&inventory, "Environment", &["production"]),
+        &decom::plan::PlanOptions::default(),
+    );
+    let first_in_plan = |ty: ResourceType| plan.steps.iter().position(|s| s.ty == ty);
+    assert!(
+        first_in_plan(ResourceType::CloudwatchLogGroup) < first_in_plan(ResourceType::Lb),
+        "the plan lists log groups first, so the test tells the orders apart"
+    );
+    let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+    let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 1).await;
+    assert!(report.succeeded(), "{}", report.to_markdown());
+    let history = sim.history();
+    let position = |api: &str, last: bool| {
+        let at = history.iter().filter(|e| e.api == api).map(|e| e.seq);
+        if last { at.max() } else { at.min() }.unwrap_or_else(|| panic!("no {api}"))
+    };
+    let first_log_group = position("logs:DeleteLogGroup", false);
+    for api in [
+        "ec2:TerminateInstances",
+        "elasticloadbalancing:DeleteLoadBalancer",
+    ] {
+        assert!(
+            position(api, true) < first_log_group,
+            "every {api} before the first log group's deletion"
+        );
+    }
+    assert_end_state(&plan, &inventory, &sim.snapshot());
+}
