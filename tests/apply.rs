@@ -695,14 +695,20 @@ async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() 
     }
 }
 
-#[tokio::test]
-async fn waiting_steps_are_polled_together() {
-    let inventory = synth::stacks(10, 1);
+/// `n` synthetic stacks, and the plan that retires all of them.
+fn every_stack(n: usize) -> (decom_provider::Inventory, decom::plan::Plan) {
+    let inventory = synth::stacks(n, 1);
     let plan = plan_for(
         &inventory,
         &select_by_tag(&inventory, "Environment", &["production"]),
         &decom::plan::PlanOptions::default(),
     );
+    (inventory, plan)
+}
+
+#[tokio::test]
+async fn waiting_steps_are_polled_together() {
+    let (inventory, plan) = every_stack(10);
     let count =
         |ty: ResourceType| inventory.resources.iter().filter(|r| r.ty() == ty).count() as u64;
     let (instances, interfaces) = (
@@ -746,12 +752,7 @@ async fn the_steps_before_long_waits_start_first() {
     // behind an instance's termination or a load balancer's interface release (tens
     // of seconds on AWS) go before steps nothing waits on, such as log groups, which
     // come first in plan order.
-    let inventory = synth::stacks(3, 1);
-    let plan = plan_for(
-        &inventory,
-        &select_by_tag(&inventory, "Environment", &["production"]),
-        &decom::plan::PlanOptions::default(),
-    );
+    let (inventory, plan) = every_stack(3);
     let first_in_plan = |ty: ResourceType| plan.steps.iter().position(|s| s.ty == ty);
     assert!(
         first_in_plan(ResourceType::CloudwatchLogGroup) < first_in_plan(ResourceType::Lb),
