@@ -453,29 +453,6 @@ async fn revoke_rule(
     }
 }
 
-/// Whether the instance is terminated (or gone altogether).
-pub(crate) async fn instance_terminated(
-    client: &Client,
-    target: &ResourceKey,
-) -> Result<bool, ProviderError> {
-    let out = client
-        .describe_instances()
-        .instance_ids(&target.id)
-        .send()
-        .await
-        .map_err(|e| api_error("ec2:DescribeInstances", Some(&target.region), e));
-    match out {
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(e),
-        Ok(out) => Ok(out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .filter(|i| i.instance_id() == Some(target.id.as_str()))
-            .all(|i| i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated))),
-    }
-}
-
 /// Whether each of `ids` is terminated (or unknown to AWS, long gone): the polls
 /// of terminating instances, one DescribeInstances per 200 ids.
 pub(crate) async fn instances_terminated(

@@ -324,7 +324,10 @@ impl Provider for AwsProvider {
         let target = &operation.target;
         match (&operation.action, target.ty) {
             (decom_provider::Action::Delete, ResourceType::Instance) => {
-                ec2::instance_terminated(&self.region_clients(&target.region).ec2, target).await
+                let client = &self.region_clients(&target.region).ec2;
+                let ids = std::slice::from_ref(&target.id);
+                let terminated = ec2::instances_terminated(client, &target.region, ids).await?;
+                Ok(terminated.iter().all(|&t| t))
             }
             (decom_provider::Action::AwaitDeletion, _) => {
                 Ok(self.describe(target).await?.is_none())
