@@ -256,6 +256,25 @@ impl PlanEffects {
         effects
     }
 
+    /// Whether `action` on the resource `key` has nothing left to do in an account
+    /// where the resource is `live` (`None`: gone). A removal is done once the
+    /// resource is gone; a change once projecting it through the action alone
+    /// changes nothing that a fingerprint sees (the rule is already revoked, the
+    /// policy already detached). Used where an account is observed instead of
+    /// trusting a record: a step journaled as started but not finished, a saved step
+    /// missing from the plan re-derived from the account.
+    pub fn already_done(key: &ResourceKey, action: &Action, live: Option<&Resource>) -> bool {
+        let Some(resource) = live else {
+            return true;
+        };
+        if action.removes_target() {
+            return false;
+        }
+        let mut one = PlanEffects::default();
+        one.actions.insert(key.clone(), vec![action.clone()]);
+        fingerprint(&one.project(resource)) == fingerprint(&PlanEffects::default().project(resource))
+    }
+
     fn removed(&self, ty: ResourceType, region: &str, id: &str) -> bool {
         self.removed.contains(&ResourceKey::new(ty, region, id))
     }
