@@ -1,6 +1,7 @@
 //! The command line: clap definitions only, with Terraform's single-dash spellings
 //! (`-out`, `-json`, `-var`, `-auto-approve`, …) accepted beside the double-dash ones.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -126,6 +127,32 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct GuardArgs {
+    /// Work only on this account (repeatable), besides the spec's
+    /// `allowed_account_ids`; `apply` on a live account requires one or the other.
+    #[arg(long = "allowed-account-id", value_name = "ACCOUNT_ID", value_parser = account_id)]
+    pub allowed_account_ids: Vec<String>,
+}
+
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("at least 1 step must run at a time".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("a whole number of steps, e.g. 10".to_string()),
+    }
+}
+
+fn account_id(value: &str) -> Result<String, String> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err("an AWS account id is 12 digits, e.g. 123456789012".to_string())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -140,9 +167,16 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Steps making calls at once; a step that only waits for AWS frees its slot.
-    #[arg(long, default_value_t = 10)]
+    /// Steps making calls at once (at least 1); a step that only waits for AWS frees
+    /// its slot.
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     pub parallelism: usize,
+    /// With a plan file: the spec directory it must have been made from (the
+    /// reviewed commit's, in CI); refused when it differs.
+    #[arg(long, value_name = "DIR")]
+    pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub guard: GuardArgs,
     /// Stream events as NDJSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -278,20 +312,29 @@ const SINGLE_DASH_LONG: &[&str] = &[
     "include-managed",
     "emit-spec",
     "as-of",
+    "allowed-account-id",
+    "spec",
 ];
 
 /// Rewrites `-out=FILE`, `-json`, … to their `--` form so clap parses them.
-pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+/// Arguments that are not UTF-8 (a path on Unix may be any bytes) pass unchanged.
+pub fn normalize_args<A: Into<OsString>>(args: impl IntoIterator<Item = A>) -> Vec<OsString> {
     let mut out = Vec::new();
     let mut after_separator = false;
     for arg in args {
+        let arg: OsString = arg.into();
         if arg == "--" {
             after_separator = true;
         }
-        if !after_separator && arg.starts_with('-') && !arg.starts_with("--") && arg.len() > 2 {
-            let name = arg[1..].split('=').next().unwrap_or_default();
+        if let Some(text) = arg.to_str()
+            && !after_separator
+            && text.starts_with('-')
+            && !text.starts_with("--")
+            && text.len() > 2
+        {
+            let name = text[1..].split('=').next().unwrap_or_default();
             if SINGLE_DASH_LONG.contains(&name) {
-                out.push(format!("-{arg}"));
+                out.push(format!("-{text}").into());
                 continue;
             }
         }

@@ -4,8 +4,10 @@
 pub mod apply;
 pub mod audit;
 pub mod diff;
+pub mod guard;
 pub mod plan;
 pub mod planfile;
 pub mod render;
+pub mod review;
 pub mod select;
 pub mod spec;

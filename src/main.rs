@@ -14,11 +14,25 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = cli::Cli::parse_from(cli::normalize_args(std::env::args()));
+    let cli = match cli::Cli::try_parse_from(cli::normalize_args(std::env::args_os())) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout and succeed; a usage error exits 1, as
+            // Terraform's do: 2 means "changes present" under -detailed-exitcode.
+            let _ = error.print();
+            std::process::exit(if error.use_stderr() {
+                run::EXIT_ERROR
+            } else {
+                run::EXIT_OK
+            });
+        }
+    };
     let code = match run::run(cli) {
         Ok(code) => code,
+        // A reader that went away (`decom plan | head -1`) is not an error.
+        Err(error) if run::is_broken_pipe(&error) => run::EXIT_OK,
         Err(error) => {
-            eprintln!("Error: {error:#}");
+            eprintln!("{}", run::error_message(&error));
             run::EXIT_ERROR
         }
     };

@@ -1,6 +1,8 @@
-//! Saved plans (`plan -out FILE`): the plan, the spec hash, the fingerprints of every
-//! resource the plan touches and of their neighbours, account and regions, sealed by
-//! a checksum so a corrupted or hand-edited file is refused.
+//! Saved plans (`plan -out FILE`): the plan, the spec it was made from (sources and
+//! variable values, as Terraform embeds configuration in its plan files), the
+//! fingerprints of every resource the plan touches and of their neighbours, account
+//! and regions, sealed by a checksum so a corrupted file is refused, and signed with
+//! HMAC-SHA256 when a signing key is set.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,7 +16,10 @@ use sha2::{Digest, Sha256};
 use crate::plan::Plan;
 
 pub const PLAN_FILE_FORMAT: &str = "decom-plan";
-pub const PLAN_FILE_VERSION: u32 = 1;
+pub const PLAN_FILE_VERSION: u32 = 2;
+
+/// The environment variable holding the key plan files are signed and verified with.
+pub const SIGNING_KEY_ENV: &str = "DECOM_PLAN_SIGNING_KEY";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanFile {
@@ -36,8 +41,30 @@ pub struct PlanFile {
     /// reaches it the same way. Absent when the standard configuration was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<Connection>,
+    /// The spec the plan was made from: `apply` loads it again, checks it hashes to
+    /// `spec_hash`, and re-derives the plan from it against the live account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<EmbeddedSpec>,
     /// `sha256:` over the canonical JSON of everything above.
     pub checksum: String,
+    /// `hmac-sha256:` over `checksum` with the key in `DECOM_PLAN_SIGNING_KEY`, when
+    /// the key was set at `plan -out`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// A spec as the plan recorded it: its files and its variables' resolved values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddedSpec {
+    pub files: Vec<EmbeddedFile>,
+    /// Name -> value rendered as HCL (`"lego-api"`, `["a", "b"]`).
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddedFile {
+    pub name: String,
+    pub text: String,
 }
 
 /// The profile and role a plan was made with (never credentials themselves).
@@ -86,6 +113,14 @@ pub enum PlanFileError {
         "`{path}` does not match its checksum: it was modified or corrupted after `decom plan` wrote it\n  hint: never edit a plan file; run `decom plan -out` again and review the new plan"
     )]
     Checksum { path: String },
+    #[error(
+        "`{path}` is not signed, and {SIGNING_KEY_ENV} is set: only signed plans are applied\n  hint: make the plan with the same {SIGNING_KEY_ENV} set (the CI plan job), or unset it to apply unsigned plans"
+    )]
+    Unsigned { path: String },
+    #[error(
+        "`{path}` has a signature that does not verify with the key in {SIGNING_KEY_ENV}: it was not signed by the plan job, or was changed after\n  hint: apply only plan files written by `decom plan -out` with the same signing key"
+    )]
+    BadSignature { path: String },
 }
 
 impl PlanFile {
@@ -103,7 +138,9 @@ impl PlanFile {
             plan,
             fingerprints,
             connection: None,
+            spec: None,
             checksum: String::new(),
+            signature: None,
         };
         file.checksum = file.compute_checksum();
         file
@@ -116,9 +153,47 @@ impl PlanFile {
         self
     }
 
+    /// Embeds the spec the plan was made from.
+    pub fn with_spec(mut self, spec: EmbeddedSpec) -> PlanFile {
+        self.spec = Some(spec);
+        self.checksum = self.compute_checksum();
+        self.signature = None;
+        self
+    }
+
+    /// Signs the sealed file with `key` (HMAC-SHA256 over the checksum, which covers
+    /// everything else).
+    pub fn sign(mut self, key: &[u8]) -> PlanFile {
+        self.signature = Some(signature(key, &self.checksum));
+        self
+    }
+
+    /// Refuses a file that is unsigned, or whose signature is not `key`'s.
+    pub fn verify_signature(&self, key: &[u8], path: &str) -> Result<(), PlanFileError> {
+        use hmac::Mac;
+        let Some(found) = &self.signature else {
+            return Err(PlanFileError::Unsigned {
+                path: path.to_string(),
+            });
+        };
+        let tag = found
+            .strip_prefix("hmac-sha256:")
+            .and_then(|h| hex::decode(h).ok());
+        let mut mac = hmac_of(key);
+        mac.update(self.checksum.as_bytes());
+        // Compared in constant time.
+        match tag {
+            Some(tag) if mac.verify_slice(&tag).is_ok() => Ok(()),
+            _ => Err(PlanFileError::BadSignature {
+                path: path.to_string(),
+            }),
+        }
+    }
+
     fn compute_checksum(&self) -> String {
         let mut unsealed = self.clone();
         unsealed.checksum = String::new();
+        unsealed.signature = None;
         let bytes = serde_json::to_vec(&unsealed).expect("plan file serializes");
         format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
     }
@@ -189,16 +264,28 @@ impl PlanFile {
         Ok(file)
     }
 
-    /// Is this a plan file (rather than a spec directory or `.hcl` file)?
+    /// Is this meant as a plan file (rather than a spec directory or `.hcl` file)?
+    /// Any file but a `.hcl` one: a spec is a directory or a `.hcl` file, so an empty,
+    /// truncated or reformatted plan file is read as a plan file and refused with
+    /// what is wrong with it, not parsed as HCL.
     pub fn looks_like_plan_file(path: &Path) -> bool {
-        path.is_file()
-            && std::fs::read(path)
-                .map(|bytes| {
-                    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).to_string();
-                    head.contains(&format!("\"{PLAN_FILE_FORMAT}\""))
-                })
-                .unwrap_or(false)
+        path.is_file() && path.extension().is_none_or(|e| e != "hcl")
     }
+}
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+fn hmac_of(key: &[u8]) -> HmacSha256 {
+    use hmac::KeyInit;
+    // HMAC takes keys of any length.
+    <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
+}
+
+fn signature(key: &[u8], checksum: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac_of(key);
+    mac.update(checksum.as_bytes());
+    format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
 }
 
 pub fn fingerprint_key(key: &ResourceKey) -> String {
@@ -272,7 +359,8 @@ impl PlanEffects {
         }
         let mut one = PlanEffects::default();
         one.actions.insert(key.clone(), vec![action.clone()]);
-        fingerprint(&one.project(resource)) == fingerprint(&PlanEffects::default().project(resource))
+        fingerprint(&one.project(resource))
+            == fingerprint(&PlanEffects::default().project(resource))
     }
 
     fn removed(&self, ty: ResourceType, region: &str, id: &str) -> bool {

@@ -9,9 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::CommandFactory;
 use decom::apply::{self, ApplyOptions};
+use decom::guard::{self, AccountGuard};
 use decom::plan::{Plan, build_plan};
-use decom::planfile::{Connection, PlanFile, RecordedRole};
+use decom::planfile::{Connection, PLAN_FILE_FORMAT, PlanFile, RecordedRole, SIGNING_KEY_ENV};
 use decom::render::{self, MarkdownOptions};
+use decom::review;
 use decom::select::{plan_options, select, types_to_discover};
 use decom::spec::{self, LoadOptions, SourceFile, Spec};
 use decom_provider::{
@@ -22,7 +24,7 @@ use decom_sim::{Knobs, ReadOnlySnapshot, SimProvider};
 
 use crate::cli::{
     ApplyArgs, AuditArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat,
-    PlanArgs, ShowArgs, SourceArgs, SpecArgs, ValidateArgs,
+    GuardArgs, PlanArgs, ShowArgs, SourceArgs, SpecArgs, ValidateArgs,
 };
 use crate::examples;
 use crate::progress::{ApplyProgress, DiscoveryBars, bars_wanted};
@@ -30,6 +32,9 @@ use crate::progress::{ApplyProgress, DiscoveryBars, bars_wanted};
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
+
+/// The journal of an apply run, in the plan's state directory (`decom::apply`).
+const JOURNAL_FILE: &str = "journal.jsonl";
 
 pub fn run(cli: Cli) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -47,16 +52,45 @@ pub fn run(cli: Cli) -> Result<i32> {
             Command::Diff(args) => diff(args),
             Command::Audit(args) => audit_command(args).await,
             Command::Completions { shell } => {
-                clap_complete::generate(
-                    shell,
-                    &mut Cli::command(),
-                    "decom",
-                    &mut std::io::stdout(),
-                );
+                // Generated into memory: clap_complete panics when its writer fails,
+                // and a closed pipe is no reason to.
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "decom", &mut script);
+                std::io::stdout().lock().write_all(&script)?;
                 Ok(EXIT_OK)
             }
         }
     })
+}
+
+/// Whether the error is a closed standard output (`decom plan | head -1`): the reader
+/// has what it wanted, so the command ends quietly with success, as ripgrep does.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The message for an error that ends a command: `Error: ` and the error, then each
+/// cause the message does not already say (error types here put their source in
+/// their own message, so printing the chain repeated the OS error). Spec
+/// diagnostics arrive rendered, `error:` lines and snippets, and stand as they are.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    if message.starts_with("error:") || message.starts_with("warning:") {
+        message
+    } else {
+        format!("Error: {message}")
+    }
 }
 
 fn load_options(args: &SpecArgs) -> Result<LoadOptions> {
@@ -114,6 +148,11 @@ impl Account {
             Account::Sim(sim) => sim.caller_identity().await,
             Account::Aws(aws) => aws.caller_identity().await,
         }
+    }
+
+    /// A real AWS account, as opposed to a snapshot or its simulation.
+    fn is_live(&self) -> bool {
+        matches!(self, Account::Aws(_))
     }
 
     fn api_calls(&self) -> ApiCallStats {
@@ -212,42 +251,32 @@ async fn connect_with(
     Ok(Account::Aws(Arc::new(aws)))
 }
 
-/// The account guard: who the credentials belong to, checked against the spec
-/// before any other call; regions outside the spec's list are refused too.
+/// The account guard: who the credentials belong to, checked against the spec and
+/// `--allowed-account-id` before any other call; regions outside the spec's list are
+/// refused before any call. `change`: the command changes the account, which on a
+/// live account requires a guard.
 async fn guard(
     account: &mut Account,
-    spec: Option<&Spec>,
+    guard: AccountGuard<'_>,
     regions: &[String],
+    change: bool,
 ) -> Result<CallerIdentity> {
-    let block = spec.and_then(|s| s.provider.as_ref());
-    if let Some(block) = block
-        && !block.regions.is_empty()
-        && let Some(outside) = regions.iter().find(|r| !block.regions.contains(r))
-    {
-        bail!(
-            "region `{outside}` is not in the spec's regions ({}) at {}\n  hint: add it to `regions` in the provider block, or do not ask for it",
-            block.regions.join(", "),
-            block.location
-        );
-    }
+    guard.check_regions(regions)?;
     let identity = account.caller_identity().await.map_err(|e| {
         anyhow!(
             "cannot tell which account the credentials belong to: {e}\n  hint: configure AWS credentials (AWS_PROFILE, `aws sso login`, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or plan offline against a snapshot with --inventory FILE"
         )
     })?;
-    if let Some(block) = block
-        && !block.allowed_account_ids.is_empty()
-        && !block.allowed_account_ids.contains(&identity.account_id)
-    {
-        bail!(
-            "refusing to work on account {} ({}): the spec allows only {} (allowed_account_ids at {})\n  hint: check AWS_PROFILE and the credentials in use",
-            identity.account_id,
-            identity.arn,
-            block.allowed_account_ids.join(", "),
-            block.location
-        );
-    }
+    guard.check_account(&identity, change && account.is_live())?;
     Ok(identity)
+}
+
+/// The guard of a spec (its provider block) and the command line.
+fn account_guard<'a>(spec: Option<&'a Spec>, args: &'a GuardArgs) -> AccountGuard<'a> {
+    AccountGuard {
+        provider: spec.and_then(|s| s.provider.as_ref()),
+        flag: &args.allowed_account_ids,
+    }
 }
 
 async fn discover_inventory(
@@ -308,9 +337,23 @@ struct Planned {
     identity: CallerIdentity,
 }
 
-async fn plan_spec(spec: Spec, mut account: Account, no_progress: bool) -> Result<Planned> {
+async fn plan_spec(
+    spec: Spec,
+    mut account: Account,
+    guard_args: &GuardArgs,
+    access: Access,
+    no_progress: bool,
+) -> Result<Planned> {
     let regions = account.regions(Some(&spec), &[])?;
-    let identity = guard(&mut account, Some(&spec), &regions).await?;
+    let account_guard = account_guard(Some(&spec), guard_args);
+    let identity = guard(
+        &mut account,
+        account_guard,
+        &regions,
+        access == Access::Change,
+    )
+    .await?;
+    let unguarded = account.is_live() && !account_guard.is_configured();
     let request = DiscoveryRequest {
         regions,
         types: types_to_discover(&spec),
@@ -320,11 +363,16 @@ async fn plan_spec(spec: Spec, mut account: Account, no_progress: bool) -> Resul
     for warning in &resolved.warnings {
         eprintln!("{}", spec.render(warning));
     }
-    let plan = build_plan(
+    let mut plan = build_plan(
         &inventory,
         &resolved.selection,
         &plan_options(&spec, jiff::Timestamp::now()),
     );
+    if unguarded {
+        let warning = guard::unguarded_warning(&identity.account_id);
+        eprintln!("Warning: {warning}");
+        plan.warnings.push(warning);
+    }
     Ok(Planned {
         plan,
         inventory,
@@ -364,7 +412,14 @@ async fn plan(args: PlanArgs) -> Result<i32> {
             (spec, account)
         }
     };
-    let planned = plan_spec(spec, account, args.source.no_progress).await?;
+    let planned = plan_spec(
+        spec,
+        account,
+        &args.guard,
+        Access::Read,
+        args.source.no_progress,
+    )
+    .await?;
     let plan = &planned.plan;
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -392,12 +447,16 @@ async fn plan(args: PlanArgs) -> Result<i32> {
     }
     drop(stdout);
     if let Some(out) = &args.out {
-        let file = PlanFile::new(
+        let mut file = PlanFile::new(
             plan.clone(),
             &planned.inventory,
             planned.spec.decommission.archive_log_events,
         )
-        .with_connection(connection_of(&planned.spec));
+        .with_connection(connection_of(&planned.spec))
+        .with_spec(review::embed(&planned.spec));
+        if let Some(key) = signing_key() {
+            file = file.sign(&key);
+        }
         file.write(out)?;
         eprintln!(
             "Saved the plan to {}. To apply exactly this plan: decom apply {}",
@@ -414,6 +473,13 @@ async fn plan(args: PlanArgs) -> Result<i32> {
     // 100k resources (`perf`, glibc's allocator; docs/performance.md).
     std::mem::forget((planned.plan, planned.inventory));
     Ok(code)
+}
+
+/// The plan-signing key, when `DECOM_PLAN_SIGNING_KEY` is set and not empty.
+fn signing_key() -> Option<Vec<u8>> {
+    std::env::var_os(SIGNING_KEY_ENV)
+        .filter(|k| !k.is_empty())
+        .map(|k| k.into_encoded_bytes())
 }
 
 fn plan_exit_code(plan: &Plan, detailed: bool) -> i32 {
@@ -477,24 +543,30 @@ async fn graph(args: GraphArgs) -> Result<i32> {
     } else {
         let spec = load_spec(&args.target, &args.spec_args)?;
         let account = connect(&args.source, Some(&spec), &[], Access::Read).await?;
-        plan_spec(spec, account, args.source.no_progress)
-            .await?
-            .plan
+        plan_spec(
+            spec,
+            account,
+            &GuardArgs::default(),
+            Access::Read,
+            args.source.no_progress,
+        )
+        .await?
+        .plan
     };
     let text = match args.format {
         GraphFormat::Dot => render::dot(&plan),
         GraphFormat::Mermaid => render::mermaid(&plan),
     };
-    print!("{text}");
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(EXIT_OK)
 }
 
 fn load_plan_for_diff(path: &Path) -> Result<Plan> {
-    if PlanFile::looks_like_plan_file(path) {
-        return Ok(PlanFile::load(path)?.plan);
-    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
+    if text.contains(&format!("\"{PLAN_FILE_FORMAT}\"")) {
+        return Ok(PlanFile::from_json(&text, &path.display().to_string())?.plan);
+    }
     serde_json::from_str(&text).with_context(|| {
         format!(
             "`{}` is neither a plan file nor a JSON plan\n  hint: use files written by `decom plan -out FILE` or `decom plan -json`",
@@ -507,10 +579,11 @@ fn diff(args: DiffArgs) -> Result<i32> {
     let old = load_plan_for_diff(&args.old)?;
     let new = load_plan_for_diff(&args.new)?;
     let d = decom::diff::diff(&old, &new);
-    print!("{}", d.summary());
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{}", d.summary())?;
     if !d.is_empty() {
-        println!();
-        print!("{}", d.unified);
+        writeln!(stdout)?;
+        write!(stdout, "{}", d.unified)?;
     }
     Ok(if d.is_empty() { EXIT_OK } else { EXIT_CHANGES })
 }
@@ -533,7 +606,13 @@ async fn discover(args: DiscoverArgs) -> Result<i32> {
             "no region to discover\n  hint: pass --region, set AWS_REGION, or list `regions` in the spec's provider block"
         );
     }
-    guard(&mut account, spec.as_ref(), &regions).await?;
+    guard(
+        &mut account,
+        account_guard(spec.as_ref(), &GuardArgs::default()),
+        &regions,
+        false,
+    )
+    .await?;
     let types = if args.types.is_empty() {
         ResourceType::ALL.into_iter().collect()
     } else {
@@ -618,7 +697,13 @@ async fn audit_command(args: AuditArgs) -> Result<i32> {
             "no region to audit\n  hint: pass --region, set AWS_REGION, or list `regions` in the spec's provider block"
         );
     }
-    guard(&mut account, spec.as_ref(), &regions).await?;
+    guard(
+        &mut account,
+        account_guard(spec.as_ref(), &GuardArgs::default()),
+        &regions,
+        false,
+    )
+    .await?;
     let inventory = discover_inventory(
         &mut account,
         &DiscoveryRequest::everything(regions),
@@ -663,51 +748,32 @@ async fn audit_command(args: AuditArgs) -> Result<i32> {
 
 async fn apply_command(args: ApplyArgs) -> Result<i32> {
     let interrupt = Arc::new(AtomicBool::new(false));
+    let mut notices = Vec::new();
     let (plan_file, account, identity, discovered) = if PlanFile::looks_like_plan_file(&args.target)
     {
-        let file = PlanFile::load(&args.target)?;
-        // The profile and role the plan was made with, as recorded in the file.
-        let mut account = connect_with(
-            &args.source,
-            file.connection.as_ref(),
-            file.regions.clone(),
-            Access::Change,
-        )
-        .await?;
-        let identity = account
-            .caller_identity()
-            .await
-            .map_err(|e| anyhow!("cannot tell which account the credentials belong to: {e}"))?;
-        if identity.account_id != file.account_id {
-            bail!(
-                "refusing to apply: the plan was made for account {}, the credentials are for account {} ({})",
-                file.account_id,
-                identity.account_id,
-                identity.arn
-            );
-        }
-        eprintln!("Checking that the account still matches the plan...");
-        let request = DiscoveryRequest {
-            regions: file.regions.clone(),
-            types: file.types.iter().copied().collect(),
-        };
-        let live = discover_inventory(&mut account, &request, args.source.no_progress).await?;
-        let changes = apply::stale_changes(&file, &live);
-        if !changes.is_empty() {
-            eprintln!("The account changed since the plan was made:");
-            for change in &changes {
-                eprintln!("  - {change}");
-            }
-            bail!(
-                "refusing to apply a stale plan\n  hint: run `decom plan -out FILE` again and review the new plan"
-            );
-        }
+        let (file, account, identity, live, notice) = check_plan_file(&args).await?;
+        notices.extend(notice);
         (file, account, identity, live)
     } else {
+        if args.spec.is_some() {
+            bail!(
+                "--spec goes with a plan file: `{}` is a spec itself\n  hint: decom apply PLAN_FILE --spec DIR",
+                args.target.display()
+            );
+        }
         let spec = load_spec(&args.target, &args.spec_args)?;
         let account = connect(&args.source, Some(&spec), &[], Access::Change).await?;
-        let planned = plan_spec(spec, account, args.source.no_progress).await?;
-        print!("{}", render::text(&planned.plan));
+        let planned = plan_spec(
+            spec,
+            account,
+            &args.guard,
+            Access::Change,
+            args.source.no_progress,
+        )
+        .await?;
+        std::io::stdout()
+            .lock()
+            .write_all(render::text(&planned.plan).as_bytes())?;
         if !planned.plan.applyable {
             plan_exit_code(&planned.plan, false);
             return Ok(EXIT_ERROR);
@@ -800,6 +866,88 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
     } else {
         EXIT_ERROR
     })
+}
+
+/// Everything a saved plan must pass before it runs, in this order, each before any
+/// call that could change the account: its seal and (with a signing key) its
+/// signature; the spec it embeds, against the plan's hash and the spec directory at
+/// hand; the account guard; the account re-read and compared with the plan's
+/// fingerprints; and the plan re-derived from its spec on that account, where a
+/// saved step the spec does not produce is refused. Returns the file, the account,
+/// who the caller is, the account as just read, and a notice of resources that now
+/// match the spec but are not in the plan.
+async fn check_plan_file(
+    args: &ApplyArgs,
+) -> Result<(PlanFile, Account, CallerIdentity, Inventory, Option<String>)> {
+    let path = args.target.display().to_string();
+    let file = PlanFile::load(&args.target)?;
+    if let Some(key) = signing_key() {
+        file.verify_signature(&key, &path)?;
+    }
+    let spec = review::embedded_spec(&file, &path)?;
+    if let Some(dir) = &args.spec {
+        let at_hand = load_spec(dir, &args.spec_args)?;
+        review::check_spec_dir(&file, &path, &at_hand, &dir.display().to_string())?;
+    }
+    // The profile and role the plan was made with, as recorded in the file.
+    let mut account = connect_with(
+        &args.source,
+        file.connection.as_ref(),
+        file.regions.clone(),
+        Access::Change,
+    )
+    .await?;
+    let identity = guard(
+        &mut account,
+        account_guard(Some(&spec), &args.guard),
+        &file.regions,
+        true,
+    )
+    .await?;
+    if identity.account_id != file.account_id {
+        bail!(
+            "refusing to apply: the plan was made for account {}, the credentials are for account {} ({})",
+            file.account_id,
+            identity.account_id,
+            identity.arn
+        );
+    }
+    eprintln!("Checking that the account still matches the plan...");
+    let request = DiscoveryRequest {
+        regions: file.regions.clone(),
+        types: file.types.iter().copied().collect(),
+    };
+    let live = discover_inventory(&mut account, &request, args.source.no_progress).await?;
+    let changes = apply::stale_changes(&file, &live);
+    if !changes.is_empty() {
+        eprintln!("The account changed since the plan was made:");
+        for change in &changes {
+            eprintln!("  - {change}");
+        }
+        bail!(
+            "refusing to apply a stale plan\n  hint: run `decom plan -out FILE` again and review the new plan"
+        );
+    }
+    let rederived = review::rederive(&file.plan, &spec, &live, jiff::Timestamp::now());
+    // A resumed run executes the file its first run checked (the state directory is
+    // named after the file's checksum); the steps that run completed are no longer
+    // what the spec derives from the account, so only a first run is held to it.
+    let resumed = args.state_dir.join(file.id()).join(JOURNAL_FILE).is_file();
+    if !rederived.unreviewed.is_empty() && !resumed {
+        eprintln!("Steps in the plan file that its spec does not produce on this account:");
+        for step in &rederived.unreviewed {
+            eprintln!("  - {step}");
+        }
+        bail!(
+            "refusing to apply `{path}`: {} step(s) were not derived from the reviewed spec\n  hint: the plan file was changed after `decom plan` wrote it; run `decom plan -out` again and review the new plan",
+            rederived.unreviewed.len()
+        );
+    }
+    let notice = rederived.notice();
+    if let Some(notice) = &notice {
+        eprintln!("Note: {notice}");
+    }
+    Ok((file, account, identity, live, notice))
 }
 
 /// Terraform's prompt: only `yes` proceeds; without a terminal, never.

@@ -99,6 +99,11 @@ pub fn plan_options(spec: &Spec, now: jiff::Timestamp) -> PlanOptions {
         warnings: Vec::new(),
         log_group_prefixes: decommission.orphan_log_group_prefixes.clone(),
         required_types: Some(types_to_discover(spec)),
+        required_regions: spec
+            .provider
+            .as_ref()
+            .map(|p| p.regions.clone())
+            .unwrap_or_default(),
     }
 }
 

@@ -264,7 +264,12 @@ fn apply_refuses_a_stale_plan_and_a_wrong_account() {
         cwd,
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("the plan was made for account 123456789012"));
+    // The spec embedded in the plan guards the account before anything else.
+    assert!(
+        text(&out.stderr).contains("refusing to work on account 210987654321"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // The spec's account guard, before anything is discovered.
     let out = decom(&["plan", &spec, "--inventory", "other.json"], cwd);

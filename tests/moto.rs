@@ -251,7 +251,8 @@ fn a_wrong_account_is_refused_before_discovery() {
         "stderr should hold `{refusal}`:\n{stderr}"
     );
     assert!(
-        stderr.contains("the spec allows only 999999999999"),
+        stderr.contains("allowed_account_ids at main.hcl:")
+            && stderr.contains("allows only 999999999999"),
         "{stderr}"
     );
     assert!(
@@ -270,6 +271,72 @@ fn a_wrong_account_is_refused_before_discovery() {
     assert!(apply.stderr().contains(&refusal), "{}", apply.stderr());
     let after = moto.block_on(stack::census(&sdk));
     assert_eq!(after, before, "moto's state is unchanged");
+    eprint_elapsed(test, "done", started);
+}
+
+/// A spec without a provider block reaches whatever account the credentials do:
+/// `plan` says there is no guard, `apply` refuses a live account without one, and
+/// `--allowed-account-id` is a guard.
+#[test]
+fn apply_on_a_live_account_requires_an_account_guard() {
+    let test = "apply_on_a_live_account_requires_an_account_guard";
+    let started = Instant::now();
+    let moto = MotoAccount::new(test);
+    let sdk = moto.sdk();
+    let stacks = moto.block_on(stack::build(&sdk));
+    let spec = moto.write_spec("spec", &web_spec_with(""));
+    let spec = spec.to_str().expect("utf-8 path");
+    let before = moto.block_on(stack::census(&sdk));
+
+    let plan = moto.decom(&["plan", spec, "-json", "-out", "p.plan"]);
+    plan.expect_code(0, "an unguarded plan is made");
+    assert!(
+        plan.stderr().contains("Warning: no account guard"),
+        "{}",
+        plan.stderr()
+    );
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout()).expect("plan json");
+    assert!(
+        json["warnings"].to_string().contains("no account guard"),
+        "the plan says it too: {}",
+        json["warnings"]
+    );
+
+    let refusal = "without an account guard";
+    for args in [
+        &["apply", spec, "-auto-approve"][..],
+        &["apply", "p.plan"][..],
+    ] {
+        let apply = moto.decom(args);
+        apply.expect_code(1, "no guard, no apply");
+        assert!(
+            apply.stderr().contains(refusal),
+            "{args:?}: {}",
+            apply.stderr()
+        );
+    }
+    let apply = moto.decom(&["apply", "p.plan", "--allowed-account-id", "999999999999"]);
+    apply.expect_code(1, "another account");
+    assert!(
+        apply
+            .stderr()
+            .contains("--allowed-account-id allows only 999999999999"),
+        "{}",
+        apply.stderr()
+    );
+    assert_eq!(
+        moto.block_on(stack::census(&sdk)),
+        before,
+        "nothing was deleted"
+    );
+
+    moto.decom(&["apply", "p.plan", "--allowed-account-id", &moto.account])
+        .expect_code(0, "guarded by the flag");
+    let after = moto.block_on(stack::census(&sdk));
+    assert!(
+        stacks.web_keys().iter().all(|k| !after.contains(k)),
+        "the web stack is gone"
+    );
     eprint_elapsed(test, "done", started);
 }
 

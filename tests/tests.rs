@@ -9,6 +9,7 @@ mod audit;
 mod cli;
 mod engine_synth;
 mod fixtures;
+mod hardening;
 mod moto;
 mod properties;
 mod snapshots;

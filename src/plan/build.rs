@@ -45,6 +45,9 @@ pub struct PlanOptions {
     /// The types the plan depends on; `None` means all of them. The plan is complete
     /// only when the inventory covers each.
     pub required_types: Option<BTreeSet<ResourceType>>,
+    /// The regions the plan depends on (the spec's); the plan is complete only when
+    /// the inventory covers each. Empty: whatever the inventory covers.
+    pub required_regions: Vec<String>,
 }
 
 /// Builds the plan. Pure: the same inputs give the same plan, byte for byte.
@@ -1304,10 +1307,34 @@ impl<'a, 'i> Builder<'a, 'i> {
                 orphans.len()
             ));
         }
-        let complete = match &self.options.required_types {
-            Some(types) => types.iter().all(|t| inventory.covers(*t)),
-            None => ResourceType::ALL.iter().all(|t| inventory.covers(*t)),
-        };
+        let uncovered_types: Vec<&str> = match &self.options.required_types {
+            Some(types) => types.iter().copied().collect::<Vec<_>>(),
+            None => ResourceType::ALL.to_vec(),
+        }
+        .into_iter()
+        .filter(|t| !inventory.covers(*t))
+        .map(ResourceType::as_str)
+        .collect();
+        let uncovered_regions: Vec<&str> = self
+            .options
+            .required_regions
+            .iter()
+            .filter(|r| !inventory.regions.contains(r))
+            .map(String::as_str)
+            .collect();
+        if !uncovered_types.is_empty() {
+            self.warnings.push(format!(
+                "the inventory does not cover {}: the plan is incomplete",
+                uncovered_types.join(", ")
+            ));
+        }
+        if !uncovered_regions.is_empty() {
+            self.warnings.push(format!(
+                "the inventory does not cover region(s) {}: the plan is incomplete",
+                uncovered_regions.join(", ")
+            ));
+        }
+        let complete = uncovered_types.is_empty() && uncovered_regions.is_empty();
         let summary = Summary {
             add: 0,
             change: changed.len(),

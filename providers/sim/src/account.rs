@@ -97,6 +97,20 @@ pub(crate) fn requested_regions(request: &DiscoveryRequest) -> Vec<String> {
     regions
 }
 
+/// The part of `asked` that a snapshot covering `covers` can answer for, in the
+/// order of `asked`: what the snapshot did not look at, discovery cannot find.
+pub(crate) fn covered<'a, T, I>(asked: I, covers: &[T]) -> Vec<T>
+where
+    T: PartialEq + Clone + 'a,
+    I: IntoIterator<Item = &'a T>,
+{
+    asked
+        .into_iter()
+        .filter(|item| covers.contains(item))
+        .cloned()
+        .collect()
+}
+
 /// Whether a discovery of `request` (in `regions`, its [`requested_regions`]) finds
 /// a resource of type `ty` keyed in `region`: global types are found in any.
 pub(crate) fn discovered(
@@ -230,8 +244,8 @@ impl Account {
         Inventory {
             format_version: SNAPSHOT_FORMAT_VERSION,
             account_id: self.account_id.clone(),
-            regions,
-            types: request.types.iter().copied().collect(),
+            regions: covered(&regions, &self.regions),
+            types: covered(&request.types, &self.types),
             resources,
         }
     }

@@ -795,7 +795,9 @@ async fn discovery_filters_regions_and_types_and_counts_calls() {
         found.types,
         vec![ResourceType::SecurityGroup, ResourceType::IamRole]
     );
-    assert_eq!(found.regions, vec!["eu-west-1".to_string()]);
+    // The simulated account is a snapshot of us-east-1: it cannot say what another
+    // region holds, so its discovery does not claim to cover it.
+    assert!(found.regions.is_empty(), "{:?}", found.regions);
     let keys: Vec<ResourceKey> = found.resources.iter().map(|r| r.key()).collect();
     assert_eq!(
         keys,

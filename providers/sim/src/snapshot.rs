@@ -10,7 +10,7 @@ use decom_provider::{
     ApiCallStats, CallerIdentity, DiscoveryRequest, Inventory, inventory::SnapshotError,
 };
 
-use crate::account::{discovered, exists, requested_regions};
+use crate::account::{covered, discovered, exists, requested_regions};
 use crate::discovery;
 
 /// A second discovery of a [`ReadOnlySnapshot`].
@@ -73,8 +73,11 @@ impl ReadOnlySnapshot {
         });
         // Loaded snapshots are sorted already: this is one pass over them.
         inventory.normalize();
-        inventory.regions = regions;
-        inventory.types = request.types.iter().copied().collect();
+        // What was asked and what the snapshot itself covers: a snapshot of security
+        // groups says nothing about load balancers, and a plan needing them is
+        // incomplete.
+        inventory.regions = covered(&regions, &inventory.regions);
+        inventory.types = covered(&request.types, &inventory.types);
         for service in discovery::calls_for(request, &inventory) {
             for (api, n) in service.calls {
                 *self.calls.entry(api.to_string()).or_default() += n;
