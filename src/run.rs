@@ -425,23 +425,7 @@ async fn plan(args: PlanArgs) -> Result<i32> {
     if args.json {
         plan.write_json(std::io::BufWriter::with_capacity(1 << 16, &mut stdout))?;
     } else if args.markdown {
-        let parts = render::markdown(
-            plan,
-            MarkdownOptions {
-                max_comment_chars: args.max_comment_chars,
-            },
-        );
-        let count = parts.len();
-        for (i, part) in parts.iter().enumerate() {
-            write!(stdout, "{part}")?;
-            if i + 1 < count {
-                writeln!(
-                    stdout,
-                    "\n<!-- decom: end of part {} of {count} -->\n",
-                    i + 1
-                )?;
-            }
-        }
+        write_markdown(&mut stdout, plan, args.max_comment_chars)?;
     } else {
         write!(stdout, "{}", render::text(plan))?;
     }
@@ -480,6 +464,20 @@ fn signing_key() -> Option<Vec<u8>> {
     std::env::var_os(SIGNING_KEY_ENV)
         .filter(|k| !k.is_empty())
         .map(|k| k.into_encoded_bytes())
+}
+
+/// The pull-request comment, in parts shorter than `max_comment_chars`, each part
+/// followed by a separator line for whoever posts them one by one.
+fn write_markdown(out: &mut impl Write, plan: &Plan, max_comment_chars: usize) -> Result<()> {
+    let parts = render::markdown(plan, MarkdownOptions { max_comment_chars });
+    let count = parts.len();
+    for (i, part) in parts.iter().enumerate() {
+        write!(out, "{part}")?;
+        if i + 1 < count {
+            writeln!(out, "\n<!-- decom: end of part {} of {count} -->\n", i + 1)?;
+        }
+    }
+    Ok(())
 }
 
 fn plan_exit_code(plan: &Plan, detailed: bool) -> i32 {
@@ -523,14 +521,7 @@ fn show(args: ShowArgs) -> Result<i32> {
     if args.json {
         write!(stdout, "{}", file.plan.to_json())?;
     } else if args.markdown {
-        for part in render::markdown(
-            &file.plan,
-            MarkdownOptions {
-                max_comment_chars: args.max_comment_chars,
-            },
-        ) {
-            write!(stdout, "{part}")?;
-        }
+        write_markdown(&mut stdout, &file.plan, args.max_comment_chars)?;
     } else {
         write!(stdout, "{}", render::text(&file.plan))?;
     }

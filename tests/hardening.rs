@@ -379,3 +379,43 @@ fn plan_files_are_recognised_by_content() {
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("Error: error"), "{stderr}");
 }
+
+/// `show -markdown` of a saved plan is what `plan -markdown` printed, part
+/// separators included.
+#[test]
+fn show_markdown_writes_the_part_separators_plan_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inventory_path = fixture("ecs-story-5.8/inventory.json");
+    let args = |verb: &'static str| -> Vec<String> {
+        let mut args: Vec<String> = match verb {
+            "plan" => vec![
+                "plan".into(),
+                fixture("ecs-story-5.8/spec-optin"),
+                "-inventory".into(),
+                inventory_path.clone(),
+                "-out".into(),
+                "p.plan".into(),
+            ],
+            _ => vec!["show".into(), "p.plan".into()],
+        };
+        args.extend([
+            "-markdown".into(),
+            "-max-comment-chars".into(),
+            "2000".into(),
+        ]);
+        args
+    };
+    let plan_args = args("plan");
+    let planned = decom(
+        &plan_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stderr));
+    let show_args = args("show");
+    let shown = decom(
+        &show_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert!(text(&planned.stdout).contains("<!-- decom: end of part 1 of"));
+    assert_eq!(text(&shown.stdout), text(&planned.stdout));
+}
