@@ -10,4 +10,5 @@ pub mod planfile;
 pub mod render;
 pub mod review;
 pub mod select;
+pub mod session;
 pub mod spec;

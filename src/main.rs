@@ -2,9 +2,6 @@
 //! Terraform's exit codes (0 ok / no changes, 1 error, 2 changes).
 
 mod cli;
-mod examples;
-mod progress;
-mod run;
 
 use clap::Parser;
 
@@ -14,26 +11,26 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = match cli::Cli::try_parse_from(cli::normalize_args(std::env::args_os())) {
+    let cli = match cli::args::Cli::try_parse_from(cli::args::normalize_args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(error) => {
             // Help and version go to stdout and succeed; a usage error exits 1, as
             // Terraform's do: 2 means "changes present" under -detailed-exitcode.
             let _ = error.print();
             std::process::exit(if error.use_stderr() {
-                run::EXIT_ERROR
+                cli::commands::EXIT_ERROR
             } else {
-                run::EXIT_OK
+                cli::commands::EXIT_OK
             });
         }
     };
-    let code = match run::run(cli) {
+    let code = match cli::commands::run(cli) {
         Ok(code) => code,
         // A reader that went away (`decom plan | head -1`) is not an error.
-        Err(error) if run::is_broken_pipe(&error) => run::EXIT_OK,
+        Err(error) if cli::commands::is_broken_pipe(&error) => cli::commands::EXIT_OK,
         Err(error) => {
-            eprintln!("{}", run::error_message(&error));
-            run::EXIT_ERROR
+            eprintln!("{}", cli::commands::error_message(&error));
+            cli::commands::EXIT_ERROR
         }
     };
     std::process::exit(code);

@@ -291,7 +291,7 @@ fn apply_on_a_live_account_requires_an_account_guard() {
     let plan = moto.decom(&["plan", spec, "-json", "-out", "p.plan"]);
     plan.expect_code(0, "an unguarded plan is made");
     assert!(
-        plan.stderr().contains("Warning: no account guard"),
+        plan.stderr().contains("warning: no account guard"),
         "{}",
         plan.stderr()
     );

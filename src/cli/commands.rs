@@ -1,5 +1,5 @@
-//! The commands: each resolves its arguments, runs the engine, prints data on
-//! stdout and everything else on stderr, and returns the exit code.
+//! The commands: each resolves its arguments, runs the library's session, prints
+//! data on stdout and everything else on stderr, and returns the exit code.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -9,32 +9,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::CommandFactory;
 use decom::apply::{self, ApplyOptions};
-use decom::guard::{self, AccountGuard};
-use decom::plan::{Plan, build_plan};
-use decom::planfile::{Connection, PLAN_FILE_FORMAT, PlanFile, RecordedRole, SIGNING_KEY_ENV};
+use decom::plan::Plan;
+use decom::planfile::{PLAN_FILE_FORMAT, PlanFile, SIGNING_KEY_ENV};
 use decom::render::{self, MarkdownOptions};
 use decom::review;
-use decom::select::{plan_options, select, types_to_discover};
+use decom::select::select;
+use decom::session::{self, Access, Account, Planned, SavedPlanChecks};
 use decom::spec::{self, LoadOptions, SourceFile, Spec};
-use decom_provider::{
-    ApiCallStats, CallerIdentity, DiscoveryProgress, DiscoveryRequest, Inventory, NoProgress,
-    Provider, ProviderError, ResourceType,
-};
-use decom_sim::{Knobs, ReadOnlySnapshot, SimProvider};
+use decom_provider::{DiscoveryProgress, Inventory, NoProgress, ResourceType};
+use decom_sim::ReadOnlySnapshot;
 
-use crate::cli::{
+use super::args::{
     ApplyArgs, AuditArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat,
-    GuardArgs, PlanArgs, ShowArgs, SourceArgs, SpecArgs, ValidateArgs,
+    GuardArgs, PlanArgs, ShowArgs, SpecArgs, ValidateArgs,
 };
-use crate::examples;
-use crate::progress::{ApplyProgress, DiscoveryBars, bars_wanted};
+use super::examples;
+use super::progress::{ApplyProgress, DiscoveryBars, bars_wanted};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
-
-/// The journal of an apply run, in the plan's state directory (`decom::apply`).
-const JOURNAL_FILE: &str = "journal.jsonl";
 
 pub fn run(cli: Cli) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -115,191 +109,44 @@ fn load_spec(path: &Path, args: &SpecArgs) -> Result<Spec> {
     spec::load(path, &load_options(args)?).map_err(|diagnostics| anyhow!("{diagnostics}"))
 }
 
-/// The account a command works on: a snapshot read as is, a snapshot through the
-/// simulator (for `apply`, which changes it), or AWS.
-enum Account {
-    Snapshot(ReadOnlySnapshot),
-    Sim(Arc<SimProvider>),
-    Aws(Arc<decom_aws::AwsProvider>),
+/// The guard of the command line.
+fn allowed(args: &GuardArgs) -> &[String] {
+    &args.allowed_account_ids
 }
 
-/// What a command does to the account: a snapshot is simulated only to be changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
-    Read,
-    Change,
-}
-
-impl Account {
-    /// The provider `apply` changes the account through.
-    fn provider(&self) -> Result<Arc<dyn Provider>> {
-        match self {
-            Account::Snapshot(_) => {
-                bail!("internal error: a snapshot opened read-only cannot be changed")
-            }
-            Account::Sim(sim) => Ok(sim.clone()),
-            Account::Aws(aws) => Ok(aws.clone()),
-        }
-    }
-
-    async fn caller_identity(&mut self) -> Result<CallerIdentity, ProviderError> {
-        match self {
-            Account::Snapshot(snapshot) => Ok(snapshot.caller_identity()),
-            Account::Sim(sim) => sim.caller_identity().await,
-            Account::Aws(aws) => aws.caller_identity().await,
-        }
-    }
-
-    /// A real AWS account, as opposed to a snapshot or its simulation.
-    fn is_live(&self) -> bool {
-        matches!(self, Account::Aws(_))
-    }
-
-    fn api_calls(&self) -> ApiCallStats {
-        match self {
-            Account::Snapshot(snapshot) => snapshot.api_calls().clone(),
-            Account::Sim(sim) => sim.api_calls(),
-            Account::Aws(aws) => aws.api_calls(),
-        }
-    }
-
-    /// The regions to discover: the spec's, else the snapshot's or AWS_REGION.
-    fn regions(&self, spec: Option<&Spec>, explicit: &[String]) -> Result<Vec<String>> {
-        if !explicit.is_empty() {
-            return Ok(explicit.to_vec());
-        }
-        if let Some(regions) = spec
-            .and_then(|s| s.provider.as_ref())
-            .map(|p| p.regions.clone())
-            .filter(|r| !r.is_empty())
-        {
-            return Ok(regions);
-        }
-        match self {
-            Account::Snapshot(snapshot) => Ok(snapshot.regions().to_vec()),
-            Account::Sim(sim) => Ok(sim.regions()),
-            Account::Aws(aws) => Ok(aws.regions().to_vec()),
-        }
-    }
-}
-
-async fn connect(
-    source: &SourceArgs,
-    spec: Option<&Spec>,
-    regions: &[String],
-    access: Access,
-) -> Result<Account> {
-    let provider_block = spec.and_then(|s| s.provider.as_ref());
-    let regions = if regions.is_empty() {
-        provider_block
-            .map(|p| p.regions.clone())
-            .unwrap_or_default()
-    } else {
-        regions.to_vec()
-    };
-    connect_with(
-        source,
-        spec.and_then(connection_of).as_ref(),
-        regions,
-        access,
-    )
-    .await
-}
-
-/// The profile and role of the spec's provider block, recorded in plan files.
-fn connection_of(spec: &Spec) -> Option<Connection> {
-    spec.provider.as_ref().map(|p| Connection {
-        profile: p.profile.clone(),
-        assume_role: p.assume_role.as_ref().map(|r| RecordedRole {
-            role_arn: r.role_arn.clone(),
-            session_name: r.session_name.clone(),
-            external_id: r.external_id.clone(),
-        }),
-    })
-}
-
-async fn connect_with(
-    source: &SourceArgs,
-    connection: Option<&Connection>,
-    regions: Vec<String>,
-    access: Access,
-) -> Result<Account> {
-    if let Some(path) = &source.inventory {
-        return match access {
-            Access::Read => Ok(Account::Snapshot(
-                ReadOnlySnapshot::load(path).map_err(|e| anyhow!("{e}"))?,
-            )),
-            Access::Change => Ok(Account::Sim(Arc::new(
-                SimProvider::load(path, Knobs::default()).map_err(|e| anyhow!("{e}"))?,
-            ))),
-        };
-    }
-    let settings = decom_aws::AwsSettings {
-        regions,
-        profile: connection.and_then(|c| c.profile.clone()),
-        assume_role: connection.and_then(|c| c.assume_role.as_ref()).map(|r| {
-            decom_aws::AssumeRole {
-                role_arn: r.role_arn.clone(),
-                session_name: r.session_name.clone(),
-                external_id: r.external_id.clone(),
-            }
-        }),
-    };
-    let aws = decom_aws::AwsProvider::new(settings)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    Ok(Account::Aws(Arc::new(aws)))
-}
-
-/// The account guard: who the credentials belong to, checked against the spec and
-/// `--allowed-account-id` before any other call; regions outside the spec's list are
-/// refused before any call. `change`: the command changes the account, which on a
-/// live account requires a guard.
-async fn guard(
-    account: &mut Account,
-    guard: AccountGuard<'_>,
-    regions: &[String],
-    change: bool,
-) -> Result<CallerIdentity> {
-    guard.check_regions(regions)?;
-    let identity = account.caller_identity().await.map_err(|e| {
-        anyhow!(
-            "cannot tell which account the credentials belong to: {e}\n  hint: configure AWS credentials (AWS_PROFILE, `aws sso login`, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or plan offline against a snapshot with --inventory FILE"
-        )
-    })?;
-    guard.check_account(&identity, change && account.is_live())?;
-    Ok(identity)
-}
-
-/// The guard of a spec (its provider block) and the command line.
-fn account_guard<'a>(spec: Option<&'a Spec>, args: &'a GuardArgs) -> AccountGuard<'a> {
-    AccountGuard {
-        provider: spec.and_then(|s| s.provider.as_ref()),
-        flag: &args.allowed_account_ids,
-    }
-}
-
-async fn discover_inventory(
-    account: &mut Account,
-    request: &DiscoveryRequest,
+/// Runs `work` with discovery progress bars where they are wanted (a live account,
+/// on a terminal), else with none.
+async fn with_bars<T>(
+    live: bool,
     no_progress: bool,
-) -> Result<Inventory> {
-    let result = match account {
-        Account::Snapshot(snapshot) => {
-            return snapshot.discover(request).map_err(|e| anyhow!("{e}"));
-        }
-        Account::Sim(sim) => sim.discover(request, &NoProgress).await,
-        Account::Aws(aws) if bars_wanted(no_progress) => {
-            let bars = DiscoveryBars::new();
-            let result = aws.discover(request, &bars as &dyn DiscoveryProgress).await;
-            bars.finish();
-            result
-        }
-        Account::Aws(aws) => aws.discover(request, &NoProgress).await,
-    };
-    result.map_err(|e| {
-        anyhow!("discovery failed, so no plan is made (a partial inventory could hide a dependency): {e}")
+    work: impl AsyncFnOnce(&dyn DiscoveryProgress) -> T,
+) -> T {
+    if live && bars_wanted(no_progress) {
+        let bars = DiscoveryBars::new();
+        let result = work(&bars).await;
+        bars.finish();
+        result
+    } else {
+        work(&NoProgress).await
+    }
+}
+
+/// Plans a spec, printing its warnings.
+async fn plan_spec(
+    spec: Spec,
+    account: Account,
+    guard: &GuardArgs,
+    access: Access,
+    no_progress: bool,
+) -> Result<Planned> {
+    let planned = with_bars(account.is_live(), no_progress, async |progress| {
+        session::plan_spec(spec, account, allowed(guard), access, progress).await
     })
+    .await?;
+    for warning in &planned.warnings {
+        eprintln!("{warning}");
+    }
+    Ok(planned)
 }
 
 fn print_stats(account: &Account) {
@@ -328,60 +175,6 @@ fn peak_memory_mb() -> Option<u64> {
     Some(kb.div_ceil(1024))
 }
 
-/// Spec + account -> plan, with the selector warnings printed on stderr.
-struct Planned {
-    plan: Plan,
-    inventory: Inventory,
-    spec: Spec,
-    account: Account,
-    identity: CallerIdentity,
-}
-
-async fn plan_spec(
-    spec: Spec,
-    mut account: Account,
-    guard_args: &GuardArgs,
-    access: Access,
-    no_progress: bool,
-) -> Result<Planned> {
-    let regions = account.regions(Some(&spec), &[])?;
-    let account_guard = account_guard(Some(&spec), guard_args);
-    let identity = guard(
-        &mut account,
-        account_guard,
-        &regions,
-        access == Access::Change,
-    )
-    .await?;
-    let unguarded = account.is_live() && !account_guard.is_configured();
-    let request = DiscoveryRequest {
-        regions,
-        types: types_to_discover(&spec),
-    };
-    let inventory = discover_inventory(&mut account, &request, no_progress).await?;
-    let resolved = select(&spec, &inventory);
-    for warning in &resolved.warnings {
-        eprintln!("{}", spec.render(warning));
-    }
-    let mut plan = build_plan(
-        &inventory,
-        &resolved.selection,
-        &plan_options(&spec, jiff::Timestamp::now()),
-    );
-    if unguarded {
-        let warning = guard::unguarded_warning(&identity.account_id);
-        eprintln!("Warning: {warning}");
-        plan.warnings.push(warning);
-    }
-    Ok(Planned {
-        plan,
-        inventory,
-        spec,
-        account,
-        identity,
-    })
-}
-
 async fn validate(args: ValidateArgs) -> Result<i32> {
     let spec = load_spec(&args.spec, &args.spec_args)?;
     if let Some(path) = &args.inventory {
@@ -408,7 +201,13 @@ async fn plan(args: PlanArgs) -> Result<i32> {
         }
         None => {
             let spec = load_spec(&args.spec, &args.spec_args)?;
-            let account = connect(&args.source, Some(&spec), &[], Access::Read).await?;
+            let account = Account::for_spec(
+                args.source.inventory.as_deref(),
+                Some(&spec),
+                &[],
+                Access::Read,
+            )
+            .await?;
             (spec, account)
         }
     };
@@ -436,7 +235,7 @@ async fn plan(args: PlanArgs) -> Result<i32> {
             &planned.inventory,
             planned.spec.decommission.archive_log_events,
         )
-        .with_connection(connection_of(&planned.spec))
+        .with_connection(session::connection_of(&planned.spec))
         .with_spec(review::embed(&planned.spec));
         if let Some(key) = signing_key() {
             file = file.sign(&key);
@@ -533,7 +332,13 @@ async fn graph(args: GraphArgs) -> Result<i32> {
         PlanFile::load(&args.target)?.plan
     } else {
         let spec = load_spec(&args.target, &args.spec_args)?;
-        let account = connect(&args.source, Some(&spec), &[], Access::Read).await?;
+        let account = Account::for_spec(
+            args.source.inventory.as_deref(),
+            Some(&spec),
+            &[],
+            Access::Read,
+        )
+        .await?;
         plan_spec(
             spec,
             account,
@@ -584,26 +389,7 @@ async fn discover(args: DiscoverArgs) -> Result<i32> {
         Some(path) => Some(load_spec(path, &args.spec_args)?),
         None => None,
     };
-    let mut account = connect(
-        &SourceArgs::default(),
-        spec.as_ref(),
-        &args.regions,
-        Access::Read,
-    )
-    .await?;
-    let regions = account.regions(spec.as_ref(), &args.regions)?;
-    if regions.is_empty() {
-        bail!(
-            "no region to discover\n  hint: pass --region, set AWS_REGION, or list `regions` in the spec's provider block"
-        );
-    }
-    guard(
-        &mut account,
-        account_guard(spec.as_ref(), &GuardArgs::default()),
-        &regions,
-        false,
-    )
-    .await?;
+    let mut account = Account::for_spec(None, spec.as_ref(), &args.regions, Access::Read).await?;
     let types = if args.types.is_empty() {
         ResourceType::ALL.into_iter().collect()
     } else {
@@ -618,11 +404,9 @@ async fn discover(args: DiscoverArgs) -> Result<i32> {
             })
             .collect::<Result<_>>()?
     };
-    let inventory = discover_inventory(
-        &mut account,
-        &DiscoveryRequest { regions, types },
-        args.no_progress,
-    )
+    let inventory = with_bars(account.is_live(), args.no_progress, async |progress| {
+        session::read_account(&mut account, spec.as_ref(), &args.regions, types, progress).await
+    })
     .await?;
     std::fs::write(&args.output, inventory.to_json())
         .with_context(|| format!("cannot write `{}`", args.output.display()))?;
@@ -681,24 +465,26 @@ async fn audit_command(args: AuditArgs) -> Result<i32> {
         ignore,
     };
 
-    let mut account = connect(&args.source, spec.as_ref(), &args.regions, Access::Read).await?;
-    let regions = account.regions(spec.as_ref(), &args.regions)?;
-    if regions.is_empty() {
-        bail!(
-            "no region to audit\n  hint: pass --region, set AWS_REGION, or list `regions` in the spec's provider block"
-        );
-    }
-    guard(
-        &mut account,
-        account_guard(spec.as_ref(), &GuardArgs::default()),
-        &regions,
-        false,
+    let mut account = Account::for_spec(
+        args.source.inventory.as_deref(),
+        spec.as_ref(),
+        &args.regions,
+        Access::Read,
     )
     .await?;
-    let inventory = discover_inventory(
-        &mut account,
-        &DiscoveryRequest::everything(regions),
+    let inventory = with_bars(
+        account.is_live(),
         args.source.no_progress,
+        async |progress| {
+            session::read_account(
+                &mut account,
+                spec.as_ref(),
+                &args.regions,
+                ResourceType::ALL.into_iter().collect(),
+                progress,
+            )
+            .await
+        },
     )
     .await?;
     let report = audit::audit(&inventory, &options);
@@ -742,9 +528,34 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
     let mut notices = Vec::new();
     let (plan_file, account, identity, discovered) = if PlanFile::looks_like_plan_file(&args.target)
     {
-        let (file, account, identity, live, notice) = check_plan_file(&args).await?;
-        notices.extend(notice);
-        (file, account, identity, live)
+        let spec_at_hand = match &args.spec {
+            Some(dir) => Some((load_spec(dir, &args.spec_args)?, dir.display().to_string())),
+            None => None,
+        };
+        let key = signing_key();
+        let checks = SavedPlanChecks {
+            inventory: args.source.inventory.as_deref(),
+            spec_at_hand: spec_at_hand.as_ref().map(|(spec, dir)| (spec, dir.clone())),
+            allowed_account_ids: allowed(&args.guard),
+            signing_key: key.as_deref(),
+            state_root: args.state_dir.clone(),
+        };
+        eprintln!("Checking the plan file against its spec and the account...");
+        let live = args.source.inventory.is_none();
+        let checked = with_bars(live, args.source.no_progress, async |progress| {
+            session::check_saved_plan(&args.target, &checks, progress).await
+        })
+        .await?;
+        if let Some(notice) = &checked.notice {
+            eprintln!("Note: {notice}");
+        }
+        notices.extend(checked.notice);
+        (
+            checked.file,
+            checked.account,
+            checked.identity,
+            checked.live,
+        )
     } else {
         if args.spec.is_some() {
             bail!(
@@ -753,7 +564,13 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
             );
         }
         let spec = load_spec(&args.target, &args.spec_args)?;
-        let account = connect(&args.source, Some(&spec), &[], Access::Change).await?;
+        let account = Account::for_spec(
+            args.source.inventory.as_deref(),
+            Some(&spec),
+            &[],
+            Access::Change,
+        )
+        .await?;
         let planned = plan_spec(
             spec,
             account,
@@ -857,88 +674,6 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
     } else {
         EXIT_ERROR
     })
-}
-
-/// Everything a saved plan must pass before it runs, in this order, each before any
-/// call that could change the account: its seal and (with a signing key) its
-/// signature; the spec it embeds, against the plan's hash and the spec directory at
-/// hand; the account guard; the account re-read and compared with the plan's
-/// fingerprints; and the plan re-derived from its spec on that account, where a
-/// saved step the spec does not produce is refused. Returns the file, the account,
-/// who the caller is, the account as just read, and a notice of resources that now
-/// match the spec but are not in the plan.
-async fn check_plan_file(
-    args: &ApplyArgs,
-) -> Result<(PlanFile, Account, CallerIdentity, Inventory, Option<String>)> {
-    let path = args.target.display().to_string();
-    let file = PlanFile::load(&args.target)?;
-    if let Some(key) = signing_key() {
-        file.verify_signature(&key, &path)?;
-    }
-    let spec = review::embedded_spec(&file, &path)?;
-    if let Some(dir) = &args.spec {
-        let at_hand = load_spec(dir, &args.spec_args)?;
-        review::check_spec_dir(&file, &path, &at_hand, &dir.display().to_string())?;
-    }
-    // The profile and role the plan was made with, as recorded in the file.
-    let mut account = connect_with(
-        &args.source,
-        file.connection.as_ref(),
-        file.regions.clone(),
-        Access::Change,
-    )
-    .await?;
-    let identity = guard(
-        &mut account,
-        account_guard(Some(&spec), &args.guard),
-        &file.regions,
-        true,
-    )
-    .await?;
-    if identity.account_id != file.account_id {
-        bail!(
-            "refusing to apply: the plan was made for account {}, the credentials are for account {} ({})",
-            file.account_id,
-            identity.account_id,
-            identity.arn
-        );
-    }
-    eprintln!("Checking that the account still matches the plan...");
-    let request = DiscoveryRequest {
-        regions: file.regions.clone(),
-        types: file.types.iter().copied().collect(),
-    };
-    let live = discover_inventory(&mut account, &request, args.source.no_progress).await?;
-    let changes = apply::stale_changes(&file, &live);
-    if !changes.is_empty() {
-        eprintln!("The account changed since the plan was made:");
-        for change in &changes {
-            eprintln!("  - {change}");
-        }
-        bail!(
-            "refusing to apply a stale plan\n  hint: run `decom plan -out FILE` again and review the new plan"
-        );
-    }
-    let rederived = review::rederive(&file.plan, &spec, &live, jiff::Timestamp::now());
-    // A resumed run executes the file its first run checked (the state directory is
-    // named after the file's checksum); the steps that run completed are no longer
-    // what the spec derives from the account, so only a first run is held to it.
-    let resumed = args.state_dir.join(file.id()).join(JOURNAL_FILE).is_file();
-    if !rederived.unreviewed.is_empty() && !resumed {
-        eprintln!("Steps in the plan file that its spec does not produce on this account:");
-        for step in &rederived.unreviewed {
-            eprintln!("  - {step}");
-        }
-        bail!(
-            "refusing to apply `{path}`: {} step(s) were not derived from the reviewed spec\n  hint: the plan file was changed after `decom plan` wrote it; run `decom plan -out` again and review the new plan",
-            rederived.unreviewed.len()
-        );
-    }
-    let notice = rederived.notice();
-    if let Some(notice) = &notice {
-        eprintln!("Note: {notice}");
-    }
-    Ok((file, account, identity, live, notice))
 }
 
 /// Terraform's prompt: only `yes` proceeds; without a terminal, never.
