@@ -98,7 +98,7 @@ pub enum PlanFileError {
         source: std::io::Error,
     },
     #[error(
-        "`{path}` is not a decom plan file: {detail}\n  hint: plan files are written by `decom plan -out FILE`"
+        "`{path}` is not a decom plan file: {detail}\n  hint: plan files are written by `decom plan -out FILE`; a spec is a directory or a `.hcl` file"
     )]
     Invalid { path: String, detail: String },
     #[error(
@@ -230,6 +230,12 @@ impl PlanFile {
     }
 
     pub fn from_json(text: &str, path: &str) -> Result<PlanFile, PlanFileError> {
+        if text.trim().is_empty() {
+            return Err(PlanFileError::Invalid {
+                path: path.to_string(),
+                detail: "the file is empty".to_string(),
+            });
+        }
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| PlanFileError::Invalid {
                 path: path.to_string(),

@@ -353,7 +353,7 @@ fn plan_files_are_recognised_by_content() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr.contains("`empty.plan` is not a decom plan file"),
+        stderr.contains("`empty.plan` is not a decom plan file: the file is empty"),
         "{stderr}"
     );
     // Reformatted (keys sorted, as `jq -S` does): still the same plan file.
