@@ -2,11 +2,14 @@
 //! step graph in parallel, archived, journaled, resumable, and reported.
 
 mod archive;
+mod archiving;
 mod events;
 mod execute;
 mod journal;
 mod report;
+mod schedule;
 mod stale;
+mod step;
 
 pub use archive::{Archive, MANIFEST};
 pub use events::{ApplyEvent, ApplyReporter, Silent};
