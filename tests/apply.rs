@@ -118,6 +118,18 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
     }
 }
 
+/// A state directory on tmpfs where there is one: these tests are about the order
+/// of records, not about the disk, and fsyncs on a shared disk would dominate them.
+pub(crate) fn fast_tempdir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .expect("tempdir")
+}
+
 #[tokio::test]
 async fn a_failed_step_skips_only_its_dependents() {
     let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
@@ -170,7 +182,8 @@ async fn resources_are_archived_before_the_plans_first_change_to_them() {
     let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
     let (report, state) = apply_file(&plan_file, sim, 4).await;
     assert!(report.expect("apply").succeeded());
-    let archive = decom::apply::Archive::new(&state.path().join("archive"));
+    let archive =
+        decom::apply::Archive::open(&state.path().join("archive")).expect("archive opens");
     let mut checked = 0;
     for step in &plan.steps {
         let undone = match &step.action {
@@ -215,7 +228,8 @@ async fn every_deleted_resource_is_archived_with_a_manifest_and_reported() {
     let (report, state) = apply_file(&plan_file, sim, 4).await;
     let report = report.expect("apply");
     assert!(report.succeeded());
-    let archive = decom::apply::Archive::new(&state.path().join("archive"));
+    let archive =
+        decom::apply::Archive::open(&state.path().join("archive")).expect("archive opens");
     for step in plan
         .steps
         .iter()
@@ -243,7 +257,9 @@ async fn every_deleted_resource_is_archived_with_a_manifest_and_reported() {
             .iter()
             .any(|s| s.kept && touched.contains(&s.key()))
     );
-    assert_eq!(manifest.lines().count(), touched.len());
+    // One description per resource, and the index.
+    assert_eq!(manifest.lines().count(), touched.len() + 1);
+    assert!(manifest.contains(&format!("  {}\n", decom::apply::INDEX)));
     assert!(
         report
             .manifest_sha256
@@ -400,7 +416,8 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
         });
         let (report, state) = apply_file(&plan_file, provider, 4).await;
         let report = report.expect("apply");
-        let archive = decom::apply::Archive::new(&state.path().join("archive"));
+        let archive =
+            decom::apply::Archive::open(&state.path().join("archive")).expect("archive opens");
         for key in &log_groups {
             let path = archive.path_for(key, ".events.ndjson.gz");
             if fail {
@@ -437,15 +454,15 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
 /// log events, invented per log group or failing to export (to prove nothing is
 /// deleted then); a failing batch describe (`describe_many`); resources that cannot
 /// be described at all.
-struct Wrapped {
-    sim: Arc<SimProvider>,
-    log_events: Option<LogEvents>,
-    batches_fail: bool,
-    undescribable: std::collections::BTreeSet<ResourceKey>,
+pub(crate) struct Wrapped {
+    pub(crate) sim: Arc<SimProvider>,
+    pub(crate) log_events: Option<LogEvents>,
+    pub(crate) batches_fail: bool,
+    pub(crate) undescribable: std::collections::BTreeSet<ResourceKey>,
 }
 
 impl Wrapped {
-    fn new(sim: Arc<SimProvider>) -> Wrapped {
+    pub(crate) fn new(sim: Arc<SimProvider>) -> Wrapped {
         Wrapped {
             sim,
             log_events: None,
@@ -456,7 +473,7 @@ impl Wrapped {
 }
 
 #[derive(Clone, Copy)]
-enum LogEvents {
+pub(crate) enum LogEvents {
     Invented,
     ExportFails,
 }
@@ -638,7 +655,8 @@ async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() 
             "{case}"
         );
 
-        let archive = decom::apply::Archive::new(&state.path().join("archive"));
+        let archive =
+            decom::apply::Archive::open(&state.path().join("archive")).expect("archive opens");
         for key in &touched {
             let changed = plan
                 .steps

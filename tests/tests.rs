@@ -5,6 +5,7 @@ mod moto_server;
 mod util;
 
 mod apply;
+mod apply_archive;
 mod audit;
 mod cli;
 mod engine_synth;

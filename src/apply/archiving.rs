@@ -55,27 +55,25 @@ pub(super) async fn archive_ahead(
             continue;
         }
         let descriptions = shared.provider.describe_many(batch, discovered).await;
+        let mut present = Vec::new();
         for (target, description) in batch.iter().zip(descriptions) {
-            let present = match description {
-                Ok(Some(description)) => match shared.archive.write(target, &description) {
-                    Ok(_) => true,
-                    Err(_) => {
-                        left += 1;
-                        continue;
-                    }
-                },
-                Ok(None) => false,
-                Err(_) => {
-                    left += 1;
-                    continue;
+            match description {
+                Ok(Some(description)) => present.push((target, description)),
+                Ok(None) => {
+                    gone += 1;
+                    set_archived(shared, target, false);
                 }
-            };
-            if present {
-                archived += 1;
-            } else {
-                gone += 1;
+                Err(_) => left += 1,
             }
-            set_archived(shared, target, present);
+        }
+        let items: Vec<_> = present.iter().map(|(key, d)| (*key, d)).collect();
+        for ((target, _), written) in items.iter().zip(shared.archive.write_many(&items)) {
+            if written.is_ok() {
+                archived += 1;
+                set_archived(shared, target, true);
+            } else {
+                left += 1;
+            }
         }
     }
     shared.reporter.on_event(&ApplyEvent::ArchiveFinished {

@@ -85,6 +85,7 @@ pub async fn execute(
         at: started_at.to_string(),
     })?;
     report.resumed = earlier.runs > 0;
+    let archive = Archive::open(&options.state_dir.join("archive"))?;
     let scale = provider.poll_interval().as_secs_f64() / REFERENCE_POLL.as_secs_f64();
     let parallelism = options.parallelism.max(1);
     let (entered_wait, mut waits) = tokio::sync::mpsc::unbounded_channel();
@@ -95,7 +96,7 @@ pub async fn execute(
     let shared = Arc::new(Shared {
         provider,
         journal,
-        archive: Archive::new(&options.state_dir.join("archive")),
+        archive,
         reporter: reporter.clone(),
         scale,
         archive_log_events: plan_file.archive_log_events,
@@ -232,13 +233,7 @@ pub async fn execute(
         report.steps.push(entry);
     }
     report.interrupted = interrupted;
-    let manifest = shared
-        .archive
-        .seal()
-        .map_err(|source| ApplyError::Archive {
-            path: shared.archive.dir().display().to_string(),
-            source,
-        })?;
+    let manifest = shared.archive.seal()?;
     report.finish(jiff::Timestamp::now(), Some(manifest));
     report.write(&options.state_dir)?;
     reporter.on_event(&ApplyEvent::Summary {

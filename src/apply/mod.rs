@@ -3,6 +3,7 @@
 
 mod archive;
 mod archiving;
+mod durable;
 mod events;
 mod execute;
 mod journal;
@@ -11,7 +12,10 @@ mod schedule;
 mod stale;
 mod step;
 
-pub use archive::{Archive, MANIFEST};
+pub use archive::{
+    Archive, ArchiveError, ArchivedFiles, EventsWriter, INDEX, INDEX_FORMAT, INDEX_VERSION,
+    IndexEntry, MANIFEST,
+};
 pub use events::{ApplyEvent, ApplyReporter, Silent};
 pub use execute::{ApplyOptions, execute};
 pub use journal::{Journal, JournalEntry, JournalError, JournalState};
@@ -26,11 +30,8 @@ pub enum ApplyError {
     BadDeferral { until: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error("cannot write the archive `{path}`: {source}")]
-    Archive {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
     #[error("cannot write the report in `{path}`: {source}")]
     Report {
         path: String,
