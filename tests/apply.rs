@@ -453,12 +453,16 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
 /// The simulator with what snapshots cannot hold and faults it does not inject:
 /// log events, invented per log group or failing to export (to prove nothing is
 /// deleted then); a failing batch describe (`describe_many`); resources that cannot
-/// be described at all.
+/// be described at all; a gate that holds every call until the test opens it. It
+/// counts the calls made through it.
 pub(crate) struct Wrapped {
     pub(crate) sim: Arc<SimProvider>,
     pub(crate) log_events: Option<LogEvents>,
     pub(crate) batches_fail: bool,
     pub(crate) undescribable: std::collections::BTreeSet<ResourceKey>,
+    /// `execute` waits for a permit (given back at once) before each call.
+    pub(crate) gate: Option<Arc<tokio::sync::Semaphore>>,
+    pub(crate) calls: std::sync::Mutex<Vec<decom_provider::Operation>>,
 }
 
 impl Wrapped {
@@ -468,7 +472,15 @@ impl Wrapped {
             log_events: None,
             batches_fail: false,
             undescribable: std::collections::BTreeSet::new(),
+            gate: None,
+            calls: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Calls of `operation` made through the wrapper.
+    pub(crate) fn calls_of(&self, operation: &decom_provider::Operation) -> usize {
+        let calls = self.calls.lock().expect("lock");
+        calls.iter().filter(|c| *c == operation).count()
     }
 }
 
@@ -505,6 +517,10 @@ impl Provider for Wrapped {
         &self,
         operation: &decom_provider::Operation,
     ) -> Result<(), decom_provider::ProviderError> {
+        if let Some(gate) = &self.gate {
+            let _permit = gate.acquire().await.expect("the gate stays open");
+        }
+        self.calls.lock().expect("lock").push(operation.clone());
         self.sim.execute(operation).await
     }
     async fn is_settled(

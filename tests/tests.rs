@@ -6,6 +6,7 @@ mod util;
 
 mod apply;
 mod apply_archive;
+mod apply_lock;
 mod audit;
 mod cli;
 mod engine_synth;

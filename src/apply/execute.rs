@@ -1,8 +1,8 @@
 //! The executor: walks the step graph with bounded parallelism. A step starts as
 //! soon as the steps it depends on are done; a failure skips only its dependents;
-//! an interrupt stops new starts and lets running steps finish. Every resource is
-//! archived before its first change, every step journaled, retried within bounds and
-//! awaited.
+//! an interrupt stops new starts and lets running steps finish. One run of a plan at
+//! a time (the run lock); every resource is archived before its first change, every
+//! step journaled, retried within bounds and awaited.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use super::archive::Archive;
 use super::archiving::archive_ahead;
 use super::events::{ApplyEvent, ApplyReporter};
 use super::journal::{Journal, JournalEntry};
+use super::lock::RunLock;
 use super::report::{ApplyReport, Outcome, StepReport};
 use super::schedule::{Ready, Status, skip_dependents};
 use super::step::{Shared, StepResult, archived_before, poller, run_step};
@@ -29,7 +30,7 @@ pub struct ApplyOptions {
     /// waits for an asynchronous completion gives its slot back; the waiting steps
     /// are polled together ([`Provider::settled_many`]), one batch at a time.
     pub parallelism: usize,
-    /// Holds the journal, the archive and the report of this plan.
+    /// Holds the run lock, the journal, the archive and the reports of this plan.
     pub state_dir: std::path::PathBuf,
     /// The account as read before this run: the stale check's rediscovery, or, when
     /// applying a directory, the discovery the plan was made from (before its
@@ -45,7 +46,8 @@ pub struct ApplyOptions {
 const REFERENCE_POLL: Duration = Duration::from_secs(5);
 
 /// Runs the plan's steps. Returns the report of this run (also written to
-/// `state_dir`), or an error when the run could not start.
+/// `state_dir`), or an error when the run could not start, among them another run
+/// of the plan holding its lock.
 pub async fn execute(
     plan_file: &PlanFile,
     provider: Arc<dyn Provider>,
@@ -61,6 +63,8 @@ pub async fn execute(
             complete: plan.complete,
         });
     }
+    // Released when this function returns, by any path.
+    let _lock = RunLock::acquire(&options.state_dir)?;
     let started_at = jiff::Timestamp::now();
     let mut report = ApplyReport::new(plan_file, caller, &options.state_dir, started_at);
     if let Some(first) = plan.deferred.first() {

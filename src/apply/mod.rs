@@ -7,6 +7,7 @@ mod durable;
 mod events;
 mod execute;
 mod journal;
+mod lock;
 mod report;
 mod schedule;
 mod stale;
@@ -19,6 +20,7 @@ pub use archive::{
 pub use events::{ApplyEvent, ApplyReporter, Silent};
 pub use execute::{ApplyOptions, execute};
 pub use journal::{Journal, JournalEntry, JournalError, JournalState};
+pub use lock::{LOCK_FILE, LockHolder, RunLock};
 pub use report::{ApplyReport, Outcome, ReportSummary, StepReport};
 pub use stale::stale_changes;
 
@@ -32,6 +34,19 @@ pub enum ApplyError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+    #[error(
+        "another apply of this plan is running ({})\n  hint: wait for it to finish or stop it (Ctrl-C lets it record where it stopped); the lock `{path}` is released as soon as that process exits",
+        holder.as_ref().map_or_else(|| "its lock file does not say which process".to_string(), |h| h.to_string())
+    )]
+    Locked {
+        path: String,
+        holder: Option<LockHolder>,
+    },
+    #[error("cannot take the run lock `{path}`: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write the report in `{path}`: {source}")]
     Report {
         path: String,
