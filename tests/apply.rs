@@ -16,10 +16,10 @@ use rand::{Rng, SeedableRng};
 use crate::util::*;
 
 /// Interrupts the run after `after` completed steps, like a Ctrl-C.
-struct InterruptAfter {
-    after: usize,
-    completed: AtomicUsize,
-    flag: Arc<AtomicBool>,
+pub(crate) struct InterruptAfter {
+    pub(crate) after: usize,
+    pub(crate) completed: AtomicUsize,
+    pub(crate) flag: Arc<AtomicBool>,
 }
 
 impl ApplyReporter for InterruptAfter {

@@ -7,6 +7,7 @@ mod util;
 mod apply;
 mod apply_archive;
 mod apply_lock;
+mod apply_report;
 mod audit;
 mod cli;
 mod engine_synth;

@@ -46,8 +46,8 @@ pub struct ApplyOptions {
 const REFERENCE_POLL: Duration = Duration::from_secs(5);
 
 /// Runs the plan's steps. Returns the report of this run (also written to
-/// `state_dir`), or an error when the run could not start, among them another run
-/// of the plan holding its lock.
+/// `state_dir`, unless the run found every step done before), or an error when the
+/// run could not start, among them another run of the plan holding its lock.
 pub async fn execute(
     plan_file: &PlanFile,
     provider: Arc<dyn Provider>,

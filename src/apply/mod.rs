@@ -21,7 +21,7 @@ pub use events::{ApplyEvent, ApplyReporter, Silent};
 pub use execute::{ApplyOptions, execute};
 pub use journal::{Journal, JournalEntry, JournalError, JournalState};
 pub use lock::{LOCK_FILE, LockHolder, RunLock};
-pub use report::{ApplyReport, Outcome, ReportSummary, StepReport};
+pub use report::{ApplyReport, Outcome, REPORTS_DIR, ReportSummary, StepReport};
 pub use stale::stale_changes;
 
 #[derive(Debug, thiserror::Error)]
