@@ -453,16 +453,21 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
 /// The simulator with what snapshots cannot hold and faults it does not inject:
 /// log events, invented per log group or failing to export (to prove nothing is
 /// deleted then); a failing batch describe (`describe_many`); resources that cannot
-/// be described at all; a gate that holds every call until the test opens it. It
-/// counts the calls made through it.
+/// be described at all; operations AWS answers with an error when they are repeated;
+/// a gate that holds every call until the test opens it. It counts the calls and
+/// discoveries made through it.
 pub(crate) struct Wrapped {
     pub(crate) sim: Arc<SimProvider>,
     pub(crate) log_events: Option<LogEvents>,
     pub(crate) batches_fail: bool,
     pub(crate) undescribable: std::collections::BTreeSet<ResourceKey>,
+    /// Answered with an unexpected error (`ValidationError`), as AWS answers some
+    /// calls whose effect is already there.
+    pub(crate) refused: std::collections::BTreeSet<decom_provider::Operation>,
     /// `execute` waits for a permit (given back at once) before each call.
     pub(crate) gate: Option<Arc<tokio::sync::Semaphore>>,
     pub(crate) calls: std::sync::Mutex<Vec<decom_provider::Operation>>,
+    pub(crate) discoveries: AtomicUsize,
 }
 
 impl Wrapped {
@@ -472,8 +477,10 @@ impl Wrapped {
             log_events: None,
             batches_fail: false,
             undescribable: std::collections::BTreeSet::new(),
+            refused: std::collections::BTreeSet::new(),
             gate: None,
             calls: std::sync::Mutex::new(Vec::new()),
+            discoveries: AtomicUsize::new(0),
         }
     }
 
@@ -511,6 +518,7 @@ impl Provider for Wrapped {
         request: &decom_provider::DiscoveryRequest,
         progress: &dyn decom_provider::DiscoveryProgress,
     ) -> Result<decom_provider::Inventory, decom_provider::ProviderError> {
+        self.discoveries.fetch_add(1, Ordering::SeqCst);
         self.sim.discover(request, progress).await
     }
     async fn execute(
@@ -521,6 +529,14 @@ impl Provider for Wrapped {
             let _permit = gate.acquire().await.expect("the gate stays open");
         }
         self.calls.lock().expect("lock").push(operation.clone());
+        if self.refused.contains(operation) {
+            return Err(decom_provider::ProviderError::new(
+                "iam:RemoveRoleFromInstanceProfile",
+                Some(&operation.target.region),
+                "ValidationError",
+                "refused by the test: the effect is already there",
+            ));
+        }
         self.sim.execute(operation).await
     }
     async fn is_settled(

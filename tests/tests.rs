@@ -8,6 +8,7 @@ mod apply;
 mod apply_archive;
 mod apply_lock;
 mod apply_report;
+mod apply_resume;
 mod audit;
 mod cli;
 mod engine_synth;

@@ -1,8 +1,9 @@
 //! The executor: walks the step graph with bounded parallelism. A step starts as
 //! soon as the steps it depends on are done; a failure skips only its dependents;
 //! an interrupt stops new starts and lets running steps finish. One run of a plan at
-//! a time (the run lock); every resource is archived before its first change, every
-//! step journaled, retried within bounds and awaited.
+//! a time (the run lock); steps an earlier run left in doubt are observed, not
+//! repeated blindly; every resource is archived before its first change, every step
+//! journaled, retried within bounds and awaited.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use super::ApplyError;
 use super::archive::Archive;
 use super::archiving::archive_ahead;
 use super::events::{ApplyEvent, ApplyReporter};
+use super::in_doubt;
 use super::journal::{Journal, JournalEntry};
 use super::lock::RunLock;
 use super::report::{ApplyReport, Outcome, StepReport};
@@ -36,7 +38,9 @@ pub struct ApplyOptions {
     /// applying a directory, the discovery the plan was made from (before its
     /// confirmation prompt). Archiving takes from it what would otherwise be read
     /// again per resource ([`Provider::describe_many`]); those fields of the archive
-    /// are then as of that discovery.
+    /// are then as of that discovery. Resuming, it also shows which steps an earlier
+    /// run left in doubt are in fact done; without it, they are observed with one
+    /// discovery of their types and regions.
     pub discovered: Option<Arc<decom_provider::Inventory>>,
 }
 
@@ -90,6 +94,22 @@ pub async fn execute(
     })?;
     report.resumed = earlier.runs > 0;
     let archive = Archive::open(&options.state_dir.join("archive"))?;
+    let found_done = in_doubt::found_done(
+        plan_file,
+        &earlier.in_doubt,
+        provider.as_ref(),
+        options.discovered.as_deref(),
+    )
+    .await;
+    for (&order, &gone) in &found_done {
+        journal.record(&JournalEntry::Completed {
+            order,
+            at: jiff::Timestamp::now().to_string(),
+            retries: 0,
+            already_gone: gone,
+            observed: true,
+        })?;
+    }
     let scale = provider.poll_interval().as_secs_f64() / REFERENCE_POLL.as_secs_f64();
     let parallelism = options.parallelism.max(1);
     let (entered_wait, mut waits) = tokio::sync::mpsc::unbounded_channel();
@@ -119,6 +139,8 @@ pub async fn execute(
     for (i, step) in plan.steps.iter().enumerate() {
         if earlier.completed.contains(&step.order) {
             status[i] = Status::DoneEarlier;
+        } else if let Some(&gone) = found_done.get(&step.order) {
+            status[i] = Status::FoundDone { gone };
         }
     }
     let done: BTreeSet<usize> = plan

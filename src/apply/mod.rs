@@ -6,6 +6,7 @@ mod archiving;
 mod durable;
 mod events;
 mod execute;
+mod in_doubt;
 mod journal;
 mod lock;
 mod report;

@@ -20,6 +20,11 @@ pub(super) enum Status {
     },
     /// Journaled as done by an earlier run.
     DoneEarlier,
+    /// Started by an earlier run and never recorded as finished; the account shows
+    /// its effect (`gone`: the resource is gone), so it was not called again.
+    FoundDone {
+        gone: bool,
+    },
     Failed(String),
     Skipped {
         cause: usize,
@@ -28,17 +33,22 @@ pub(super) enum Status {
 
 impl Status {
     pub(super) fn is_done(&self) -> bool {
-        matches!(self, Status::Done { .. } | Status::DoneEarlier)
+        matches!(
+            self,
+            Status::Done { .. } | Status::DoneEarlier | Status::FoundDone { .. }
+        )
     }
 
     /// The step's outcome in the report (`plan`: for the cause of a skip).
     pub(super) fn outcome(&self, plan: &Plan) -> Outcome {
         match self {
-            Status::Done { already_gone: true } => Outcome::AlreadyGone,
+            Status::Done { already_gone: true } | Status::FoundDone { gone: true } => {
+                Outcome::AlreadyGone
+            }
             Status::Done {
                 already_gone: false,
             } => Outcome::Completed,
-            Status::DoneEarlier => Outcome::CompletedEarlier,
+            Status::DoneEarlier | Status::FoundDone { gone: false } => Outcome::CompletedEarlier,
             Status::Failed(error) => Outcome::Failed {
                 error: error.clone(),
             },

@@ -109,6 +109,7 @@ pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> 
             at,
             retries: result.retries,
             already_gone: result.already_gone,
+            observed: false,
         },
         Err(error) => JournalEntry::Failed {
             order: step.order,
@@ -117,7 +118,7 @@ pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> 
         },
     };
     // A step whose completion cannot be journaled is not reported done: a resumed run
-    // repeats it, which is harmless because every step is idempotent.
+    // observes whether its effect is there, and repeats it if not.
     let outcome = outcome.and_then(|()| {
         shared
             .journal
