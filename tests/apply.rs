@@ -50,25 +50,38 @@ async fn faults_and_latency_do_not_change_the_end_state() {
     }
 }
 
+/// Random interruption points, seeded: Ctrl-C after a random number of completed
+/// steps at a random parallelism, and in a third of the cases a kill inside steps as
+/// well — the journal loses the completion of the last steps that finished (their
+/// calls landed), as when the process dies between the call and the journal's
+/// fsync. The resumed run completes the plan, repeats no call (the steps left in
+/// doubt are observed done, half the time through the discovery given to it, half
+/// through the provider), and a third run is a no-op.
 #[tokio::test]
 async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
+    const CASES: usize = 120;
+    let clock = std::time::Instant::now();
     let inventory = synth::stacks(2, 11);
     let selection = select_by_tag(&inventory, "Service", &["svc-0001", "svc-0002"]);
     let plan = plan_for(&inventory, &selection, &decom::plan::PlanOptions::default());
     assert!(plan.applyable);
     let plan_file = PlanFile::new(plan.clone(), &inventory, false);
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-    for case in 0..50 {
+    let mut points = std::collections::BTreeSet::new();
+    let (mut killed_inside, mut left_in_doubt) = (0, 0);
+    for case in 0..CASES {
         let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
         let caller = sim.caller_identity().await.expect("identity");
-        let state = tempfile::tempdir().expect("tempdir");
-        let options = ApplyOptions {
+        let state = fast_tempdir();
+        let mut options = ApplyOptions {
             parallelism: rng.random_range(1..=8),
             state_dir: state.path().to_path_buf(),
             discovered: None,
         };
         let flag = Arc::new(AtomicBool::new(false));
         let stop_after = rng.random_range(1..plan.steps.len());
+        let inside = rng.random_ratio(1, 3);
+        points.insert((stop_after, options.parallelism, inside));
         let reporter = Arc::new(InterruptAfter {
             after: stop_after,
             completed: AtomicUsize::new(0),
@@ -86,6 +99,16 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
                 .iter()
                 .all(|s| !matches!(s.outcome, Outcome::Failed { .. }))
         );
+        let in_doubt = if inside {
+            killed_inside += 1;
+            lose_last_completions(&state.path().join("journal.jsonl"), rng.random_range(1..=3))
+        } else {
+            std::collections::BTreeSet::new()
+        };
+        left_in_doubt += in_doubt.len();
+        if rng.random_bool(0.5) {
+            options.discovered = Some(Arc::new(sim.snapshot()));
+        }
 
         let second = apply::execute(
             &plan_file,
@@ -99,7 +122,39 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
         .expect("resumed run");
         assert!(second.succeeded(), "case {case}: {}", second.to_markdown());
         assert!(second.resumed);
-        assert_eq!(second.summary.completed_earlier, done_first, "case {case}");
+        let history = sim.history();
+        for (step, (before, after)) in plan.steps.iter().zip(first.steps.iter().zip(&second.steps))
+        {
+            let done_before = matches!(before.outcome, Outcome::Completed | Outcome::AlreadyGone);
+            if in_doubt.contains(&step.order) {
+                assert!(
+                    matches!(
+                        after.outcome,
+                        Outcome::CompletedEarlier | Outcome::AlreadyGone
+                    ),
+                    "case {case}: step {} in doubt: {:?}",
+                    step.order,
+                    after.outcome
+                );
+                let operation = step.operation();
+                let calls = history.iter().filter(|e| e.operation == operation).count();
+                assert_eq!(
+                    calls, 1,
+                    "case {case}: {operation} called again after it landed"
+                );
+            } else if done_before {
+                assert_eq!(after.outcome, Outcome::CompletedEarlier, "case {case}");
+            }
+        }
+        let found_changed = in_doubt
+            .iter()
+            .filter(|o| second.steps[**o - 1].outcome == Outcome::CompletedEarlier)
+            .count();
+        assert_eq!(
+            second.summary.completed_earlier,
+            done_first - in_doubt.len() + found_changed,
+            "case {case}"
+        );
         assert_clean_history(&sim);
         assert_end_state(&plan, &inventory, &sim.snapshot());
 
@@ -116,6 +171,45 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
         assert!(third.was_already_applied(), "an applied plan is a no-op");
         assert_clean_history(&sim);
     }
+    assert!(
+        points.len() >= 100,
+        "{} distinct interruption points",
+        points.len()
+    );
+    assert!(killed_inside >= CASES / 5 && left_in_doubt > killed_inside);
+    println!(
+        "{CASES} cases: {} distinct interruption points (completed steps before Ctrl-C, parallelism, killed inside a step), {killed_inside} killed inside steps leaving {left_in_doubt} steps in doubt, {:.1} s",
+        points.len(),
+        clock.elapsed().as_secs_f64()
+    );
+}
+
+/// As if the process died after the calls of the last steps landed and before their
+/// completion reached the journal: removes the trailing `completed` entries (at most
+/// `most`, never past another entry, so no dependent of theirs had started) and the
+/// `interrupted` mark. Returns the orders of the steps now in doubt.
+pub(crate) fn lose_last_completions(
+    journal: &std::path::Path,
+    most: usize,
+) -> std::collections::BTreeSet<usize> {
+    let text = std::fs::read_to_string(journal).expect("journal");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let mut lost = std::collections::BTreeSet::new();
+    while let Some(last) = lines.last() {
+        let entry: serde_json::Value = serde_json::from_str(last).expect("journal line");
+        match entry["event"].as_str() {
+            Some("interrupted") => {}
+            Some("completed") if lost.len() < most => {
+                lost.insert(entry["order"].as_u64().expect("order") as usize);
+            }
+            _ => break,
+        }
+        lines.pop();
+    }
+    let mut kept = lines.join("\n");
+    kept.push('\n');
+    std::fs::write(journal, kept).expect("journal written");
+    lost
 }
 
 /// A state directory on tmpfs where there is one: these tests are about the order
