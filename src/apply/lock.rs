@@ -92,13 +92,26 @@ impl RunLock {
     }
 }
 
-/// What the lock file says about its holder; `None` when it cannot be read (the
-/// holder is writing it, or the OS does not let a locked file be read).
+/// What the lock file says about its holder; `None` when it cannot be read (the OS
+/// does not let a locked file be read) or does not name one.
+///
+/// The holder writes the file just after it takes the lock: read in between, it is
+/// empty (or still names the previous holder, a window of two system calls), so an
+/// unreadable content is read again for a moment before giving up.
 fn read_holder(file: &mut File) -> Option<LockHolder> {
-    let mut text = String::new();
-    file.rewind().ok()?;
-    file.read_to_string(&mut text).ok()?;
-    serde_json::from_str(text.trim()).ok()
+    const ATTEMPTS: u32 = 20;
+    for attempt in 1..=ATTEMPTS {
+        let mut text = String::new();
+        let read = file.rewind().and_then(|()| file.read_to_string(&mut text));
+        if let Ok(holder) = serde_json::from_str(text.trim()) {
+            return Some(holder);
+        }
+        if read.is_err() || attempt == ATTEMPTS {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    None
 }
 
 /// The machine's name, where it costs one small read.
