@@ -77,6 +77,7 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
             parallelism: rng.random_range(1..=8),
             state_dir: state.path().to_path_buf(),
             discovered: None,
+            notices: Vec::new(),
         };
         let flag = Arc::new(AtomicBool::new(false));
         let stop_after = rng.random_range(1..plan.steps.len());
@@ -745,6 +746,7 @@ async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() 
                 parallelism: 4,
                 state_dir: state.path().to_path_buf(),
                 discovered: None,
+                notices: Vec::new(),
             },
             events.clone(),
             Arc::new(AtomicBool::new(false)),

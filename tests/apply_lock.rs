@@ -18,6 +18,7 @@ fn options(state: &std::path::Path) -> ApplyOptions {
         parallelism: 4,
         state_dir: state.to_path_buf(),
         discovered: None,
+        notices: Vec::new(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The reports apply leaves: one per run that did something, the latest as
-//! `report.json` and `report.md`.
+//! `report.json` and `report.md`, with the caller's notices.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -29,6 +29,7 @@ async fn a_run_with_nothing_to_do_keeps_the_report_of_the_run_that_did_the_work(
         parallelism: 2,
         state_dir: state.path().to_path_buf(),
         discovered: None,
+        notices: Vec::new(),
     };
     let flag = Arc::new(AtomicBool::new(false));
     let interrupt = Arc::new(InterruptAfter {
@@ -66,4 +67,53 @@ async fn a_run_with_nothing_to_do_keeps_the_report_of_the_run_that_did_the_work(
     assert_eq!(kept, first);
     assert_eq!(read(&runs.join("run-2.json")), latest_json);
     assert!(read(&runs.join("run-1.md")).contains("interrupted: run apply again to resume"));
+}
+
+#[tokio::test]
+async fn notices_are_on_record_in_both_reports() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-optin");
+    let plan_file = PlanFile::new(plan, &inventory, false);
+    let notices = vec![
+        "2 resources now match the spec and are not in this plan; run plan again to include them"
+            .to_string(),
+        "applied from CI job 7".to_string(),
+    ];
+    for given in [notices.clone(), Vec::new()] {
+        let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+        let caller = sim.caller_identity().await.expect("identity");
+        let state = tempfile::tempdir().expect("tempdir");
+        let options = ApplyOptions {
+            parallelism: 4,
+            state_dir: state.path().to_path_buf(),
+            discovered: None,
+            notices: given.clone(),
+        };
+        let report = apply::execute(
+            &plan_file,
+            sim,
+            &caller,
+            &options,
+            Arc::new(Silent),
+            Arc::new(AtomicBool::new(false)),
+        )
+        .await
+        .expect("apply runs");
+        assert_eq!(report.notices, given);
+        let json: serde_json::Value =
+            serde_json::from_str(&read(&state.path().join("report.json"))).expect("json");
+        assert_eq!(json["notices"], serde_json::json!(given));
+        let md = read(&state.path().join("report.md"));
+        if given.is_empty() {
+            assert!(!md.contains("Notices"), "{md}");
+            continue;
+        }
+        let section = md.find("## Notices").expect("a Notices section");
+        assert!(
+            section < md.find("| # | Resource").expect("steps"),
+            "near the top: {md}"
+        );
+        for notice in &given {
+            assert!(md.contains(&format!("\n- {notice}\n")), "{md}");
+        }
+    }
 }

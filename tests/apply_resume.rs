@@ -79,6 +79,7 @@ async fn a_step_left_in_doubt_is_observed_not_repeated() {
             parallelism: 4,
             state_dir: state.path().to_path_buf(),
             discovered: given.then(|| Arc::new(sim.snapshot())),
+            notices: Vec::new(),
         };
         let report = apply::execute(
             &plan_file,

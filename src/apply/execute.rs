@@ -42,6 +42,10 @@ pub struct ApplyOptions {
     /// run left in doubt are in fact done; without it, they are observed with one
     /// discovery of their types and regions.
     pub discovered: Option<Arc<decom_provider::Inventory>>,
+    /// Lines the caller wants on record in the report (`notices` in `report.json`,
+    /// a "Notices" list in `report.md`), such as resources that now match the spec
+    /// and are not in the plan.
+    pub notices: Vec<String>,
 }
 
 /// AWS-side waits and retry budgets are defined for real AWS, where a poll every 5 s
@@ -71,6 +75,7 @@ pub async fn execute(
     let _lock = RunLock::acquire(&options.state_dir)?;
     let started_at = jiff::Timestamp::now();
     let mut report = ApplyReport::new(plan_file, caller, &options.state_dir, started_at);
+    report.notices = options.notices.clone();
     if let Some(first) = plan.deferred.first() {
         let until: jiff::Timestamp = first.until.parse().map_err(|_| ApplyError::BadDeferral {
             until: first.until.clone(),

@@ -28,6 +28,9 @@ pub struct ApplyReport {
     pub previously_completed: usize,
     pub archive_dir: String,
     pub manifest_sha256: Option<String>,
+    /// What the caller put on record ([`super::ApplyOptions::notices`]).
+    #[serde(default)]
+    pub notices: Vec<String>,
     pub steps: Vec<StepReport>,
     pub summary: ReportSummary,
 }
@@ -108,6 +111,7 @@ impl ApplyReport {
             previously_completed: 0,
             archive_dir: state_dir.join("archive").display().to_string(),
             manifest_sha256: None,
+            notices: Vec::new(),
             steps: Vec::new(),
             summary: ReportSummary::default(),
         }
@@ -199,6 +203,13 @@ impl ApplyReport {
             "incomplete: see failed and skipped steps"
         };
         let _ = writeln!(s, "| Status | {status} |\n");
+        if !self.notices.is_empty() {
+            let _ = writeln!(s, "## Notices\n");
+            for notice in &self.notices {
+                let _ = writeln!(s, "- {}", notice.replace('\n', " "));
+            }
+            let _ = writeln!(s);
+        }
         let m = &self.summary;
         let _ = writeln!(
             s,
