@@ -401,6 +401,7 @@ async fn apply_once(
         parallelism,
         state_dir: state.path().to_path_buf(),
         discovered: None,
+        notices: Vec::new(),
     };
     let started = Instant::now();
     let report = execute(

@@ -16,10 +16,10 @@ use rand::{Rng, SeedableRng};
 use crate::util::*;
 
 /// Interrupts the run after `after` completed steps, like a Ctrl-C.
-struct InterruptAfter {
-    after: usize,
-    completed: AtomicUsize,
-    flag: Arc<AtomicBool>,
+pub(crate) struct InterruptAfter {
+    pub(crate) after: usize,
+    pub(crate) completed: AtomicUsize,
+    pub(crate) flag: Arc<AtomicBool>,
 }
 
 impl ApplyReporter for InterruptAfter {
@@ -50,25 +50,39 @@ async fn faults_and_latency_do_not_change_the_end_state() {
     }
 }
 
+/// Random interruption points, seeded: Ctrl-C after a random number of completed
+/// steps at a random parallelism, and in a third of the cases a kill inside steps as
+/// well — the journal loses the completion of the last steps that finished (their
+/// calls landed), as when the process dies between the call and the journal's
+/// fsync. The resumed run completes the plan, repeats no call (the steps left in
+/// doubt are observed done, half the time through the discovery given to it, half
+/// through the provider), and a third run is a no-op.
 #[tokio::test]
 async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
+    const CASES: usize = 120;
+    let clock = std::time::Instant::now();
     let inventory = synth::stacks(2, 11);
     let selection = select_by_tag(&inventory, "Service", &["svc-0001", "svc-0002"]);
     let plan = plan_for(&inventory, &selection, &decom::plan::PlanOptions::default());
     assert!(plan.applyable);
     let plan_file = PlanFile::new(plan.clone(), &inventory, false);
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-    for case in 0..50 {
+    let mut points = std::collections::BTreeSet::new();
+    let (mut killed_inside, mut left_in_doubt) = (0, 0);
+    for case in 0..CASES {
         let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
         let caller = sim.caller_identity().await.expect("identity");
-        let state = tempfile::tempdir().expect("tempdir");
-        let options = ApplyOptions {
+        let state = fast_tempdir();
+        let mut options = ApplyOptions {
             parallelism: rng.random_range(1..=8),
             state_dir: state.path().to_path_buf(),
             discovered: None,
+            notices: Vec::new(),
         };
         let flag = Arc::new(AtomicBool::new(false));
         let stop_after = rng.random_range(1..plan.steps.len());
+        let inside = rng.random_ratio(1, 3);
+        points.insert((stop_after, options.parallelism, inside));
         let reporter = Arc::new(InterruptAfter {
             after: stop_after,
             completed: AtomicUsize::new(0),
@@ -86,6 +100,16 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
                 .iter()
                 .all(|s| !matches!(s.outcome, Outcome::Failed { .. }))
         );
+        let in_doubt = if inside {
+            killed_inside += 1;
+            lose_last_completions(&state.path().join("journal.jsonl"), rng.random_range(1..=3))
+        } else {
+            std::collections::BTreeSet::new()
+        };
+        left_in_doubt += in_doubt.len();
+        if rng.random_bool(0.5) {
+            options.discovered = Some(Arc::new(sim.snapshot()));
+        }
 
         let second = apply::execute(
             &plan_file,
@@ -99,7 +123,39 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
         .expect("resumed run");
         assert!(second.succeeded(), "case {case}: {}", second.to_markdown());
         assert!(second.resumed);
-        assert_eq!(second.summary.completed_earlier, done_first, "case {case}");
+        let history = sim.history();
+        for (step, (before, after)) in plan.steps.iter().zip(first.steps.iter().zip(&second.steps))
+        {
+            let done_before = matches!(before.outcome, Outcome::Completed | Outcome::AlreadyGone);
+            if in_doubt.contains(&step.order) {
+                assert!(
+                    matches!(
+                        after.outcome,
+                        Outcome::CompletedEarlier | Outcome::AlreadyGone
+                    ),
+                    "case {case}: step {} in doubt: {:?}",
+                    step.order,
+                    after.outcome
+                );
+                let operation = step.operation();
+                let calls = history.iter().filter(|e| e.operation == operation).count();
+                assert_eq!(
+                    calls, 1,
+                    "case {case}: {operation} called again after it landed"
+                );
+            } else if done_before {
+                assert_eq!(after.outcome, Outcome::CompletedEarlier, "case {case}");
+            }
+        }
+        let found_changed = in_doubt
+            .iter()
+            .filter(|o| second.steps[**o - 1].outcome == Outcome::CompletedEarlier)
+            .count();
+        assert_eq!(
+            second.summary.completed_earlier,
+            done_first - in_doubt.len() + found_changed,
+            "case {case}"
+        );
         assert_clean_history(&sim);
         assert_end_state(&plan, &inventory, &sim.snapshot());
 
@@ -116,6 +172,57 @@ async fn an_interrupted_apply_resumes_without_repeating_or_losing_a_step() {
         assert!(third.was_already_applied(), "an applied plan is a no-op");
         assert_clean_history(&sim);
     }
+    assert!(
+        points.len() >= 100,
+        "{} distinct interruption points",
+        points.len()
+    );
+    assert!(killed_inside >= CASES / 5 && left_in_doubt > killed_inside);
+    println!(
+        "{CASES} cases: {} distinct interruption points (completed steps before Ctrl-C, parallelism, killed inside a step), {killed_inside} killed inside steps leaving {left_in_doubt} steps in doubt, {:.1} s",
+        points.len(),
+        clock.elapsed().as_secs_f64()
+    );
+}
+
+/// As if the process died after the calls of the last steps landed and before their
+/// completion reached the journal: removes the trailing `completed` entries (at most
+/// `most`, never past another entry, so no dependent of theirs had started) and the
+/// `interrupted` mark. Returns the orders of the steps now in doubt.
+pub(crate) fn lose_last_completions(
+    journal: &std::path::Path,
+    most: usize,
+) -> std::collections::BTreeSet<usize> {
+    let text = std::fs::read_to_string(journal).expect("journal");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let mut lost = std::collections::BTreeSet::new();
+    while let Some(last) = lines.last() {
+        let entry: serde_json::Value = serde_json::from_str(last).expect("journal line");
+        match entry["event"].as_str() {
+            Some("interrupted") => {}
+            Some("completed") if lost.len() < most => {
+                lost.insert(entry["order"].as_u64().expect("order") as usize);
+            }
+            _ => break,
+        }
+        lines.pop();
+    }
+    let mut kept = lines.join("\n");
+    kept.push('\n');
+    std::fs::write(journal, kept).expect("journal written");
+    lost
+}
+
+/// A state directory on tmpfs where there is one: these tests are about the order
+/// of records, not about the disk, and fsyncs on a shared disk would dominate them.
+pub(crate) fn fast_tempdir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .expect("tempdir")
 }
 
 #[tokio::test]
@@ -170,7 +277,8 @@ async fn resources_are_archived_before_the_plans_first_change_to_them() {
     let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
     let (report, state) = apply_file(&plan_file, sim, 4).await;
     assert!(report.expect("apply").succeeded());
-    let archive = decom::apply::Archive::new(&state.path().join("archive"));
+    let archive =
+        decom::apply::Archive::open(&state.path().join("archive")).expect("archive opens");
     let mut checked = 0;
     for step in &plan.steps {
         let undone = match &step.action {
@@ -215,7 +323,8 @@ async fn every_deleted_resource_is_archived_with_a_manifest_and_reported() {
     let (report, state) = apply_file(&plan_file, sim, 4).await;
     let report = report.expect("apply");
     assert!(report.succeeded());
-    let archive = decom::apply::Archive::new(&state.path().join("archive"));
+    let archive =
+        decom::apply::Archive::open(&state.path().join("archive")).expect("archive opens");
     for step in plan
         .steps
         .iter()
@@ -243,7 +352,9 @@ async fn every_deleted_resource_is_archived_with_a_manifest_and_reported() {
             .iter()
             .any(|s| s.kept && touched.contains(&s.key()))
     );
-    assert_eq!(manifest.lines().count(), touched.len());
+    // One description per resource, and the index.
+    assert_eq!(manifest.lines().count(), touched.len() + 1);
+    assert!(manifest.contains(&format!("  {}\n", decom::apply::INDEX)));
     assert!(
         report
             .manifest_sha256
@@ -400,7 +511,8 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
         });
         let (report, state) = apply_file(&plan_file, provider, 4).await;
         let report = report.expect("apply");
-        let archive = decom::apply::Archive::new(&state.path().join("archive"));
+        let archive =
+            decom::apply::Archive::open(&state.path().join("archive")).expect("archive opens");
         for key in &log_groups {
             let path = archive.path_for(key, ".events.ndjson.gz");
             if fail {
@@ -436,27 +548,46 @@ async fn log_events_are_archived_before_their_group_is_deleted() {
 /// The simulator with what snapshots cannot hold and faults it does not inject:
 /// log events, invented per log group or failing to export (to prove nothing is
 /// deleted then); a failing batch describe (`describe_many`); resources that cannot
-/// be described at all.
-struct Wrapped {
-    sim: Arc<SimProvider>,
-    log_events: Option<LogEvents>,
-    batches_fail: bool,
-    undescribable: std::collections::BTreeSet<ResourceKey>,
+/// be described at all; operations AWS answers with an error when they are repeated;
+/// a gate that holds every call until the test opens it. It counts the calls and
+/// discoveries made through it.
+pub(crate) struct Wrapped {
+    pub(crate) sim: Arc<SimProvider>,
+    pub(crate) log_events: Option<LogEvents>,
+    pub(crate) batches_fail: bool,
+    pub(crate) undescribable: std::collections::BTreeSet<ResourceKey>,
+    /// Answered with an unexpected error (`ValidationError`), as AWS answers some
+    /// calls whose effect is already there.
+    pub(crate) refused: std::collections::BTreeSet<decom_provider::Operation>,
+    /// `execute` waits for a permit (given back at once) before each call.
+    pub(crate) gate: Option<Arc<tokio::sync::Semaphore>>,
+    pub(crate) calls: std::sync::Mutex<Vec<decom_provider::Operation>>,
+    pub(crate) discoveries: AtomicUsize,
 }
 
 impl Wrapped {
-    fn new(sim: Arc<SimProvider>) -> Wrapped {
+    pub(crate) fn new(sim: Arc<SimProvider>) -> Wrapped {
         Wrapped {
             sim,
             log_events: None,
             batches_fail: false,
             undescribable: std::collections::BTreeSet::new(),
+            refused: std::collections::BTreeSet::new(),
+            gate: None,
+            calls: std::sync::Mutex::new(Vec::new()),
+            discoveries: AtomicUsize::new(0),
         }
+    }
+
+    /// Calls of `operation` made through the wrapper.
+    pub(crate) fn calls_of(&self, operation: &decom_provider::Operation) -> usize {
+        let calls = self.calls.lock().expect("lock");
+        calls.iter().filter(|c| *c == operation).count()
     }
 }
 
 #[derive(Clone, Copy)]
-enum LogEvents {
+pub(crate) enum LogEvents {
     Invented,
     ExportFails,
 }
@@ -482,12 +613,25 @@ impl Provider for Wrapped {
         request: &decom_provider::DiscoveryRequest,
         progress: &dyn decom_provider::DiscoveryProgress,
     ) -> Result<decom_provider::Inventory, decom_provider::ProviderError> {
+        self.discoveries.fetch_add(1, Ordering::SeqCst);
         self.sim.discover(request, progress).await
     }
     async fn execute(
         &self,
         operation: &decom_provider::Operation,
     ) -> Result<(), decom_provider::ProviderError> {
+        if let Some(gate) = &self.gate {
+            let _permit = gate.acquire().await.expect("the gate stays open");
+        }
+        self.calls.lock().expect("lock").push(operation.clone());
+        if self.refused.contains(operation) {
+            return Err(decom_provider::ProviderError::new(
+                "iam:RemoveRoleFromInstanceProfile",
+                Some(&operation.target.region),
+                "ValidationError",
+                "refused by the test: the effect is already there",
+            ));
+        }
         self.sim.execute(operation).await
     }
     async fn is_settled(
@@ -602,6 +746,7 @@ async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() 
                 parallelism: 4,
                 state_dir: state.path().to_path_buf(),
                 discovered: None,
+                notices: Vec::new(),
             },
             events.clone(),
             Arc::new(AtomicBool::new(false)),
@@ -638,7 +783,8 @@ async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() 
             "{case}"
         );
 
-        let archive = decom::apply::Archive::new(&state.path().join("archive"));
+        let archive =
+            decom::apply::Archive::open(&state.path().join("archive")).expect("archive opens");
         for key in &touched {
             let changed = plan
                 .steps

@@ -5,6 +5,10 @@ mod moto_server;
 mod util;
 
 mod apply;
+mod apply_archive;
+mod apply_lock;
+mod apply_report;
+mod apply_resume;
 mod audit;
 mod cli;
 mod engine_synth;

@@ -131,6 +131,7 @@ pub async fn apply_file(
         parallelism,
         state_dir: state.path().to_path_buf(),
         discovered: None,
+        notices: Vec::new(),
     };
     let result = execute(
         plan_file,

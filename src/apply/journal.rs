@@ -27,6 +27,10 @@ pub enum JournalEntry {
         at: String,
         retries: u32,
         already_gone: bool,
+        /// Recorded without a call: the step was in doubt (started, never recorded
+        /// as finished) and the account showed its effect.
+        #[serde(default, skip_serializing_if = "is_false")]
+        observed: bool,
     },
     Failed {
         order: usize,
@@ -36,6 +40,10 @@ pub enum JournalEntry {
     Interrupted {
         at: String,
     },
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// What earlier runs of the same plan did.
@@ -150,15 +158,17 @@ impl Journal {
 
     /// Appends one entry and waits until it is on disk.
     pub fn record(&self, entry: &JournalEntry) -> Result<(), JournalError> {
-        let mut line = serde_json::to_string(entry).expect("journal entry serializes");
+        let io = |source| JournalError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let mut line = serde_json::to_string(entry).map_err(|e| io(e.into()))?;
         line.push('\n');
-        let mut file = self.file.lock().expect("journal lock");
+        // Poisoned only by a panic in another writer; the file itself is still sound.
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         file.write_all(line.as_bytes())
             .and_then(|_| file.sync_data())
-            .map_err(|source| JournalError::Io {
-                path: self.path.display().to_string(),
-                source,
-            })
+            .map_err(io)
     }
 
     pub fn path(&self) -> &Path {

@@ -2,17 +2,27 @@
 //! step graph in parallel, archived, journaled, resumable, and reported.
 
 mod archive;
+mod archiving;
+mod durable;
 mod events;
 mod execute;
+mod in_doubt;
 mod journal;
+mod lock;
 mod report;
+mod schedule;
 mod stale;
+mod step;
 
-pub use archive::{Archive, MANIFEST};
+pub use archive::{
+    Archive, ArchiveError, ArchivedFiles, EventsWriter, INDEX, INDEX_FORMAT, INDEX_VERSION,
+    IndexEntry, MANIFEST,
+};
 pub use events::{ApplyEvent, ApplyReporter, Silent};
 pub use execute::{ApplyOptions, execute};
 pub use journal::{Journal, JournalEntry, JournalError, JournalState};
-pub use report::{ApplyReport, Outcome, ReportSummary, StepReport};
+pub use lock::{LOCK_FILE, LockHolder, RunLock};
+pub use report::{ApplyReport, Outcome, REPORTS_DIR, ReportSummary, StepReport};
 pub use stale::stale_changes;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,8 +33,18 @@ pub enum ApplyError {
     BadDeferral { until: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error("cannot write the archive `{path}`: {source}")]
-    Archive {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(
+        "another apply of this plan is running ({})\n  hint: wait for it to finish or stop it (Ctrl-C lets it record where it stopped); the lock `{path}` is released as soon as that process exits",
+        holder.as_ref().map_or_else(|| "its lock file does not say which process".to_string(), |h| h.to_string())
+    )]
+    Locked {
+        path: String,
+        holder: Option<LockHolder>,
+    },
+    #[error("cannot take the run lock `{path}`: {source}")]
+    Lock {
         path: String,
         source: std::io::Error,
     },

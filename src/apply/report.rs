@@ -1,13 +1,16 @@
-//! The final decommission report, written by every apply as JSON and Markdown:
-//! who ran it where, what each step did, and where the archive is.
+//! The final decommission report, written by every apply that does something, as
+//! JSON and Markdown: who ran it where, what each step did, and where the archive
+//! is. Each such run keeps its own (`reports/run-<n>.*`); `report.json` and
+//! `report.md` are the latest.
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use decom_provider::CallerIdentity;
 use serde::{Deserialize, Serialize};
 
 use super::ApplyError;
+use super::durable;
 use crate::plan::PlanStep;
 use crate::planfile::PlanFile;
 
@@ -25,6 +28,9 @@ pub struct ApplyReport {
     pub previously_completed: usize,
     pub archive_dir: String,
     pub manifest_sha256: Option<String>,
+    /// What the caller put on record ([`super::ApplyOptions::notices`]).
+    #[serde(default)]
+    pub notices: Vec<String>,
     pub steps: Vec<StepReport>,
     pub summary: ReportSummary,
 }
@@ -105,6 +111,7 @@ impl ApplyReport {
             previously_completed: 0,
             archive_dir: state_dir.join("archive").display().to_string(),
             manifest_sha256: None,
+            notices: Vec::new(),
             steps: Vec::new(),
             summary: ReportSummary::default(),
         }
@@ -139,17 +146,37 @@ impl ApplyReport {
         !self.steps.is_empty() && self.summary.completed_earlier == self.steps.len()
     }
 
-    pub fn write(&self, state_dir: &Path) -> Result<(), ApplyError> {
+    /// Records the report of a run that did something: as `reports/run-<n>.json` and
+    /// `reports/run-<n>.md` (`n` counts the runs of this plan that wrote one) and as
+    /// `report.json` and `report.md`, the latest. A run that found every step done by
+    /// earlier runs writes nothing, so the report of the run that did the work stays.
+    /// Returns the Markdown report written, if any.
+    pub fn write(&self, state_dir: &Path) -> Result<Option<PathBuf>, ApplyError> {
+        if self.was_already_applied() {
+            return Ok(None);
+        }
         let io = |source| ApplyError::Report {
             path: state_dir.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(state_dir).map_err(io)?;
-        let mut json = serde_json::to_string_pretty(self).expect("report serializes");
+        let mut json = serde_json::to_string_pretty(self).map_err(|e| io(e.into()))?;
         json.push('\n');
-        std::fs::write(state_dir.join("report.json"), json).map_err(io)?;
-        std::fs::write(state_dir.join("report.md"), self.to_markdown()).map_err(io)?;
-        Ok(())
+        let markdown = self.to_markdown();
+        let runs = state_dir.join(REPORTS_DIR);
+        std::fs::create_dir_all(&runs).map_err(io)?;
+        let n = last_run(&runs).map_err(io)? + 1;
+        for (path, text) in [
+            (runs.join(format!("run-{n}.json")), &json),
+            (runs.join(format!("run-{n}.md")), &markdown),
+            (state_dir.join("report.json"), &json),
+            (state_dir.join("report.md"), &markdown),
+        ] {
+            durable::replace(&path, text.as_bytes()).map_err(io)?;
+        }
+        durable::sync_dir(&runs)
+            .and_then(|()| durable::sync_dir(state_dir))
+            .map_err(io)?;
+        Ok(Some(state_dir.join("report.md")))
     }
 
     pub fn to_markdown(&self) -> String {
@@ -176,6 +203,13 @@ impl ApplyReport {
             "incomplete: see failed and skipped steps"
         };
         let _ = writeln!(s, "| Status | {status} |\n");
+        if !self.notices.is_empty() {
+            let _ = writeln!(s, "## Notices\n");
+            for notice in &self.notices {
+                let _ = writeln!(s, "- {}", notice.replace('\n', " "));
+            }
+            let _ = writeln!(s);
+        }
         let m = &self.summary;
         let _ = writeln!(
             s,
@@ -210,4 +244,22 @@ impl ApplyReport {
         }
         s
     }
+}
+
+/// Where each run's own report is kept, in the state directory.
+pub const REPORTS_DIR: &str = "reports";
+
+/// The highest `n` of a `run-<n>.json` in `dir` (0: none).
+fn last_run(dir: &Path) -> std::io::Result<usize> {
+    let mut last = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let n = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("run-"))
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| n.parse::<usize>().ok());
+        last = last.max(n.unwrap_or(0));
+    }
+    Ok(last)
 }

@@ -1,0 +1,330 @@
+//! One step of a run: journaled before and after, its resource archived before its
+//! first change, its call retried within bounds, its asynchronous completion awaited
+//! through the poller, which asks about every waiting step at once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use decom_provider::rules::consistency_retry_budget;
+use decom_provider::{
+    Action, ErrorKind, Operation, Provider, ProviderError, ResourceKey, ResourceType,
+};
+
+use super::archive::Archive;
+use super::archiving::{archive_events, archive_resource};
+use super::events::{ApplyEvent, ApplyReporter};
+use super::journal::{Journal, JournalEntry};
+use crate::plan::PlanStep;
+
+/// Calls retried after throttling or a transient failure, beyond the SDK's own.
+const MAX_TRANSIENT_RETRIES: u32 = 8;
+
+pub(super) struct StepResult {
+    pub(super) retries: u32,
+    pub(super) already_gone: bool,
+    pub(super) duration: Duration,
+    pub(super) error: Option<String>,
+}
+
+/// What every step of a run shares.
+pub(super) struct Shared {
+    pub(super) provider: Arc<dyn Provider>,
+    pub(super) journal: Journal,
+    pub(super) archive: Archive,
+    pub(super) reporter: Arc<dyn ApplyReporter>,
+    /// The provider's poll interval over the 5 s that AWS's waits and retry budgets
+    /// are defined for: scales them all.
+    pub(super) scale: f64,
+    pub(super) archive_log_events: bool,
+    /// Tells the scheduler that a step now only waits (its index), freeing its slot:
+    /// a 90 s ENI release must not keep 10 other steps from starting.
+    pub(super) entered_wait: tokio::sync::mpsc::UnboundedSender<usize>,
+    /// The poller's queue: waiting steps ask it, and it asks the provider about all
+    /// the steps that asked since its last call in one [`Provider::settled_many`].
+    pub(super) polls: tokio::sync::mpsc::UnboundedSender<PollRequest>,
+    /// One per resource the plan changes or deletes: set once its description is in
+    /// the archive (`true`) or it was found gone (`false`). Steps on the same
+    /// resource share it, so the first of them archives and the others wait for it.
+    pub(super) archived: BTreeMap<ResourceKey, tokio::sync::OnceCell<bool>>,
+}
+
+/// A waiting step's question to the poller, and where the answer goes.
+pub(super) type PollRequest = (
+    Operation,
+    tokio::sync::oneshot::Sender<Result<bool, ProviderError>>,
+);
+
+/// Answers the waiting steps' polls, all the questions asked since its last call in
+/// one [`Provider::settled_many`]: 300 steps waiting on 90 s releases make one batch
+/// of calls every poll interval instead of 300 calls (which AWS would throttle).
+/// Steps answered together sleep and ask again together, so they stay in one batch.
+pub(super) async fn poller(
+    provider: Arc<dyn Provider>,
+    mut requests: tokio::sync::mpsc::UnboundedReceiver<PollRequest>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = requests.try_recv() {
+            batch.push(more);
+        }
+        let (operations, replies): (Vec<Operation>, Vec<_>) = batch.into_iter().unzip();
+        let mut answers = provider.settled_many(&operations).await.into_iter();
+        for (operation, reply) in operations.iter().zip(replies) {
+            let answer = answers.next().unwrap_or_else(|| {
+                Err(ProviderError::new(
+                    "settled_many",
+                    Some(&operation.target.region),
+                    "EngineError",
+                    "the provider answered fewer polls than it was asked",
+                ))
+            });
+            // A step that stopped waiting does not need its answer.
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// Steps whose resource is archived first: everything but the wait for a deletion
+/// AWS makes by itself (an interface of a deleted load balancer), which decom does
+/// not call.
+pub(super) fn archived_before(action: &Action) -> bool {
+    *action != Action::AwaitDeletion
+}
+
+pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> StepResult {
+    let started = Instant::now();
+    let mut result = StepResult {
+        retries: 0,
+        already_gone: false,
+        duration: Duration::ZERO,
+        error: None,
+    };
+    let outcome = run_step_inner(shared, index, step, &mut result).await;
+    result.duration = started.elapsed();
+    let at = jiff::Timestamp::now().to_string();
+    let entry = match &outcome {
+        Ok(()) => JournalEntry::Completed {
+            order: step.order,
+            at,
+            retries: result.retries,
+            already_gone: result.already_gone,
+            observed: false,
+        },
+        Err(error) => JournalEntry::Failed {
+            order: step.order,
+            at,
+            error: error.clone(),
+        },
+    };
+    // A step whose completion cannot be journaled is not reported done: a resumed run
+    // observes whether its effect is there, and repeats it if not.
+    let outcome = outcome.and_then(|()| {
+        shared
+            .journal
+            .record(&entry)
+            .map_err(|e| format!("step succeeded but the journal could not record it: {e}"))
+    });
+    if let Err(error) = &outcome
+        && !matches!(entry, JournalEntry::Failed { .. })
+    {
+        let _ = shared.journal.record(&JournalEntry::Failed {
+            order: step.order,
+            at: jiff::Timestamp::now().to_string(),
+            error: error.clone(),
+        });
+    }
+    match &outcome {
+        Ok(()) => shared.reporter.on_event(&ApplyEvent::StepCompleted {
+            order: step.order,
+            address: step.address.clone(),
+            action: step.action.name().to_string(),
+            duration_ms: result.duration.as_millis() as u64,
+            retries: result.retries,
+            already_gone: result.already_gone,
+        }),
+        Err(error) => shared.reporter.on_event(&ApplyEvent::StepFailed {
+            order: step.order,
+            address: step.address.clone(),
+            action: step.action.name().to_string(),
+            error: error.clone(),
+        }),
+    }
+    result.error = outcome.err();
+    result
+}
+
+async fn run_step_inner(
+    shared: &Shared,
+    index: usize,
+    step: &PlanStep,
+    result: &mut StepResult,
+) -> Result<(), String> {
+    let operation = step.operation();
+    shared
+        .journal
+        .record(&JournalEntry::Started {
+            order: step.order,
+            operation: operation.to_string(),
+            at: jiff::Timestamp::now().to_string(),
+        })
+        .map_err(|e| e.to_string())?;
+    shared.reporter.on_event(&ApplyEvent::StepStarted {
+        order: step.order,
+        address: step.address.clone(),
+        action: step.action.name().to_string(),
+    });
+
+    if archived_before(&step.action) {
+        // Archive before the first change to the resource (a detach, a revoke or the
+        // deletion): no description on disk, no change. A later step on the same
+        // resource must not archive it again, or the archive would hold what the
+        // plan's own preparation left of it.
+        let present = match shared.archived.get(&operation.target) {
+            Some(cell) => {
+                *cell
+                    .get_or_try_init(|| archive_resource(shared, step, result, &operation.target))
+                    .await?
+            }
+            None => archive_resource(shared, step, result, &operation.target).await?,
+        };
+        if !present {
+            result.already_gone = true;
+            return Ok(());
+        }
+    }
+    if step.action == Action::Delete
+        && shared.archive_log_events
+        && step.ty == ResourceType::CloudwatchLogGroup
+    {
+        archive_events(shared, step, &operation.target).await?;
+    }
+
+    match call_with_retries(shared, step, result, || shared.provider.execute(&operation)).await {
+        Ok(()) => {}
+        Err(CallError::NotFound) => {
+            result.already_gone = true;
+            return Ok(());
+        }
+        Err(CallError::Failed(e)) => return Err(e),
+    }
+
+    if let Some(wait) = operation.wait() {
+        // The scheduler is gone only if the run is over; nothing to tell then.
+        let _ = shared.entered_wait.send(index);
+        await_condition(shared, step, &operation, &wait.condition, wait.timeout).await?;
+    }
+    Ok(())
+}
+
+pub(super) enum CallError {
+    NotFound,
+    Failed(String),
+}
+
+impl From<CallError> for String {
+    fn from(e: CallError) -> String {
+        match e {
+            CallError::NotFound => "not found".into(),
+            CallError::Failed(e) => e,
+        }
+    }
+}
+
+/// One provider call, retried: throttling and transient failures a few times with
+/// backoff, eventual-consistency conflicts until their budget for the error code
+/// runs out (docs/dependency-rules.md). Anything else fails the step at once.
+pub(super) async fn call_with_retries<T, F, Fut>(
+    shared: &Shared,
+    step: &PlanStep,
+    result: &mut StepResult,
+    mut call: F,
+) -> Result<T, CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let first = Instant::now();
+    let mut attempt: u32 = 0;
+    loop {
+        let error = match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let retry = match error.kind {
+            ErrorKind::NotFound => return Err(CallError::NotFound),
+            ErrorKind::Throttled | ErrorKind::Transient => attempt < MAX_TRANSIENT_RETRIES,
+            ErrorKind::Conflict => consistency_retry_budget(&error.code)
+                .is_some_and(|budget| first.elapsed() < budget.mul_f64(shared.scale)),
+            _ => false,
+        };
+        if !retry {
+            return Err(CallError::Failed(error.to_string()));
+        }
+        attempt += 1;
+        result.retries += 1;
+        shared.reporter.on_event(&ApplyEvent::StepRetrying {
+            order: step.order,
+            address: step.address.clone(),
+            code: error.code.clone(),
+            attempt,
+        });
+        tokio::time::sleep(backoff(shared, attempt)).await;
+    }
+}
+
+/// Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 30 s on real AWS,
+/// scaled with the provider's poll interval.
+fn backoff(shared: &Shared, attempt: u32) -> Duration {
+    let base = Duration::from_secs(1).mul_f64(shared.scale);
+    let cap = Duration::from_secs(30).mul_f64(shared.scale);
+    let exp = base.saturating_mul(1u32 << attempt.min(10)).min(cap);
+    // Jitter in [50%, 100%]: steps that failed together do not retry together.
+    let fraction: f64 = rand::random_range(0.5..=1.0);
+    exp.mul_f64(fraction)
+}
+
+fn poller_gone(operation: &Operation) -> ProviderError {
+    ProviderError::new(
+        "settled_many",
+        Some(&operation.target.region),
+        "EngineError",
+        "the poller stopped before it answered",
+    )
+}
+
+async fn await_condition(
+    shared: &Shared,
+    step: &PlanStep,
+    operation: &Operation,
+    condition: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout.mul_f64(shared.scale);
+    shared.reporter.on_event(&ApplyEvent::StepWaiting {
+        order: step.order,
+        address: step.address.clone(),
+        condition: condition.to_string(),
+    });
+    loop {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let settled = match shared.polls.send((operation.clone(), reply)) {
+            Ok(()) => answer.await.unwrap_or_else(|_| Err(poller_gone(operation))),
+            Err(_) => Err(poller_gone(operation)),
+        };
+        match settled {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if e.kind.is_retryable() => {}
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(format!("while waiting for {condition}: {e}")),
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "timed out after {:?} waiting for {condition}",
+                timeout.mul_f64(shared.scale)
+            ));
+        }
+        tokio::time::sleep(shared.provider.poll_interval()).await;
+    }
+}
