@@ -288,6 +288,19 @@ fn drift_that_adds_targets_is_reported() {
     );
     let after = std::fs::read_to_string(dir.path().join("after.json")).expect("after");
     assert!(after.contains("sg-0aaaaaaaaaaaaaaa1") && after.contains("/ecs/lego-api-worker"));
+    // On record in the report too.
+    let plan_id = load_unchecked(&dir.path().join("p.plan")).id();
+    let report =
+        std::fs::read_to_string(dir.path().join(".decom").join(&plan_id).join("report.json"))
+            .expect("report");
+    let report: serde_json::Value = serde_json::from_str(&report).expect("report json");
+    assert!(
+        report["notices"]
+            .to_string()
+            .contains("2 resources now match the spec"),
+        "{}",
+        report["notices"]
+    );
 }
 
 /// Item 9: usage errors exit 1 (2 is "changes present"), `-parallelism 0` is

@@ -18,7 +18,7 @@ use super::archive::Archive;
 use super::archiving::archive_ahead;
 use super::events::{ApplyEvent, ApplyReporter};
 use super::in_doubt;
-use super::journal::{Journal, JournalEntry};
+use super::journal::{JOURNAL_FILE, Journal, JournalEntry};
 use super::lock::RunLock;
 use super::report::{ApplyReport, Outcome, StepReport};
 use super::schedule::{Ready, Status, skip_dependents};
@@ -90,8 +90,7 @@ pub async fn execute(
         }
     }
 
-    let (journal, earlier) =
-        Journal::open(&options.state_dir.join("journal.jsonl"), &plan_file.id())?;
+    let (journal, earlier) = Journal::open(&options.state_dir.join(JOURNAL_FILE), &plan_file.id())?;
     journal.record(&JournalEntry::Opened {
         plan_id: plan_file.id(),
         decom_version: env!("CARGO_PKG_VERSION").to_string(),

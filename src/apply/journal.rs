@@ -81,6 +81,9 @@ pub enum JournalError {
     },
 }
 
+/// The journal's file name in a plan's state directory.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
 pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,

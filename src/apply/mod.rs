@@ -20,7 +20,7 @@ pub use archive::{
 };
 pub use events::{ApplyEvent, ApplyReporter, Silent};
 pub use execute::{ApplyOptions, execute};
-pub use journal::{Journal, JournalEntry, JournalError, JournalState};
+pub use journal::{JOURNAL_FILE, Journal, JournalEntry, JournalError, JournalState};
 pub use lock::{LOCK_FILE, LockHolder, RunLock};
 pub use report::{ApplyReport, Outcome, REPORTS_DIR, ReportSummary, StepReport};
 pub use stale::stale_changes;

@@ -623,6 +623,7 @@ async fn apply_command(args: ApplyArgs) -> Result<i32> {
         parallelism: args.parallelism,
         state_dir: state_dir.clone(),
         discovered: Some(Arc::new(discovered)),
+        notices,
     };
     let report = apply::execute(
         &plan_file,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use decom_provider::{CallerIdentity, DiscoveryProgress, DiscoveryRequest, Inventory};
 
 use super::{Access, Account, SessionError};
+use crate::apply::JOURNAL_FILE;
 use crate::guard::AccountGuard;
 use crate::planfile::PlanFile;
 use crate::review;
@@ -36,9 +37,6 @@ pub struct CheckedPlan {
     /// Resources that now match the spec but are not in the plan, said as a line.
     pub notice: Option<String>,
 }
-
-/// The journal of an apply run, in the plan's state directory (`crate::apply`).
-const JOURNAL_FILE: &str = "journal.jsonl";
 
 /// Checks, in this order: the file's seal and (with a signing key) its signature;
 /// the spec it embeds, against the plan's hash and the spec at hand; the account
