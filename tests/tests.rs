@@ -1,7 +1,5 @@
 //! decom's integration tests, built into one binary.
 
-#[path = "../providers/aws/tests/moto_server.rs"]
-mod moto_server;
 mod util;
 
 mod apply;
