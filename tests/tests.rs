@@ -5,6 +5,7 @@ mod util;
 mod apply;
 mod audit;
 mod cli;
+mod cli_snapshots;
 mod engine_synth;
 mod fixtures;
 mod hardening;
