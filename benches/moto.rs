@@ -25,9 +25,6 @@
 
 #[path = "support/args.rs"]
 mod args;
-#[allow(dead_code)]
-#[path = "../providers/aws/tests/moto_server.rs"]
-mod moto_server;
 
 #[path = "moto/account.rs"]
 mod account;
@@ -45,7 +42,7 @@ use account::{Key, Sdk};
 use args::{flag, median};
 use decom_provider::{Details, Inventory, ResourceType};
 use decom_sim::synth;
-use moto_server::{MotoServer, repo_root};
+use decom_testing::moto_server::{MotoServer, repo_root};
 
 const SEED: u64 = 1;
 const REGION: &str = synth::REGION;

@@ -1,15 +1,16 @@
 //! The `decom` binary against moto (issue 3): real resources made with the SDK,
 //! then `discover`, `plan` and `apply` through the CLI, and the effects checked
-//! through the SDK. Each test works in its own moto account (see `harness`).
-
-mod harness;
-mod stack;
+//! through the SDK. Each test works in its own moto account
+//! (`decom_testing::account`).
 
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use harness::{MotoAccount, REGION, provider_block, read_json, unreachable_endpoint};
-use stack::Key;
+use decom_testing::account::{MotoAccount, provider_block, read_json};
+use decom_testing::stack::{self, Key};
+use decom_testing::{REGION, unreachable_endpoint};
+
+use crate::util::DecomOnMoto;
 
 /// Selects the web stack by tag (and its log groups by name too) and keeps the
 /// neighbour, whose `/ecs/web-shared` log group also matches the name prefix.

@@ -1,7 +1,5 @@
 //! decom's integration tests, built into one binary.
 
-#[path = "../providers/aws/tests/moto_server.rs"]
-mod moto_server;
 mod util;
 
 mod apply;
@@ -11,6 +9,7 @@ mod apply_report;
 mod apply_resume;
 mod audit;
 mod cli;
+mod cli_snapshots;
 mod engine_synth;
 mod fixtures;
 mod hardening;

@@ -9,6 +9,7 @@ use decom::plan::{Plan, PlanOptions, Selection, build_plan};
 use decom::planfile::PlanFile;
 use decom_provider::{Inventory, Provider};
 use decom_sim::SimProvider;
+use decom_testing::account::{MotoAccount, Run};
 
 /// Targets every resource carrying `tag=value`.
 pub fn select_by_tag(inventory: &Inventory, tag: &str, values: &[&str]) -> Selection {
@@ -195,7 +196,7 @@ pub fn assert_end_state(plan: &Plan, before: &Inventory, after: &Inventory) {
 
 /// Runs the `decom` binary in `cwd`, with no terminal, no colour and no AWS profile.
 pub fn decom(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_decom"))
+    std::process::Command::new(decom_binary())
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
@@ -208,4 +209,34 @@ pub fn decom(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The `decom` binary of this package.
+pub fn decom_binary() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_BIN_EXE_decom"))
+}
+
+/// `decom` run against a test's moto account, with the environment a user's shell
+/// would hold (see `MotoAccount::run`).
+pub trait DecomOnMoto {
+    /// In the test's account, with its role's credentials.
+    fn decom(&self, args: &[&str]) -> Run;
+    /// As `decom`, with more environment variables (set last, so they win).
+    fn decom_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run;
+    /// With moto's base credentials: the spec's `assume_role` reaches the account.
+    fn decom_with_base_credentials(&self, args: &[&str]) -> Run;
+}
+
+impl DecomOnMoto for MotoAccount {
+    fn decom(&self, args: &[&str]) -> Run {
+        self.run(decom_binary(), args)
+    }
+
+    fn decom_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_with(decom_binary(), args, env)
+    }
+
+    fn decom_with_base_credentials(&self, args: &[&str]) -> Run {
+        self.run_with_base_credentials(decom_binary(), args)
+    }
 }

@@ -8,8 +8,10 @@ use decom_provider::{
     ResourceType as T, RuleDirection,
 };
 
-use crate::fixtures::{self, FOREIGN_ACCOUNT};
-use crate::{RecordedProgress, details, get, ids, key, moto_test};
+use decom_testing::stack::{self, FOREIGN_ACCOUNT, INLINE, LOGS_KEY, POLICY_V2, TRUST_EC2};
+use decom_testing::{moto_test, unreachable_endpoint};
+
+use crate::{InAccount, RecordedProgress, details, get, ids, key};
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).expect("fixture json")
@@ -18,7 +20,7 @@ fn json(text: &str) -> serde_json::Value {
 moto_test! {
     async fn discovers_every_field_of_the_stack(moto: Moto) {
         let sdk = moto.sdk().await;
-        let stack = fixtures::build_stack(&sdk, &moto.region).await;
+        let (stack, more) = stack::build_varied(&sdk).await;
         let region = moto.region.as_str();
         let provider = moto.provider().await;
         let progress = RecordedProgress::default();
@@ -33,7 +35,7 @@ moto_test! {
         // One call per page, plus the per-resource calls AWS has no batch form for.
         let calls: Vec<(String, u64)> = provider.api_calls().into_iter().collect();
         let expected: Vec<(String, u64)> = [
-            ("ec2:DescribeInstanceAttribute", 2),
+            ("ec2:DescribeInstanceAttribute", 3),
             ("ec2:DescribeInstances", 1),
             ("ec2:DescribeNetworkInterfaces", 1),
             ("ec2:DescribeSecurityGroupRules", 1),
@@ -47,9 +49,9 @@ moto_test! {
             ("elasticloadbalancing:DescribeTargetHealth", 3),
             ("iam:GetAccountAuthorizationDetails", 1),
             ("iam:ListInstanceProfiles", 1),
-            ("iam:ListPolicyTags", 1),
+            ("iam:ListPolicyTags", 2),
             ("logs:DescribeLogGroups", 1),
-            ("logs:ListTagsForResource", 3),
+            ("logs:ListTagsForResource", 4),
             ("sts:GetCallerIdentity", 1),
         ]
         .into_iter()
@@ -65,7 +67,7 @@ moto_test! {
         assert_eq!(progress.events(), expected_progress);
 
         // Security groups and their rules.
-        let alb = get(&inv, T::SecurityGroup, &stack.alb_sg);
+        let alb = get(&inv, T::SecurityGroup, &stack.alb.security_group);
         assert_eq!(alb.name, "web-alb");
         assert_eq!(alb.tags.get("stack").map(String::as_str), Some("web"));
         let alb_d = details!(alb, SecurityGroup);
@@ -91,23 +93,23 @@ moto_test! {
         assert_eq!(egress.protocol, "-1");
         assert_eq!(egress.cidr_ipv4.as_deref(), Some("0.0.0.0/0"));
 
-        let app = get(&inv, T::SecurityGroup, &stack.app_sg);
+        let app = get(&inv, T::SecurityGroup, &stack.web.app_sg);
         let from_alb = details!(app, SecurityGroup)
             .rules
             .iter()
             .find(|r| r.referenced_group.is_some())
             .expect("rule admitting the ALB group");
         let group = from_alb.referenced_group.as_ref().unwrap();
-        assert_eq!(group.group_id, stack.alb_sg);
+        assert_eq!(group.group_id, stack.alb.security_group);
         assert_eq!(group.account_id, None);
         assert_eq!(from_alb.from_port, Some(8080));
         assert!(app.references().contains(&Reference::new(
             RefKind::RuleReferencesGroup { rule_id: from_alb.rule_id.clone() },
-            key(T::SecurityGroup, region, &stack.alb_sg),
+            key(T::SecurityGroup, region, &stack.alb.security_group),
         )));
 
-        let neighbour = details!(get(&inv, T::SecurityGroup, &stack.neighbour_sg), SecurityGroup);
-        let referenced: BTreeSet<(String, Option<String>)> = neighbour
+        let referencing = details!(get(&inv, T::SecurityGroup, &more.referencing_sg), SecurityGroup);
+        let referenced: BTreeSet<(String, Option<String>)> = referencing
             .rules
             .iter()
             .filter_map(|r| r.referenced_group.clone())
@@ -116,8 +118,8 @@ moto_test! {
         assert_eq!(
             referenced,
             BTreeSet::from([
-                (stack.app_sg.clone(), None),
-                (stack.foreign_sg.clone(), Some(FOREIGN_ACCOUNT.to_string())),
+                (stack.web.app_sg.clone(), None),
+                (more.foreign_sg.clone(), Some(FOREIGN_ACCOUNT.to_string())),
             ])
         );
         let default_groups: Vec<_> = inv
@@ -130,11 +132,11 @@ moto_test! {
 
         // Network interfaces: the load balancer's is attributed to it; the
         // instances' are attached.
-        let elb_eni = get(&inv, T::NetworkInterface, &stack.elb_eni);
+        let elb_eni = get(&inv, T::NetworkInterface, &more.lb_interface);
         let eni = details!(elb_eni, NetworkInterface);
-        assert_eq!(eni.managed_by, Some(key(T::Lb, region, &stack.lb_arn)));
+        assert_eq!(eni.managed_by, Some(key(T::Lb, region, &stack.alb.arn)));
         assert!(eni.description.starts_with("ELB app/web/"), "{}", eni.description);
-        assert_eq!(eni.security_groups, vec![stack.alb_sg.clone()]);
+        assert_eq!(eni.security_groups, vec![stack.alb.security_group.clone()]);
         assert_eq!(eni.subnet_id.as_deref(), Some(stack.subnets[1].as_str()));
         assert_eq!(eni.vpc_id.as_deref(), Some(stack.vpc.as_str()));
         assert_eq!(eni.status, "available");
@@ -142,9 +144,9 @@ moto_test! {
         assert!(eni.attachment.is_none());
         assert!(elb_eni.references().contains(&Reference::new(
             RefKind::ManagedBy,
-            key(T::Lb, region, &stack.lb_arn)
+            key(T::Lb, region, &stack.alb.arn)
         )));
-        for instance in &stack.instances {
+        for instance in &stack.web.instances {
             let attached = inv
                 .resources
                 .iter()
@@ -177,108 +179,111 @@ moto_test! {
                 .unwrap_or(false);
             assert_eq!(attachment.delete_on_termination, expected);
             assert_eq!(attached.status, "in-use");
-            assert_eq!(attached.security_groups, vec![stack.app_sg.clone()]);
+            assert_eq!(attached.security_groups, vec![stack.web.app_sg.clone()]);
             assert!(attached.managed_by.is_none());
         }
 
         // Instances.
-        for id in &stack.instances {
+        for id in &stack.web.instances {
             let resource = get(&inv, T::Instance, id);
             assert_eq!(resource.name, "web-task");
             let i = details!(resource, Instance);
             assert_eq!(i.state, InstanceState::Running);
             assert_eq!(i.instance_type, "t3.micro");
             assert_eq!(i.vpc_id.as_deref(), Some(stack.vpc.as_str()));
-            assert_eq!(i.security_groups, vec![stack.app_sg.clone()]);
-            assert_eq!(i.instance_profile.as_deref(), Some(stack.profile.as_str()));
-            assert_eq!(i.termination_protection, *id == stack.protected_instance);
+            assert_eq!(i.security_groups, vec![stack.web.app_sg.clone()]);
+            assert_eq!(i.instance_profile.as_deref(), Some(stack.web.profile.as_str()));
+            assert_eq!(i.termination_protection, *id == more.protected_instance);
             assert!(i.launch_time.is_some());
             assert!(resource.references().contains(&Reference::new(
                 RefKind::UsesInstanceProfile,
-                key(T::IamInstanceProfile, region, &stack.profile)
+                key(T::IamInstanceProfile, region, &stack.web.profile)
             )));
         }
 
         // Load balancer, listener, rule, target groups.
-        let lb = get(&inv, T::Lb, &stack.lb_arn);
-        assert_eq!(lb.name, stack.lb_name);
+        let lb = get(&inv, T::Lb, &stack.alb.arn);
+        assert_eq!(lb.name, stack.alb.name);
         assert_eq!(lb.tags.get("stack").map(String::as_str), Some("web"));
         let lb_d = details!(lb, Lb);
         assert_eq!(lb_d.lb_type, "application");
         assert_eq!(lb_d.scheme, "internet-facing");
         assert!(!lb_d.dns_name.is_empty());
         assert_eq!(lb_d.vpc_id.as_deref(), Some(stack.vpc.as_str()));
-        assert_eq!(lb_d.security_groups, vec![stack.alb_sg.clone()]);
+        assert_eq!(lb_d.security_groups, vec![stack.alb.security_group.clone()]);
         assert!(lb_d.deletion_protection);
         assert!(!lb_d.state.is_empty());
         assert!(lb_d.created.is_some());
 
-        let listener = get(&inv, T::LbListener, &stack.listener_arn);
+        let listener = get(&inv, T::LbListener, &stack.alb.listener);
         let l = details!(listener, LbListener);
-        assert_eq!(l.load_balancer, stack.lb_arn);
+        assert_eq!(l.load_balancer, stack.alb.arn);
         assert_eq!(l.port, Some(80));
         assert_eq!(l.protocol, "HTTP");
-        assert_eq!(l.forward_target_groups, vec![stack.blue_tg.clone(), stack.green_tg.clone()]);
+        assert_eq!(l.forward_target_groups, vec![stack.web.target_group.clone(), stack.alb.green_target_group.clone()]);
 
-        assert_eq!(ids(&inv, T::LbListenerRule), BTreeSet::from([stack.rule_arn.clone()]));
-        let rule = details!(get(&inv, T::LbListenerRule, &stack.rule_arn), LbListenerRule);
-        assert_eq!(rule.listener, stack.listener_arn);
+        assert_eq!(ids(&inv, T::LbListenerRule), BTreeSet::from([stack.alb.rule.clone()]));
+        let rule = details!(get(&inv, T::LbListenerRule, &stack.alb.rule), LbListenerRule);
+        assert_eq!(rule.listener, stack.alb.listener);
         assert_eq!(rule.priority, "10");
         assert_eq!(rule.conditions, vec!["path-pattern=/api/*".to_string()]);
-        assert_eq!(rule.forward_target_groups, vec![stack.green_tg.clone()]);
+        assert_eq!(rule.forward_target_groups, vec![stack.alb.green_target_group.clone()]);
 
-        let blue = get(&inv, T::LbTargetGroup, &stack.blue_tg);
+        let blue = get(&inv, T::LbTargetGroup, &stack.web.target_group);
         assert_eq!(blue.name, "web-blue");
-        assert_eq!(blue.tags.get("stack").map(String::as_str), Some("web-blue"));
+        assert_eq!(blue.tags.get("stack").map(String::as_str), Some("web"));
         let b = details!(blue, LbTargetGroup);
         assert_eq!(b.target_type, "instance");
         assert_eq!(b.protocol.as_deref(), Some("HTTP"));
         assert_eq!(b.port, Some(8080));
         assert_eq!(b.vpc_id.as_deref(), Some(stack.vpc.as_str()));
-        assert_eq!(b.load_balancers, vec![stack.lb_arn.clone()]);
+        assert_eq!(b.load_balancers, vec![stack.alb.arn.clone()]);
         let mut targets: Vec<_> = b.targets.iter().map(|t| (t.id.clone(), t.port)).collect();
         targets.sort();
-        let mut expected: Vec<_> = stack.instances.iter().map(|i| (i.clone(), Some(8080))).collect();
+        let mut expected: Vec<_> = stack.web.instances.iter().map(|i| (i.clone(), Some(8080))).collect();
         expected.sort();
         assert_eq!(targets, expected);
         assert_eq!(b.healthy_targets(), 2, "moto reports registered targets healthy");
-        let green = details!(get(&inv, T::LbTargetGroup, &stack.green_tg), LbTargetGroup);
-        assert_eq!(green.load_balancers, vec![stack.lb_arn.clone()]);
+        let green = details!(get(&inv, T::LbTargetGroup, &stack.alb.green_target_group), LbTargetGroup);
+        assert_eq!(green.load_balancers, vec![stack.alb.arn.clone()]);
         assert!(green.targets.is_empty());
-        let kept = details!(get(&inv, T::LbTargetGroup, &stack.neighbour_tg), LbTargetGroup);
+        let kept = details!(get(&inv, T::LbTargetGroup, &stack.neighbour.target_group), LbTargetGroup);
         assert!(kept.load_balancers.is_empty());
 
         // IAM.
         assert_eq!(
             ids(&inv, T::IamRole),
-            BTreeSet::from([stack.role.clone(), stack.neighbour_role.clone()])
+            BTreeSet::from([stack.web.role.clone(), stack.neighbour.role.clone(), more.service_role.clone()])
         );
-        let role = get(&inv, T::IamRole, &stack.role);
+        let role = get(&inv, T::IamRole, &stack.web.role);
         assert_eq!(role.region, GLOBAL_REGION);
         assert_eq!(role.tags.get("stack").map(String::as_str), Some("web"));
         let r = details!(role, IamRole);
-        assert_eq!(r.arn, format!("arn:aws:iam::{}:role/{}", moto.account, stack.role));
+        assert_eq!(r.arn, format!("arn:aws:iam::{}:role/{}", moto.account, stack.web.role));
         assert_eq!(r.path, "/");
-        assert_eq!(r.trust_policy, Some(json(fixtures::TRUST_EC2)));
-        let mut attached = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string(), stack.policy_arn.clone()];
+        assert_eq!(r.trust_policy, Some(json(TRUST_EC2)));
+        let mut attached = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string(), stack.web.policy_arn.clone()];
         attached.sort();
         assert_eq!(r.attached_policies, attached);
         assert_eq!(r.inline_policies.len(), 1);
         assert_eq!(r.inline_policies[0].name, "write-logs");
-        assert_eq!(r.inline_policies[0].document, Some(json(fixtures::INLINE)));
+        assert_eq!(r.inline_policies[0].document, Some(json(INLINE)));
         assert!(!r.service_linked);
         assert!(r.created.is_some());
         assert_eq!(
             role.references(),
             vec![Reference::new(
                 RefKind::AttachedPolicy,
-                ResourceKey::new(T::IamPolicy, GLOBAL_REGION, &stack.policy_arn)
+                ResourceKey::new(T::IamPolicy, GLOBAL_REGION, &stack.web.policy_arn)
             )]
         );
-        assert_eq!(details!(get(&inv, T::IamRole, &stack.neighbour_role), IamRole).path, "/service/");
+        assert_eq!(details!(get(&inv, T::IamRole, &more.service_role), IamRole).path, "/service/");
 
-        assert_eq!(ids(&inv, T::IamPolicy), BTreeSet::from([stack.policy_arn.clone()]));
-        let policy = get(&inv, T::IamPolicy, &stack.policy_arn);
+        assert_eq!(
+            ids(&inv, T::IamPolicy),
+            BTreeSet::from([stack.web.policy_arn.clone(), stack.neighbour.policy_arn.clone()])
+        );
+        let policy = get(&inv, T::IamPolicy, &stack.web.policy_arn);
         assert_eq!(policy.name, "web-assets");
         assert_eq!(policy.tags.get("stack").map(String::as_str), Some("web"));
         let p = details!(policy, IamPolicy);
@@ -287,22 +292,22 @@ moto_test! {
         let versions: Vec<_> = p.versions.iter().map(|v| (v.version_id.as_str(), v.is_default)).collect();
         assert_eq!(versions, vec![("v1", false), ("v2", true)]);
         assert_eq!(p.attachment_count, 3);
-        assert_eq!(p.attached_users, vec![stack.user.clone()]);
-        assert_eq!(p.attached_groups, vec![stack.group.clone()]);
-        assert_eq!(p.document, Some(json(fixtures::POLICY_V2)));
+        assert_eq!(p.attached_users, vec![more.user.clone()]);
+        assert_eq!(p.attached_groups, vec![more.group.clone()]);
+        assert_eq!(p.document, Some(json(POLICY_V2)));
 
-        let profile = get(&inv, T::IamInstanceProfile, &stack.profile);
+        let profile = get(&inv, T::IamInstanceProfile, &stack.web.profile);
         let pr = details!(profile, IamInstanceProfile);
-        assert_eq!(pr.roles, vec![stack.role.clone()]);
+        assert_eq!(pr.roles, vec![stack.web.role.clone()]);
         assert_eq!(pr.path, "/");
-        assert!(pr.arn.ends_with(&format!(":instance-profile/{}", stack.profile)));
+        assert!(pr.arn.ends_with(&format!(":instance-profile/{}", stack.web.profile)));
 
         // Log groups.
         assert_eq!(
             ids(&inv, T::CloudwatchLogGroup),
-            stack.log_groups.iter().cloned().chain([stack.neighbour_log_group.clone()]).collect()
+            stack.web.log_groups.iter().chain(&stack.neighbour.log_groups).cloned().collect()
         );
-        let web = get(&inv, T::CloudwatchLogGroup, &stack.log_groups[0]);
+        let web = get(&inv, T::CloudwatchLogGroup, &stack.web.log_groups[0]);
         assert_eq!(web.tags.get("stack").map(String::as_str), Some("web"));
         let w = details!(web, CloudwatchLogGroup);
         assert_eq!(w.retention_days, Some(30));
@@ -310,21 +315,19 @@ moto_test! {
         assert!(w.created.is_some());
         assert!(w.stored_bytes.is_some());
         assert_eq!(w.kms_key_id, None);
-        let migrations = details!(get(&inv, T::CloudwatchLogGroup, &stack.log_groups[1]), CloudwatchLogGroup);
-        assert_eq!(migrations.kms_key_id.as_deref(), Some(fixtures::LOGS_KEY));
+        let migrations = details!(get(&inv, T::CloudwatchLogGroup, &stack.web.log_groups[1]), CloudwatchLogGroup);
+        assert_eq!(migrations.kms_key_id.as_deref(), Some(LOGS_KEY));
         assert_eq!(migrations.retention_days, None);
-        assert_eq!(
-            details!(get(&inv, T::CloudwatchLogGroup, &stack.neighbour_log_group), CloudwatchLogGroup)
-                .retention_days,
-            None
-        );
+        for name in &stack.neighbour.log_groups {
+            assert_eq!(details!(get(&inv, T::CloudwatchLogGroup, name), CloudwatchLogGroup).retention_days, None);
+        }
     }
 }
 
 moto_test! {
     async fn discovers_only_the_requested_types(moto: Moto) {
         let sdk = moto.sdk().await;
-        let stack = fixtures::build_stack(&sdk, &moto.region).await;
+        let (stack, more) = stack::build_varied(&sdk).await;
         let region = moto.region.as_str();
 
         let provider = moto.provider().await;
@@ -339,8 +342,8 @@ moto_test! {
         assert_eq!(inv.types, vec![T::NetworkInterface]);
         assert!(inv.resources.iter().all(|r| r.ty() == T::NetworkInterface));
         // The load balancers were listed to attribute their interfaces, not returned.
-        let eni = details!(get(&inv, T::NetworkInterface, &stack.elb_eni), NetworkInterface);
-        assert_eq!(eni.managed_by, Some(key(T::Lb, region, &stack.lb_arn)));
+        let eni = details!(get(&inv, T::NetworkInterface, &more.lb_interface), NetworkInterface);
+        assert_eq!(eni.managed_by, Some(key(T::Lb, region, &stack.alb.arn)));
         let calls: BTreeSet<String> = provider.api_calls().into_keys().collect();
         assert_eq!(
             calls,
@@ -361,15 +364,18 @@ moto_test! {
             .await
             .expect("discovery");
         assert_eq!(inv.types, vec![T::IamInstanceProfile, T::CloudwatchLogGroup]);
-        assert_eq!(ids(&inv, T::IamInstanceProfile), BTreeSet::from([stack.profile.clone()]));
-        assert_eq!(ids(&inv, T::CloudwatchLogGroup).len(), 3);
+        assert_eq!(
+            ids(&inv, T::IamInstanceProfile),
+            BTreeSet::from([stack.web.profile.clone(), stack.neighbour.profile.clone()])
+        );
+        assert_eq!(ids(&inv, T::CloudwatchLogGroup).len(), 4);
         let calls: Vec<(String, u64)> = provider.api_calls().into_iter().collect();
         assert_eq!(
             calls,
             vec![
                 ("iam:ListInstanceProfiles".to_string(), 1),
                 ("logs:DescribeLogGroups".to_string(), 1),
-                ("logs:ListTagsForResource".to_string(), 3),
+                ("logs:ListTagsForResource".to_string(), 4),
                 ("sts:GetCallerIdentity".to_string(), 1),
             ]
         );
@@ -402,7 +408,7 @@ fn logs_unreachable() -> Vec<(String, String)> {
     vec![
         (
             "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS".to_string(),
-            crate::util::unreachable_endpoint(),
+            unreachable_endpoint(),
         ),
         ("AWS_MAX_ATTEMPTS".to_string(), "1".to_string()),
     ]
@@ -412,9 +418,9 @@ moto_test! {
     env: logs_unreachable;
     async fn a_failing_service_fails_the_whole_discovery(moto: Moto) {
         let sdk = moto.sdk().await;
-        fixtures::security_group(
+        stack::security_group(
             &sdk,
-            &fixtures::vpc_with_subnets(&sdk, &moto.region).await.0,
+            &stack::vpc_with_subnets(&sdk).await.0,
             "kept",
             "x",
         )
@@ -453,9 +459,9 @@ moto_test! {
             .send()
             .await
             .expect("service-linked role");
-        let west = fixtures::security_group(&sdk, &fixtures::vpc_with_subnets(&sdk, &moto.region).await.0, "west", "x").await;
+        let west = stack::security_group(&sdk, &stack::vpc_with_subnets(&sdk).await.0, "west", "x").await;
         let east_sdk = moto.sdk_in("us-east-1").await;
-        let east = fixtures::security_group(&east_sdk, &fixtures::vpc_with_subnets(&east_sdk, "us-east-1").await.0, "east", "x").await;
+        let east = stack::security_group(&east_sdk, &stack::vpc_with_subnets(&east_sdk).await.0, "east", "x").await;
 
         let provider = moto.provider().await;
         let progress = RecordedProgress::default();

@@ -8,9 +8,11 @@ use decom_provider::{
     RuleDirection,
 };
 
-use crate::fixtures::{self, Stack};
-use crate::util::{Moto, Sdk};
-use crate::{details, get, key, moto_test};
+use decom_testing::child::Moto;
+use decom_testing::stack::{self, INLINE, POLICY_V1, POLICY_V2, TRUST_EC2};
+use decom_testing::{Sdk, moto_test};
+
+use crate::{InAccount, details, get, key};
 
 fn op(moto: &Moto, ty: T, id: &str, action: Action) -> Operation {
     Operation::new(key(ty, &moto.region, id), action)
@@ -118,7 +120,7 @@ async fn rule_ids(sdk: &Sdk, group: &str) -> Vec<(String, bool)> {
 moto_test! {
     async fn executes_every_action(moto: Moto) {
         let sdk = moto.sdk().await;
-        let s: Stack = fixtures::build_stack(&sdk, &moto.region).await;
+        let (s, more) = stack::build_varied(&sdk).await;
         let provider = moto.provider().await;
         let inv = provider
             .discover(&DiscoveryRequest::everything(vec![moto.region.clone()]), &decom_provider::NoProgress)
@@ -126,63 +128,63 @@ moto_test! {
             .expect("discovery");
 
         // Load balancer side: protection off, rule, listener, balancer, groups.
-        assert_eq!(lb_protection(&sdk, &s.lb_arn).await, "true");
-        ok(&provider, op(&moto, T::Lb, &s.lb_arn, Action::DisableDeletionProtection)).await;
-        assert_eq!(lb_protection(&sdk, &s.lb_arn).await, "false");
+        assert_eq!(lb_protection(&sdk, &s.alb.arn).await, "true");
+        ok(&provider, op(&moto, T::Lb, &s.alb.arn, Action::DisableDeletionProtection)).await;
+        assert_eq!(lb_protection(&sdk, &s.alb.arn).await, "false");
 
-        let in_use = fails(&provider, op(&moto, T::LbTargetGroup, &s.blue_tg, Action::Delete)).await;
+        let in_use = fails(&provider, op(&moto, T::LbTargetGroup, &s.web.target_group, Action::Delete)).await;
         assert_eq!((in_use.kind, in_use.code.as_str()), (ErrorKind::Conflict, "ResourceInUse"));
         assert_eq!(in_use.operation, "elasticloadbalancing:DeleteTargetGroup");
         assert_eq!(in_use.region.as_deref(), Some(moto.region.as_str()));
 
-        ok(&provider, op(&moto, T::LbListenerRule, &s.rule_arn, Action::Delete)).await;
-        let rules = sdk.elbv2.describe_rules().listener_arn(&s.listener_arn).send().await.expect("rules");
+        ok(&provider, op(&moto, T::LbListenerRule, &s.alb.rule, Action::Delete)).await;
+        let rules = sdk.elbv2.describe_rules().listener_arn(&s.alb.listener).send().await.expect("rules");
         assert!(rules.rules().iter().all(|r| r.is_default() == Some(true)));
-        ok(&provider, op(&moto, T::LbListener, &s.listener_arn, Action::Delete)).await;
-        ok(&provider, op(&moto, T::Lb, &s.lb_arn, Action::Delete)).await;
+        ok(&provider, op(&moto, T::LbListener, &s.alb.listener, Action::Delete)).await;
+        ok(&provider, op(&moto, T::Lb, &s.alb.arn, Action::Delete)).await;
         let lbs = sdk.elbv2.describe_load_balancers().send().await.expect("lbs");
         assert!(lbs.load_balancers().is_empty());
-        for tg in [&s.blue_tg, &s.green_tg] {
+        for tg in [&s.web.target_group, &s.alb.green_target_group] {
             ok(&provider, op(&moto, T::LbTargetGroup, tg, Action::Delete)).await;
         }
         let tgs = sdk.elbv2.describe_target_groups().send().await.expect("tgs");
         let left: Vec<_> = tgs.target_groups().iter().filter_map(|t| t.target_group_arn()).collect();
-        assert_eq!(left, vec![s.neighbour_tg.as_str()]);
+        assert_eq!(left, vec![s.neighbour.target_group.as_str()]);
 
         // Instances: protection refuses, is turned off, termination settles.
-        let refused = fails(&provider, op(&moto, T::Instance, &s.protected_instance, Action::Delete)).await;
+        let refused = fails(&provider, op(&moto, T::Instance, &more.protected_instance, Action::Delete)).await;
         assert_eq!(refused.kind, ErrorKind::NotPermitted, "{refused}");
         assert_eq!(refused.operation, "ec2:TerminateInstances");
-        assert!(termination_protected(&sdk, &s.protected_instance).await);
-        ok(&provider, op(&moto, T::Instance, &s.protected_instance, Action::DisableTerminationProtection)).await;
-        assert!(!termination_protected(&sdk, &s.protected_instance).await);
-        for id in &s.instances {
+        assert!(termination_protected(&sdk, &more.protected_instance).await);
+        ok(&provider, op(&moto, T::Instance, &more.protected_instance, Action::DisableTerminationProtection)).await;
+        assert!(!termination_protected(&sdk, &more.protected_instance).await);
+        for id in &s.web.instances {
             let terminate = op(&moto, T::Instance, id, Action::Delete);
             ok(&provider, terminate.clone()).await;
             settles(&provider, &terminate, Duration::from_secs(30)).await;
         }
 
         // Network interface: AwaitDeletion makes no call and settles once it is gone.
-        let wait = op(&moto, T::NetworkInterface, &s.elb_eni, Action::AwaitDeletion);
+        let wait = op(&moto, T::NetworkInterface, &more.lb_interface, Action::AwaitDeletion);
         let before = provider.api_calls();
         ok(&provider, wait.clone()).await;
         assert_eq!(provider.api_calls(), before, "AwaitDeletion made a call");
         assert!(!provider.is_settled(&wait).await.expect("is_settled"));
-        ok(&provider, op(&moto, T::NetworkInterface, &s.elb_eni, Action::Delete)).await;
+        ok(&provider, op(&moto, T::NetworkInterface, &more.lb_interface, Action::Delete)).await;
         settles(&provider, &wait, Duration::from_secs(5)).await;
 
         // Security group rules: one ingress (the app group's rule admitting the ALB's)
         // and one egress rule, by id.
-        let app = details!(get(&inv, T::SecurityGroup, &s.app_sg), SecurityGroup);
+        let app = details!(get(&inv, T::SecurityGroup, &s.web.app_sg), SecurityGroup);
         let ingress = app.rules.iter().find(|r| r.direction == RuleDirection::Ingress).unwrap();
         let egress = app.rules.iter().find(|r| r.direction == RuleDirection::Egress).unwrap();
         for rule in [ingress, egress] {
-            ok(&provider, op(&moto, T::SecurityGroup, &s.app_sg, Action::RevokeRule { rule_id: rule.rule_id.clone() })).await;
-            assert!(!rule_ids(&sdk, &s.app_sg).await.iter().any(|(id, _)| *id == rule.rule_id));
+            ok(&provider, op(&moto, T::SecurityGroup, &s.web.app_sg, Action::RevokeRule { rule_id: rule.rule_id.clone() })).await;
+            assert!(!rule_ids(&sdk, &s.web.app_sg).await.iter().any(|(id, _)| *id == rule.rule_id));
         }
-        let again = fails(&provider, op(&moto, T::SecurityGroup, &s.app_sg, Action::RevokeRule { rule_id: ingress.rule_id.clone() })).await;
+        let again = fails(&provider, op(&moto, T::SecurityGroup, &s.web.app_sg, Action::RevokeRule { rule_id: ingress.rule_id.clone() })).await;
         assert_eq!(again.kind, ErrorKind::NotFound, "{again}");
-        for sg in [&s.app_sg, &s.alb_sg] {
+        for sg in [&s.web.app_sg, &s.alb.security_group] {
             ok(&provider, op(&moto, T::SecurityGroup, sg, Action::Delete)).await;
         }
         // (moto lets a VPC's default group be deleted; AWS answers CannotDelete, which
@@ -190,39 +192,39 @@ moto_test! {
 
         // IAM: a role with attachments conflicts; detach, delete inline, remove from
         // the profile, then it goes.
-        let conflict = fails(&provider, op(&moto, T::IamRole, &s.role, Action::Delete)).await;
+        let conflict = fails(&provider, op(&moto, T::IamRole, &s.web.role, Action::Delete)).await;
         assert_eq!((conflict.kind, conflict.code.as_str()), (ErrorKind::Conflict, "DeleteConflict"));
         assert_eq!(conflict.operation, "iam:DeleteRole");
         assert_eq!(conflict.region, None);
-        for policy_arn in [s.policy_arn.clone(), "arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()] {
-            ok(&provider, op(&moto, T::IamRole, &s.role, Action::DetachRolePolicy { policy_arn })).await;
+        for policy_arn in [s.web.policy_arn.clone(), "arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()] {
+            ok(&provider, op(&moto, T::IamRole, &s.web.role, Action::DetachRolePolicy { policy_arn })).await;
         }
-        let attached = sdk.iam.list_attached_role_policies().role_name(&s.role).send().await.expect("attached");
+        let attached = sdk.iam.list_attached_role_policies().role_name(&s.web.role).send().await.expect("attached");
         assert!(attached.attached_policies().is_empty());
-        ok(&provider, op(&moto, T::IamRole, &s.role, Action::DeleteInlinePolicy { policy_name: "write-logs".into() })).await;
-        let inline = sdk.iam.list_role_policies().role_name(&s.role).send().await.expect("inline");
+        ok(&provider, op(&moto, T::IamRole, &s.web.role, Action::DeleteInlinePolicy { policy_name: "write-logs".into() })).await;
+        let inline = sdk.iam.list_role_policies().role_name(&s.web.role).send().await.expect("inline");
         assert!(inline.policy_names().is_empty());
-        let conflict = fails(&provider, op(&moto, T::IamInstanceProfile, &s.profile, Action::Delete)).await;
+        let conflict = fails(&provider, op(&moto, T::IamInstanceProfile, &s.web.profile, Action::Delete)).await;
         assert_eq!(conflict.kind, ErrorKind::Conflict, "{conflict}");
-        ok(&provider, op(&moto, T::IamInstanceProfile, &s.profile, Action::RemoveRoleFromProfile { role: s.role.clone() })).await;
-        let profile = sdk.iam.get_instance_profile().instance_profile_name(&s.profile).send().await.expect("profile");
+        ok(&provider, op(&moto, T::IamInstanceProfile, &s.web.profile, Action::RemoveRoleFromProfile { role: s.web.role.clone() })).await;
+        let profile = sdk.iam.get_instance_profile().instance_profile_name(&s.web.profile).send().await.expect("profile");
         assert!(profile.instance_profile().unwrap().roles().is_empty());
-        ok(&provider, op(&moto, T::IamRole, &s.role, Action::Delete)).await;
-        ok(&provider, op(&moto, T::IamInstanceProfile, &s.profile, Action::Delete)).await;
+        ok(&provider, op(&moto, T::IamRole, &s.web.role, Action::Delete)).await;
+        ok(&provider, op(&moto, T::IamInstanceProfile, &s.web.profile, Action::Delete)).await;
 
-        ok(&provider, op(&moto, T::IamPolicy, &s.policy_arn, Action::DeletePolicyVersion { version_id: "v1".into() })).await;
-        let versions = sdk.iam.list_policy_versions().policy_arn(&s.policy_arn).send().await.expect("versions");
+        ok(&provider, op(&moto, T::IamPolicy, &s.web.policy_arn, Action::DeletePolicyVersion { version_id: "v1".into() })).await;
+        let versions = sdk.iam.list_policy_versions().policy_arn(&s.web.policy_arn).send().await.expect("versions");
         let versions: Vec<_> = versions.versions().iter().filter_map(|v| v.version_id()).collect();
         assert_eq!(versions, vec!["v2"]);
-        ok(&provider, op(&moto, T::IamPolicy, &s.policy_arn, Action::DetachUserPolicy { user: s.user.clone() })).await;
-        ok(&provider, op(&moto, T::IamPolicy, &s.policy_arn, Action::DetachGroupPolicy { group: s.group.clone() })).await;
-        let user = sdk.iam.list_attached_user_policies().user_name(&s.user).send().await.expect("user");
+        ok(&provider, op(&moto, T::IamPolicy, &s.web.policy_arn, Action::DetachUserPolicy { user: more.user.clone() })).await;
+        ok(&provider, op(&moto, T::IamPolicy, &s.web.policy_arn, Action::DetachGroupPolicy { group: more.group.clone() })).await;
+        let user = sdk.iam.list_attached_user_policies().user_name(&more.user).send().await.expect("user");
         assert!(user.attached_policies().is_empty());
-        let group = sdk.iam.list_attached_group_policies().group_name(&s.group).send().await.expect("group");
+        let group = sdk.iam.list_attached_group_policies().group_name(&more.group).send().await.expect("group");
         assert!(group.attached_policies().is_empty());
-        ok(&provider, op(&moto, T::IamPolicy, &s.policy_arn, Action::Delete)).await;
+        ok(&provider, op(&moto, T::IamPolicy, &s.web.policy_arn, Action::Delete)).await;
 
-        for name in &s.log_groups {
+        for name in &s.web.log_groups {
             ok(&provider, op(&moto, T::CloudwatchLogGroup, name, Action::Delete)).await;
         }
 
@@ -232,29 +234,31 @@ moto_test! {
             .await
             .expect("discovery");
         let survivors = |ty: T| crate::ids(&after, ty);
-        assert!(survivors(T::SecurityGroup).contains(&s.neighbour_sg));
-        assert!(!survivors(T::SecurityGroup).contains(&s.app_sg));
-        assert_eq!(survivors(T::LbTargetGroup), [s.neighbour_tg.clone()].into());
-        assert_eq!(survivors(T::IamRole), [s.neighbour_role.clone()].into());
-        assert_eq!(survivors(T::CloudwatchLogGroup), [s.neighbour_log_group.clone()].into());
+        let n = &s.neighbour;
+        assert!(survivors(T::SecurityGroup).contains(&more.referencing_sg));
+        assert!(survivors(T::SecurityGroup).contains(&n.app_sg));
+        assert!(!survivors(T::SecurityGroup).contains(&s.web.app_sg));
+        assert_eq!(survivors(T::LbTargetGroup), [n.target_group.clone()].into());
+        assert_eq!(survivors(T::IamRole), [n.role.clone(), more.service_role.clone()].into());
+        assert_eq!(survivors(T::CloudwatchLogGroup), n.log_groups.iter().cloned().collect());
         assert!(survivors(T::Lb).is_empty());
-        assert!(survivors(T::Instance).is_empty(), "terminated instances are not listed");
-        assert!(survivors(T::IamPolicy).is_empty());
-        assert!(survivors(T::IamInstanceProfile).is_empty());
+        assert_eq!(survivors(T::Instance), n.instances.iter().cloned().collect(), "terminated instances are not listed");
+        assert_eq!(survivors(T::IamPolicy), [n.policy_arn.clone()].into());
+        assert_eq!(survivors(T::IamInstanceProfile), [n.profile.clone()].into());
 
         // Deleting again: NotFound, which the engine counts as done. (DeleteLoadBalancer
         // succeeds for a missing balancer in AWS too; moto also lets DeleteRule succeed.)
         let gone = [
-            op(&moto, T::SecurityGroup, &s.app_sg, Action::Delete),
-            op(&moto, T::NetworkInterface, &s.elb_eni, Action::Delete),
-            op(&moto, T::LbTargetGroup, &s.blue_tg, Action::Delete),
-            op(&moto, T::LbListener, &s.listener_arn, Action::Delete),
-            op(&moto, T::IamRole, &s.role, Action::Delete),
-            op(&moto, T::IamPolicy, &s.policy_arn, Action::Delete),
-            op(&moto, T::IamInstanceProfile, &s.profile, Action::Delete),
-            op(&moto, T::CloudwatchLogGroup, &s.log_groups[0], Action::Delete),
-            op(&moto, T::IamRole, &s.role, Action::DetachRolePolicy { policy_arn: s.policy_arn.clone() }),
-            op(&moto, T::IamRole, &s.role, Action::DeleteInlinePolicy { policy_name: "write-logs".into() }),
+            op(&moto, T::SecurityGroup, &s.web.app_sg, Action::Delete),
+            op(&moto, T::NetworkInterface, &more.lb_interface, Action::Delete),
+            op(&moto, T::LbTargetGroup, &s.web.target_group, Action::Delete),
+            op(&moto, T::LbListener, &s.alb.listener, Action::Delete),
+            op(&moto, T::IamRole, &s.web.role, Action::Delete),
+            op(&moto, T::IamPolicy, &s.web.policy_arn, Action::Delete),
+            op(&moto, T::IamInstanceProfile, &s.web.profile, Action::Delete),
+            op(&moto, T::CloudwatchLogGroup, &s.web.log_groups[0], Action::Delete),
+            op(&moto, T::IamRole, &s.web.role, Action::DetachRolePolicy { policy_arn: s.web.policy_arn.clone() }),
+            op(&moto, T::IamRole, &s.web.role, Action::DeleteInlinePolicy { policy_name: "write-logs".into() }),
         ];
         for operation in gone {
             let e = fails(&provider, operation.clone()).await;
@@ -271,8 +275,8 @@ moto_test! {
 moto_test! {
     async fn describes_resources_for_the_archive(moto: Moto) {
         let sdk = moto.sdk().await;
-        let s = fixtures::build_stack(&sdk, &moto.region).await;
-        error_metric_filter(&sdk, &s.log_groups[0]).await;
+        let (s, more) = stack::build_varied(&sdk).await;
+        error_metric_filter(&sdk, &s.web.log_groups[0]).await;
         let provider = moto.provider().await;
         let describe = |ty: T, id: &str| {
             let target = key(ty, &moto.region, id);
@@ -285,26 +289,26 @@ moto_test! {
             }
         };
 
-        let sg = describe(T::SecurityGroup, &s.app_sg).await.expect("app group");
+        let sg = describe(T::SecurityGroup, &s.web.app_sg).await.expect("app group");
         let rules = sg["model"]["rules"].as_array().expect("rules");
         assert_eq!(rules.len(), 2, "{sg}");
-        assert!(rules.iter().any(|r| r["referenced_group"]["group_id"] == s.alb_sg.as_str()));
+        assert!(rules.iter().any(|r| r["referenced_group"]["group_id"] == s.alb.security_group.as_str()));
 
-        let role = describe(T::IamRole, &s.role).await.expect("role");
-        assert_eq!(role["model"]["trust_policy"], serde_json::from_str::<serde_json::Value>(fixtures::TRUST_EC2).unwrap());
-        assert_eq!(role["model"]["inline_policies"][0]["document"], serde_json::from_str::<serde_json::Value>(fixtures::INLINE).unwrap());
+        let role = describe(T::IamRole, &s.web.role).await.expect("role");
+        assert_eq!(role["model"]["trust_policy"], serde_json::from_str::<serde_json::Value>(TRUST_EC2).unwrap());
+        assert_eq!(role["model"]["inline_policies"][0]["document"], serde_json::from_str::<serde_json::Value>(INLINE).unwrap());
         assert_eq!(role["model"]["attached_policies"].as_array().unwrap().len(), 2);
-        assert_eq!(role["instance_profiles"], serde_json::json!([s.profile]));
+        assert_eq!(role["instance_profiles"], serde_json::json!([s.web.profile]));
 
-        let policy = describe(T::IamPolicy, &s.policy_arn).await.expect("policy");
-        assert_eq!(policy["model"]["document"], serde_json::from_str::<serde_json::Value>(fixtures::POLICY_V2).unwrap());
-        assert_eq!(policy["attached_roles"], serde_json::json!([s.role]));
-        assert_eq!(policy["model"]["attached_users"], serde_json::json!([s.user]));
+        let policy = describe(T::IamPolicy, &s.web.policy_arn).await.expect("policy");
+        assert_eq!(policy["model"]["document"], serde_json::from_str::<serde_json::Value>(POLICY_V2).unwrap());
+        assert_eq!(policy["attached_roles"], serde_json::json!([s.web.role]));
+        assert_eq!(policy["model"]["attached_users"], serde_json::json!([more.user]));
 
-        let profile = describe(T::IamInstanceProfile, &s.profile).await.expect("profile");
-        assert_eq!(profile["model"]["roles"], serde_json::json!([s.role]));
+        let profile = describe(T::IamInstanceProfile, &s.web.profile).await.expect("profile");
+        assert_eq!(profile["model"]["roles"], serde_json::json!([s.web.role]));
 
-        let lb = describe(T::Lb, &s.lb_arn).await.expect("lb");
+        let lb = describe(T::Lb, &s.alb.arn).await.expect("lb");
         assert_eq!(lb["attributes"]["deletion_protection.enabled"], "true");
         assert_eq!(lb["model"]["tags"]["stack"], "web");
         let listeners = lb["listeners"].as_array().expect("listeners");
@@ -312,17 +316,17 @@ moto_test! {
         assert_eq!(listeners[0]["rules"].as_array().unwrap().len(), 2, "the default rule and the path rule");
         assert_eq!(listeners[0]["model"]["forward_target_groups"].as_array().unwrap().len(), 2);
 
-        let listener = describe(T::LbListener, &s.listener_arn).await.expect("listener");
+        let listener = describe(T::LbListener, &s.alb.listener).await.expect("listener");
         assert_eq!(listener["model"]["port"], 80);
-        let rule = describe(T::LbListenerRule, &s.rule_arn).await.expect("rule");
-        assert_eq!(rule["model"]["listener"], s.listener_arn.as_str());
+        let rule = describe(T::LbListenerRule, &s.alb.rule).await.expect("rule");
+        assert_eq!(rule["model"]["listener"], s.alb.listener.as_str());
         assert_eq!(rule["model"]["conditions"], serde_json::json!(["path-pattern=/api/*"]));
 
-        let tg = describe(T::LbTargetGroup, &s.blue_tg).await.expect("tg");
+        let tg = describe(T::LbTargetGroup, &s.web.target_group).await.expect("tg");
         assert_eq!(tg["model"]["targets"].as_array().unwrap().len(), 2);
         assert!(tg["attributes"].as_object().is_some_and(|a| !a.is_empty()), "{tg}");
 
-        let logs = describe(T::CloudwatchLogGroup, &s.log_groups[0]).await.expect("log group");
+        let logs = describe(T::CloudwatchLogGroup, &s.web.log_groups[0]).await.expect("log group");
         assert_eq!(logs["model"]["retention_days"], 30);
         assert_eq!(logs["model"]["tags"]["stack"], "web");
         assert_eq!(logs["metric_filters"][0]["name"], "errors");
@@ -330,52 +334,52 @@ moto_test! {
         // A prefix of another group's name is not that group.
         assert!(describe(T::CloudwatchLogGroup, "/ecs/we").await.is_none());
 
-        let instance = describe(T::Instance, &s.instances[1]).await.expect("instance");
-        assert_eq!(instance["model"]["instance_profile"], s.profile.as_str());
+        let instance = describe(T::Instance, &s.web.instances[1]).await.expect("instance");
+        assert_eq!(instance["model"]["instance_profile"], s.web.profile.as_str());
         assert_eq!(instance["model"]["termination_protection"], false);
         assert_eq!(instance["image_id"], "ami-12c6146b");
         assert_eq!(instance["subnet_id"], s.subnets[0].as_str());
         assert_eq!(instance["network_interfaces"].as_array().map(Vec::len), Some(1));
-        let protected = describe(T::Instance, &s.protected_instance).await.expect("instance");
+        let protected = describe(T::Instance, &more.protected_instance).await.expect("instance");
         assert_eq!(protected["model"]["termination_protection"], true);
-        let eni = describe(T::NetworkInterface, &s.elb_eni).await.expect("eni");
+        let eni = describe(T::NetworkInterface, &more.lb_interface).await.expect("eni");
         assert_eq!(eni["model"]["description"].as_str().map(|d| d.starts_with("ELB ")), Some(true));
 
         // Gone: None.
-        sdk.logs.delete_log_group().log_group_name(&s.log_groups[1]).send().await.expect("delete");
-        assert!(describe(T::CloudwatchLogGroup, &s.log_groups[1]).await.is_none());
-        sdk.iam.delete_role().role_name(&s.neighbour_role).send().await.expect("delete role");
-        assert!(describe(T::IamRole, &s.neighbour_role).await.is_none());
-        sdk.elbv2.delete_target_group().target_group_arn(&s.neighbour_tg).send().await.expect("delete tg");
-        assert!(describe(T::LbTargetGroup, &s.neighbour_tg).await.is_none());
-        sdk.ec2.delete_security_group().group_id(&s.neighbour_sg).send().await.expect("delete sg");
-        assert!(describe(T::SecurityGroup, &s.neighbour_sg).await.is_none());
-        sdk.ec2.delete_network_interface().network_interface_id(&s.elb_eni).send().await.expect("delete eni");
-        assert!(describe(T::NetworkInterface, &s.elb_eni).await.is_none());
+        sdk.logs.delete_log_group().log_group_name(&s.web.log_groups[1]).send().await.expect("delete");
+        assert!(describe(T::CloudwatchLogGroup, &s.web.log_groups[1]).await.is_none());
+        sdk.iam.delete_role().role_name(&more.service_role).send().await.expect("delete role");
+        assert!(describe(T::IamRole, &more.service_role).await.is_none());
+        sdk.elbv2.delete_target_group().target_group_arn(&s.neighbour.target_group).send().await.expect("delete tg");
+        assert!(describe(T::LbTargetGroup, &s.neighbour.target_group).await.is_none());
+        sdk.ec2.delete_security_group().group_id(&more.referencing_sg).send().await.expect("delete sg");
+        assert!(describe(T::SecurityGroup, &more.referencing_sg).await.is_none());
+        sdk.ec2.delete_network_interface().network_interface_id(&more.lb_interface).send().await.expect("delete eni");
+        assert!(describe(T::NetworkInterface, &more.lb_interface).await.is_none());
         assert!(describe(T::IamPolicy, &format!("arn:aws:iam::{}:policy/nope", moto.account)).await.is_none());
         assert!(describe(T::IamInstanceProfile, "nope").await.is_none());
-        assert!(describe(T::Lb, &s.lb_arn.replace("/web/", "/gone/")).await.is_none());
-        sdk.ec2.terminate_instances().instance_ids(&s.instances[1]).send().await.expect("terminate");
-        assert!(describe(T::Instance, &s.instances[1]).await.is_none(), "terminated is gone");
+        assert!(describe(T::Lb, &s.alb.arn.replace("/web/", "/gone/")).await.is_none());
+        sdk.ec2.terminate_instances().instance_ids(&s.web.instances[1]).send().await.expect("terminate");
+        assert!(describe(T::Instance, &s.web.instances[1]).await.is_none(), "terminated is gone");
     }
 }
 
 moto_test! {
     async fn describes_many_resources_as_one_by_one_with_fewer_calls(moto: Moto) {
         let sdk = moto.sdk().await;
-        let s = fixtures::build_stack(&sdk, &moto.region).await;
+        let (s, more) = stack::build_varied(&sdk).await;
         // Enough roles, policies and profiles for IAM's account-wide listings.
-        let mut roles = vec![s.role.clone(), s.neighbour_role.clone()];
-        let mut policies = vec![s.policy_arn.clone()];
-        let mut profiles = vec![s.profile.clone()];
+        let mut roles = vec![s.web.role.clone(), more.service_role.clone()];
+        let mut policies = vec![s.web.policy_arn.clone()];
+        let mut profiles = vec![s.web.profile.clone()];
         for i in 0..10 {
             let role = format!("batch-role-{i}");
-            sdk.iam.create_role().role_name(&role).assume_role_policy_document(fixtures::TRUST_EC2)
+            sdk.iam.create_role().role_name(&role).assume_role_policy_document(TRUST_EC2)
                 .description(format!("role {i}")).max_session_duration(7200).send().await.expect("role");
             sdk.iam.put_role_policy().role_name(&role).policy_name("inline")
-                .policy_document(fixtures::INLINE).send().await.expect("inline policy");
+                .policy_document(INLINE).send().await.expect("inline policy");
             let policy = sdk.iam.create_policy().policy_name(format!("batch-policy-{i}"))
-                .policy_document(fixtures::POLICY_V1).send().await.expect("policy");
+                .policy_document(POLICY_V1).send().await.expect("policy");
             let policy_arn = policy.policy().and_then(|p| p.arn()).expect("arn").to_string();
             sdk.iam.attach_role_policy().role_name(&role).policy_arn(&policy_arn).send().await.expect("attach");
             let profile = format!("batch-profile-{i}");
@@ -387,7 +391,7 @@ moto_test! {
             profiles.push(profile);
         }
         // Enough log groups for the region's metric filters, one with a filter.
-        let mut log_groups = s.log_groups.clone();
+        let mut log_groups = s.web.log_groups.clone();
         for i in 0..10 {
             let name = format!("/batch/{i}");
             sdk.logs.create_log_group().log_group_name(&name).send().await.expect("log group");
@@ -396,20 +400,20 @@ moto_test! {
         error_metric_filter(&sdk, "/batch/3").await;
         let mut targets = Vec::new();
         let mut add = |ty: T, ids: &[String]| targets.extend(ids.iter().map(|id| key(ty, &moto.region, id)));
-        add(T::SecurityGroup, &[s.alb_sg.clone(), s.app_sg.clone(), s.neighbour_sg.clone()]);
-        add(T::Instance, &s.instances);
-        // Named twice: the protected instance is also the first of `s.instances`.
-        add(T::Instance, std::slice::from_ref(&s.protected_instance));
-        add(T::NetworkInterface, std::slice::from_ref(&s.elb_eni));
-        add(T::Lb, std::slice::from_ref(&s.lb_arn));
-        add(T::LbListener, std::slice::from_ref(&s.listener_arn));
-        add(T::LbListenerRule, std::slice::from_ref(&s.rule_arn));
-        add(T::LbTargetGroup, &[s.blue_tg.clone(), s.green_tg.clone(), s.neighbour_tg.clone()]);
+        add(T::SecurityGroup, &[s.alb.security_group.clone(), s.web.app_sg.clone(), more.referencing_sg.clone()]);
+        add(T::Instance, &s.web.instances);
+        // Named twice: the protected instance is also the first of `s.web.instances`.
+        add(T::Instance, std::slice::from_ref(&more.protected_instance));
+        add(T::NetworkInterface, std::slice::from_ref(&more.lb_interface));
+        add(T::Lb, std::slice::from_ref(&s.alb.arn));
+        add(T::LbListener, std::slice::from_ref(&s.alb.listener));
+        add(T::LbListenerRule, std::slice::from_ref(&s.alb.rule));
+        add(T::LbTargetGroup, &[s.web.target_group.clone(), s.alb.green_target_group.clone(), s.neighbour.target_group.clone()]);
         add(T::IamRole, &roles);
         add(T::IamPolicy, &policies);
         add(T::IamInstanceProfile, &profiles);
         add(T::CloudwatchLogGroup, &log_groups);
-        add(T::CloudwatchLogGroup, std::slice::from_ref(&s.neighbour_log_group));
+        add(T::CloudwatchLogGroup, std::slice::from_ref(&s.neighbour.log_groups[1]));
 
         // Each answer is the one describe gives, in fewer calls.
         let single = moto.provider().await;
@@ -466,16 +470,16 @@ moto_test! {
 
         // Gone resources among them: `None` for those, the others' answers unchanged
         // (a batch that fails on a gone id falls back to one describe per resource).
-        sdk.ec2.delete_security_group().group_id(&s.neighbour_sg).send().await.expect("delete sg");
-        sdk.elbv2.delete_target_group().target_group_arn(&s.neighbour_tg).send().await.expect("delete tg");
-        sdk.logs.delete_log_group().log_group_name(&s.neighbour_log_group).send().await.expect("delete log group");
+        sdk.ec2.delete_security_group().group_id(&more.referencing_sg).send().await.expect("delete sg");
+        sdk.elbv2.delete_target_group().target_group_arn(&s.neighbour.target_group).send().await.expect("delete tg");
+        sdk.logs.delete_log_group().log_group_name(&s.neighbour.log_groups[1]).send().await.expect("delete log group");
         sdk.iam.remove_role_from_instance_profile().instance_profile_name("batch-profile-0")
             .role_name("batch-role-0").send().await.expect("remove role");
         sdk.iam.delete_instance_profile().instance_profile_name("batch-profile-0").send().await.expect("delete profile");
         let gone = [
-            key(T::SecurityGroup, &moto.region, &s.neighbour_sg),
-            key(T::LbTargetGroup, &moto.region, &s.neighbour_tg),
-            key(T::CloudwatchLogGroup, &moto.region, &s.neighbour_log_group),
+            key(T::SecurityGroup, &moto.region, &more.referencing_sg),
+            key(T::LbTargetGroup, &moto.region, &s.neighbour.target_group),
+            key(T::CloudwatchLogGroup, &moto.region, &s.neighbour.log_groups[1]),
             key(T::IamInstanceProfile, &moto.region, "batch-profile-0"),
         ];
         let many = moto.provider().await.describe_many(&targets, None).await;
@@ -553,19 +557,19 @@ moto_test! {
 moto_test! {
     async fn polls_many_waits_as_one_by_one_with_one_call_per_service(moto: Moto) {
         let sdk = moto.sdk().await;
-        let s = fixtures::build_stack(&sdk, &moto.region).await;
-        sdk.ec2.terminate_instances().instance_ids(&s.instances[1]).send().await.expect("terminate");
-        sdk.ec2.delete_security_group().group_id(&s.neighbour_sg).send().await.expect("delete sg");
+        let (s, more) = stack::build_varied(&sdk).await;
+        sdk.ec2.terminate_instances().instance_ids(&s.web.instances[1]).send().await.expect("terminate");
+        sdk.ec2.delete_security_group().group_id(&more.referencing_sg).send().await.expect("delete sg");
         // (operation, settled): terminated, running, unknown to AWS; an interface
         // still there, one gone (the batch must not fail on it); no wait at all.
         let cases = [
-            (op(&moto, T::Instance, &s.instances[1], Action::Delete), true),
-            (op(&moto, T::Instance, &s.protected_instance, Action::Delete), false),
+            (op(&moto, T::Instance, &s.web.instances[1], Action::Delete), true),
+            (op(&moto, T::Instance, &more.protected_instance, Action::Delete), false),
             (op(&moto, T::Instance, "i-0123456789abcdef0", Action::Delete), true),
-            (op(&moto, T::NetworkInterface, &s.elb_eni, Action::AwaitDeletion), false),
+            (op(&moto, T::NetworkInterface, &more.lb_interface, Action::AwaitDeletion), false),
             (op(&moto, T::NetworkInterface, "eni-0123456789abcdef0", Action::AwaitDeletion), true),
-            (op(&moto, T::SecurityGroup, &s.neighbour_sg, Action::AwaitDeletion), true),
-            (op(&moto, T::SecurityGroup, &s.app_sg, Action::Delete), true),
+            (op(&moto, T::SecurityGroup, &more.referencing_sg, Action::AwaitDeletion), true),
+            (op(&moto, T::SecurityGroup, &s.web.app_sg, Action::Delete), true),
         ];
         let single = moto.provider().await;
         for (operation, settled) in &cases {

@@ -2,7 +2,9 @@
 
 use decom_provider::Provider;
 
-use crate::moto_test;
+use decom_testing::moto_test;
+
+use crate::InAccount;
 
 moto_test! {
     async fn caller_identity_is_the_only_call(moto: Moto) {

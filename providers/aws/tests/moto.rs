@@ -1,9 +1,6 @@
 //! decom-aws against moto: the AWS provider over the wire, with no AWS account.
-//! One test binary; every test runs in its own moto account (see `util`).
-
-mod fixtures;
-mod moto_server;
-mod util;
+//! One test binary; every test runs in a child process, in its own moto account
+//! (`decom_testing::child`).
 
 mod discovery;
 mod execute;
@@ -13,11 +10,15 @@ mod pagination;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+use decom_aws::{AssumeRole, AwsProvider, AwsSettings};
+use decom_testing::child::Moto;
+use decom_testing::moto_server::MotoServer;
+
 /// Dropping a server stops moto: a bench or test that starts its own server must not
 /// leave it running.
 #[test]
 fn a_dropped_moto_server_is_stopped() {
-    let server = moto_server::MotoServer::start();
+    let server = MotoServer::start();
     let process = std::path::PathBuf::from(format!("/proc/{}", server.pid));
     assert!(process.exists(), "moto runs while its server is held");
     drop(server);
@@ -29,6 +30,27 @@ fn a_dropped_moto_server_is_stopped() {
 }
 
 use decom_provider::{DiscoveryProgress, Inventory, Resource, ResourceKey, ResourceType, Service};
+
+/// The AWS provider in a test's moto account.
+trait InAccount {
+    /// A provider of the test's region, reaching the account through its role.
+    async fn provider(&self) -> AwsProvider;
+}
+
+impl InAccount for Moto {
+    async fn provider(&self) -> AwsProvider {
+        let settings = AwsSettings {
+            regions: vec![self.region.clone()],
+            profile: None,
+            assume_role: Some(AssumeRole {
+                role_arn: self.role_arn(),
+                session_name: Some("decom-test".into()),
+                external_id: None,
+            }),
+        };
+        AwsProvider::new(settings).await.expect("provider set up")
+    }
+}
 
 /// Records progress events as `started ec2 eu-west-1` / `finished ec2 eu-west-1`.
 #[derive(Default)]

@@ -8,9 +8,11 @@ use std::collections::BTreeSet;
 
 use decom_provider::{DiscoveryRequest, NoProgress, Provider, ResourceType as T};
 
-use crate::fixtures;
-use crate::util::{Moto, in_parallel};
-use crate::{ids, moto_test};
+use decom_testing::child::Moto;
+use decom_testing::stack::{self, POLICY_V1, TRUST_EC2};
+use decom_testing::{in_parallel, moto_test};
+
+use crate::{InAccount, ids};
 
 const PARALLEL: usize = 8;
 
@@ -45,11 +47,11 @@ moto_test! {
 moto_test! {
     async fn pages_through_security_groups_and_instances(moto: Moto) {
         let sdk = moto.sdk().await;
-        let (vpc, subnets) = fixtures::vpc_with_subnets(&sdk, &moto.region).await;
+        let (vpc, subnets) = stack::vpc_with_subnets(&sdk).await;
         let groups = in_parallel((0..120).collect(), PARALLEL, |i: usize| {
             let sdk = sdk.clone();
             let vpc = vpc.clone();
-            async move { fixtures::security_group(&sdk, &vpc, &format!("sg-{i:03}"), "bulk").await }
+            async move { stack::security_group(&sdk, &vpc, &format!("sg-{i:03}"), "bulk").await }
         })
         .await;
         // One reservation per RunInstances: 105 reservations make two pages.
@@ -90,16 +92,18 @@ moto_test! {
 moto_test! {
     async fn pages_through_load_balancers_rules_and_target_groups(moto: Moto) {
         let sdk = moto.sdk().await;
-        let (vpc, subnets) = fixtures::vpc_with_subnets(&sdk, &moto.region).await;
-        let sg = fixtures::security_group(&sdk, &vpc, "lb", "bulk").await;
+        let (vpc, subnets) = stack::vpc_with_subnets(&sdk).await;
+        let sg = stack::security_group(&sdk, &vpc, "lb", "bulk").await;
         let lbs = in_parallel((0..55).collect(), PARALLEL, |i: usize| {
             let (sdk, subnets, sg) = (sdk.clone(), subnets.clone(), sg.clone());
-            async move { fixtures::load_balancer(&sdk, &format!("lb-{i:03}"), &subnets, &sg).await }
+            async move { stack::load_balancer(&sdk, &format!("lb-{i:03}"), &subnets, &sg, "bulk").await }
         })
         .await;
         let tgs = in_parallel((0..450).collect(), PARALLEL, |i: usize| {
             let (sdk, vpc) = (sdk.clone(), vpc.clone());
-            async move { fixtures::target_group(&sdk, &vpc, &format!("tg-{i:03}")).await }
+            let name = format!("tg-{i:03}");
+            // Each tagged with its own name: the tags are read in batches.
+            async move { stack::target_group(&sdk, &vpc, &name, &name).await }
         })
         .await;
         let listener = sdk
@@ -108,7 +112,7 @@ moto_test! {
             .load_balancer_arn(&lbs[0])
             .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
             .port(80)
-            .default_actions(fixtures::forward_one(&tgs[0]))
+            .default_actions(stack::forward_one(&tgs[0]))
             .send()
             .await
             .expect("listener")
@@ -123,8 +127,8 @@ moto_test! {
                     .create_rule()
                     .listener_arn(listener)
                     .priority(i)
-                    .conditions(fixtures::path_condition(&format!("/r{i}/*")))
-                    .actions(fixtures::forward_one(&tg))
+                    .conditions(stack::path_condition(&format!("/r{i}/*")))
+                    .actions(stack::forward_one(&tg))
                     .send()
                     .await
                     .expect("rule")
@@ -174,7 +178,7 @@ moto_test! {
                 let name = format!("role-{i:03}");
                 iam.create_role()
                     .role_name(&name)
-                    .assume_role_policy_document(fixtures::TRUST_EC2)
+                    .assume_role_policy_document(TRUST_EC2)
                     .send()
                     .await
                     .expect("role");
@@ -185,7 +189,7 @@ moto_test! {
                     .expect("profile");
                 iam.create_policy()
                     .policy_name(&name)
-                    .policy_document(fixtures::POLICY_V1)
+                    .policy_document(POLICY_V1)
                     .send()
                     .await
                     .expect("policy");

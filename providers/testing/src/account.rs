@@ -1,6 +1,6 @@
-//! The root package's moto harness: the shared moto server (one per test binary,
-//! from `providers/aws/tests/moto_server.rs`), one moto account per test, SDK clients
-//! to build fixtures and check effects, and the `decom` binary run with the AWS
+//! A test's moto account driven from the test process: the shared moto server, the
+//! test's own account entered with an assumed role's credentials, SDK clients to
+//! build fixtures and check effects, and a binary (`decom`) run with the AWS
 //! environment pointing at moto, as a user's shell would.
 
 use std::path::{Path, PathBuf};
@@ -9,9 +9,8 @@ use std::process::{Command, Output, Stdio};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 
-use crate::moto_server::{free_port, shared_server};
-
-pub const REGION: &str = "eu-west-1";
+use crate::moto_server::shared_server;
+use crate::sdk::{REGION, Sdk, account_for, test_role_arn};
 
 /// One test's view of moto: its own account (IAM is global, so isolation needs
 /// accounts, not regions), entered with the temporary credentials of a role assumed
@@ -44,7 +43,7 @@ impl MotoAccount {
             .await;
             let assumed = aws_sdk_sts::Client::new(&config)
                 .assume_role()
-                .role_arn(format!("arn:aws:iam::{account}:role/decom-test"))
+                .role_arn(test_role_arn(&account))
                 .role_session_name("decom-test")
                 .send()
                 .await
@@ -87,23 +86,17 @@ impl MotoAccount {
     /// environment of the test binary).
     pub fn sdk(&self) -> Sdk {
         self.block_on(async {
-            let config = sdk_config(&self.endpoint, self.credentials.clone()).await;
-            Sdk {
-                ec2: aws_sdk_ec2::Client::new(&config),
-                elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-                iam: aws_sdk_iam::Client::new(&config),
-                logs: aws_sdk_cloudwatchlogs::Client::new(&config),
-            }
+            Sdk::new(&sdk_config(&self.endpoint, self.credentials.clone()).await)
         })
     }
 
-    /// Runs `decom` in the test's directory against moto.
-    pub fn decom(&self, args: &[&str]) -> Run {
-        self.decom_with(args, &[])
+    /// Runs `program` in the test's directory against moto, in the test's account.
+    pub fn run(&self, program: &Path, args: &[&str]) -> Run {
+        self.run_with(program, args, &[])
     }
 
-    /// As `decom`, with more environment variables (set last, so they win).
-    pub fn decom_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+    /// As `run`, with more environment variables (set last, so they win).
+    pub fn run_with(&self, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         let token = self.credentials.session_token().expect("a session token");
         let mut all = vec![
             ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id()),
@@ -114,13 +107,14 @@ impl MotoAccount {
             ("AWS_SESSION_TOKEN", token),
         ];
         all.extend_from_slice(env);
-        self.run(args, &all)
+        self.spawn(program, args, &all)
     }
 
-    /// As `decom`, with moto's base credentials (account 123456789012): reaching the
-    /// test's account is then up to the spec's `assume_role`.
-    pub fn decom_with_base_credentials(&self, args: &[&str]) -> Run {
-        self.run(
+    /// As `run`, with moto's base credentials (account 123456789012): reaching the
+    /// test's account is then up to the program (a spec's `assume_role`).
+    pub fn run_with_base_credentials(&self, program: &Path, args: &[&str]) -> Run {
+        self.spawn(
+            program,
             args,
             &[
                 ("AWS_ACCESS_KEY_ID", "testing"),
@@ -129,9 +123,9 @@ impl MotoAccount {
         )
     }
 
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+    fn spawn(&self, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         let nowhere = self.dir.path().join("no-aws-config");
-        let output = Command::new(env!("CARGO_BIN_EXE_decom"))
+        let output = Command::new(program)
             .args(args)
             .current_dir(self.dir.path())
             .env("AWS_ENDPOINT_URL", &self.endpoint)
@@ -148,15 +142,16 @@ impl MotoAccount {
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()
-            .expect("decom runs");
+            .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", program.display()));
+        let name = program.file_name().unwrap_or(program.as_os_str());
         Run {
-            command: format!("decom {}", args.join(" ")),
+            command: format!("{} {}", name.to_string_lossy(), args.join(" ")),
             output,
         }
     }
 }
 
-/// A finished `decom` run.
+/// A finished run of a program.
 pub struct Run {
     pub command: String,
     pub output: Output,
@@ -199,27 +194,6 @@ async fn sdk_config(endpoint: &str, credentials: Credentials) -> SdkConfig {
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .load()
         .await
-}
-
-/// An endpoint where nothing listens (a port that was free a moment ago).
-pub fn unreachable_endpoint() -> String {
-    format!("http://127.0.0.1:{}", free_port())
-}
-
-/// A 12-digit account per test, stable across runs.
-fn account_for(test: &str) -> String {
-    let hash = test.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    });
-    format!("{}", 100_000_000_000 + hash % 800_000_000_000)
-}
-
-#[derive(Clone)]
-pub struct Sdk {
-    pub ec2: aws_sdk_ec2::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 pub fn read_json(path: &Path) -> serde_json::Value {

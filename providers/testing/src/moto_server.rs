@@ -1,6 +1,6 @@
 //! The moto server the moto tests talk to: found or installed (`.ci/install-moto`),
 //! started on a free loopback port once per test binary, stopped when the binary
-//! exits. Plain std, so the root package's tests include this file too.
+//! exits.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 const MOTO_START_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The workspace root: the nearest ancestor of the including package that holds
-/// `.ci/install-moto` (the root package, or `providers/aws`).
+/// The workspace root: the nearest ancestor of this crate that holds
+/// `.ci/install-moto`.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -62,9 +62,7 @@ fn moto_server_path() -> PathBuf {
 /// in any way: a watchdog shell kills it when its stdin (held here) closes.
 pub struct MotoServer {
     pub endpoint: String,
-    /// moto's process id (read by the provider tests' check that a dropped server
-    /// stops; the other crates that include this file do not).
-    #[allow(dead_code)]
+    /// moto's process id.
     pub pid: u32,
     watchdog: Child,
     stdin: Option<ChildStdin>,
@@ -79,6 +77,17 @@ impl Drop for MotoServer {
     }
 }
 
+/// Where the harness writes its files: Cargo's `target/tmp` (what integration tests
+/// see as `CARGO_TARGET_TMPDIR`), found from the running test or bench binary in
+/// `target/<profile>/deps/`; the system's temporary directory if that fails.
+pub fn scratch_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(|target| target.join("tmp")))
+        .filter(|dir| std::fs::create_dir_all(dir).is_ok())
+        .unwrap_or_else(std::env::temp_dir)
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -90,7 +99,7 @@ impl MotoServer {
     pub fn start() -> MotoServer {
         let server = moto_server_path();
         let port = free_port();
-        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let tmp = scratch_dir();
         let log = tmp.join(format!("moto-{port}.log"));
         let pid_file = tmp.join(format!("moto-{port}.pid"));
         let _ = std::fs::remove_file(&pid_file);
@@ -159,4 +168,9 @@ kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0"#,
 pub fn shared_server() -> &'static MotoServer {
     static SERVER: OnceLock<MotoServer> = OnceLock::new();
     SERVER.get_or_init(MotoServer::start)
+}
+
+/// An endpoint where nothing listens (a port that was free a moment ago).
+pub fn unreachable_endpoint() -> String {
+    format!("http://127.0.0.1:{}", free_port())
 }
