@@ -38,6 +38,11 @@ async fn faults_and_latency_do_not_change_the_end_state() {
     for seed in 0..5 {
         let mut knobs = Knobs::default().with_seed(seed).with_faults(0.2, 0.05);
         knobs.latency_max = Duration::from_millis(2);
+        // Waits time out after AWS's bounds scaled by poll interval / 5 s: at the
+        // default 1 ms a termination gets 180 ms, which a loaded machine can spend
+        // before the poller runs twice. At 10 ms it gets 1.8 s; the polls each wait
+        // needs stay the same.
+        knobs.poll_interval = Duration::from_millis(10);
         let sim = Arc::new(SimProvider::new(inventory.clone(), knobs));
         let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 10).await;
         assert!(report.succeeded(), "seed {seed}: {}", report.to_markdown());
