@@ -8,6 +8,7 @@ mod apply;
 mod audit;
 mod cli;
 mod engine_synth;
+mod facts;
 mod fixtures;
 mod hardening;
 mod moto;
