@@ -69,10 +69,19 @@ impl ResourceType {
 
     /// IAM is global: its resources live in [`GLOBAL_REGION`] and are discovered once.
     pub fn is_global(self) -> bool {
-        matches!(
-            self,
-            ResourceType::IamRole | ResourceType::IamPolicy | ResourceType::IamInstanceProfile
-        )
+        match self {
+            ResourceType::IamRole | ResourceType::IamPolicy | ResourceType::IamInstanceProfile => {
+                true
+            }
+            ResourceType::SecurityGroup
+            | ResourceType::NetworkInterface
+            | ResourceType::Instance
+            | ResourceType::Lb
+            | ResourceType::LbListener
+            | ResourceType::LbListenerRule
+            | ResourceType::LbTargetGroup
+            | ResourceType::CloudwatchLogGroup => false,
+        }
     }
 
     /// The AWS service that owns the type, for discovery grouping and statistics.
