@@ -7,9 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use decom_provider::{
-    Action, Details, Inventory, InventoryIndex, Resource, ResourceKey, ResourceType,
-};
+use decom_provider::{Action, Inventory, InventoryIndex, Resource, ResourceKey, ResourceType};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -369,88 +367,17 @@ impl PlanEffects {
             == fingerprint(&PlanEffects::default().project(resource))
     }
 
-    fn removed(&self, ty: ResourceType, region: &str, id: &str) -> bool {
-        self.removed.contains(&ResourceKey::new(ty, region, id))
-    }
-
-    /// The resource as it is once the plan's steps have run.
+    /// The resource as it is once the plan's steps have run
+    /// (`decom_provider::effects::project`).
     pub fn project(&self, resource: &Resource) -> Resource {
-        let mut r = resource.clone();
-        let actions = self.actions.get(&r.key()).map(Vec::as_slice).unwrap_or(&[]);
-        let region = r.region.clone();
-        match &mut r.details {
-            Details::SecurityGroup(sg) => {
-                sg.rules.retain(|rule| {
-                    !actions.iter().any(
-                        |a| matches!(a, Action::RevokeRule { rule_id } if *rule_id == rule.rule_id),
-                    )
-                });
-            }
-            Details::NetworkInterface(eni) => {
-                if eni
-                    .attachment
-                    .as_ref()
-                    .and_then(|a| a.instance_id.as_deref())
-                    .is_some_and(|i| self.removed(ResourceType::Instance, &region, i))
-                {
-                    eni.attachment = None;
-                }
-            }
-            Details::Instance(instance) => {
-                if actions.contains(&Action::DisableTerminationProtection) {
-                    instance.termination_protection = false;
-                }
-            }
-            Details::Lb(lb) => {
-                if actions.contains(&Action::DisableDeletionProtection) {
-                    lb.deletion_protection = false;
-                }
-            }
-            Details::LbTargetGroup(tg) => {
-                tg.targets
-                    .retain(|t| !self.removed(ResourceType::Instance, &region, &t.id));
-                // Derived by AWS from the listeners and rules forwarding to it.
-                tg.load_balancers.clear();
-            }
-            Details::IamRole(role) => {
-                role.attached_policies.retain(|p| {
-                    !actions.iter().any(
-                        |a| matches!(a, Action::DetachRolePolicy { policy_arn } if policy_arn == p),
-                    ) && !self.removed(ResourceType::IamPolicy, &region, p)
-                });
-                role.inline_policies.retain(|p| {
-                    !actions.iter().any(|a| matches!(a, Action::DeleteInlinePolicy { policy_name } if *policy_name == p.name))
-                });
-            }
-            Details::IamPolicy(policy) => {
-                // Derived from the attachments, which are fingerprinted on their own.
-                policy.attachment_count = 0;
-                policy.attached_users.retain(|u| {
-                    !actions
-                        .iter()
-                        .any(|a| matches!(a, Action::DetachUserPolicy { user } if user == u))
-                });
-                policy.attached_groups.retain(|g| {
-                    !actions
-                        .iter()
-                        .any(|a| matches!(a, Action::DetachGroupPolicy { group } if group == g))
-                });
-                policy.versions.retain(|v| {
-                    !actions.iter().any(|a| matches!(a, Action::DeletePolicyVersion { version_id } if *version_id == v.version_id))
-                });
-            }
-            Details::IamInstanceProfile(profile) => {
-                profile.roles.retain(|role| {
-                    !actions.iter().any(
-                        |a| matches!(a, Action::RemoveRoleFromProfile { role: r } if r == role),
-                    ) && !self.removed(ResourceType::IamRole, &region, role)
-                });
-            }
-            Details::LbListener(_)
-            | Details::LbListenerRule(_)
-            | Details::CloudwatchLogGroup(_) => {}
-        }
-        r
+        let changes = self
+            .actions
+            .get(&resource.key())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        decom_provider::effects::project(resource, changes, |gone| {
+            self.removed.contains(&gone.to_key())
+        })
     }
 }
 

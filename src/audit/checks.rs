@@ -1,10 +1,12 @@
-//! The audit's detection passes, one per resource type: each reads the references
-//! the inventory index derives from the typed model and turns an unused resource
-//! into a [`Finding`] with its `why` and its evidence.
+//! The audit's detection passes, one per resource type: each asks
+//! `decom_provider::usage` who uses a resource (the same fact the planner's orphans
+//! come from) and turns an unused resource into a [`Finding`] with its `why` and its
+//! evidence.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use decom_provider::{Details, InventoryIndex, LogGroup, RefKind, Resource, ResourceKey, Role};
+use decom_provider::usage::{self, Users};
+use decom_provider::{Details, InventoryIndex, LogGroup, Resource, ResourceId, Role};
 
 use super::cost;
 use super::{Finding, FindingKind, Management};
@@ -28,37 +30,37 @@ impl Context<'_> {
         days >= i64::from(self.unused_days)
     }
 
-    fn referrers_of_kind(
-        &self,
-        key: &ResourceKey,
-        wanted: impl Fn(&RefKind) -> bool,
-    ) -> Vec<ResourceKey> {
-        let mut from: Vec<ResourceKey> = self
-            .index
-            .referrers(key)
-            .iter()
-            .filter(|r| wanted(&r.kind))
-            .map(|r| self.index.key(r.from).clone())
-            .collect();
-        from.sort();
-        from.dedup();
-        from
+    /// The users of a security group, target group, role or policy.
+    fn users(&self, id: ResourceId) -> Vec<ResourceId> {
+        match usage::users(self.index, id) {
+            Users::Any(users) => users,
+            Users::NotTracked | Users::Profile { .. } => Vec::new(),
+        }
     }
 }
 
-/// Every finding, one pass per type, in key order.
+/// Every finding, one pass per type, in key order. What is used outside the
+/// inventory (a default security group, a service-linked role, a policy attached to
+/// an IAM user) is never reported.
 pub(super) fn find_all(cx: &Context<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for resource in cx.index.resources() {
+    for id in cx.index.ids() {
+        let resource = cx.index.resource(id);
+        if usage::used_outside_inventory(resource) {
+            continue;
+        }
         let found = match &resource.details {
-            Details::SecurityGroup(sg) if !sg.is_default => unused_security_group(cx, resource),
-            Details::LbTargetGroup(_) => unused_target_group(cx, resource),
-            Details::Lb(_) => idle_load_balancer(cx, resource),
-            Details::IamInstanceProfile(_) => unused_instance_profile(cx, resource),
-            Details::IamPolicy(_) => unattached_policy(cx, resource),
-            Details::IamRole(role) => unused_role(cx, resource, role),
+            Details::SecurityGroup(_) => unused_security_group(cx, id, resource),
+            Details::LbTargetGroup(_) => unused_target_group(cx, id, resource),
+            Details::Lb(_) => idle_load_balancer(cx, id, resource),
+            Details::IamInstanceProfile(_) => unused_instance_profile(cx, id, resource),
+            Details::IamPolicy(_) => unattached_policy(cx, id, resource),
+            Details::IamRole(role) => unused_role(cx, id, resource, role),
             Details::CloudwatchLogGroup(group) => unused_log_group(cx, resource, group),
-            _ => None,
+            Details::NetworkInterface(_)
+            | Details::Instance(_)
+            | Details::LbListener(_)
+            | Details::LbListenerRule(_) => None,
         };
         findings.extend(found);
     }
@@ -95,11 +97,8 @@ fn count(n: usize) -> String {
 
 /// Used by any interface, instance or load balancer, or named by another group's
 /// rule (self-references are not links, see `Resource::references`).
-fn unused_security_group(cx: &Context<'_>, resource: &Resource) -> Option<Finding> {
-    let key = resource.key();
-    let users = cx.referrers_of_kind(&key, |k| *k == RefKind::UsesSecurityGroup);
-    let rules = cx.referrers_of_kind(&key, |k| matches!(k, RefKind::RuleReferencesGroup { .. }));
-    if !users.is_empty() || !rules.is_empty() {
+fn unused_security_group(cx: &Context<'_>, id: ResourceId, resource: &Resource) -> Option<Finding> {
+    if !cx.users(id).is_empty() {
         return None;
     }
     let own_rules = match &resource.details {
@@ -120,13 +119,11 @@ fn unused_security_group(cx: &Context<'_>, resource: &Resource) -> Option<Findin
 
 /// Used by a listener's default action or a listener rule; AWS's own list of the
 /// load balancers routing to it counts too (a listener outside the inventory).
-fn unused_target_group(cx: &Context<'_>, resource: &Resource) -> Option<Finding> {
+fn unused_target_group(cx: &Context<'_>, id: ResourceId, resource: &Resource) -> Option<Finding> {
     let Details::LbTargetGroup(tg) = &resource.details else {
         return None;
     };
-    let key = resource.key();
-    let forwarders = cx.referrers_of_kind(&key, |k| *k == RefKind::ForwardsTo);
-    if !forwarders.is_empty() || !tg.load_balancers.is_empty() {
+    if !cx.users(id).is_empty() || usage::reported_in_use(resource) {
         return None;
     }
     Some(finding(
@@ -145,23 +142,15 @@ fn unused_target_group(cx: &Context<'_>, resource: &Resource) -> Option<Finding>
 /// Without listeners it serves nothing; with listeners that only forward to empty
 /// target groups it serves errors. Listeners that forward nowhere (redirects, fixed
 /// responses) still answer, so such a load balancer is not reported.
-fn idle_load_balancer(cx: &Context<'_>, resource: &Resource) -> Option<Finding> {
+fn idle_load_balancer(cx: &Context<'_>, id: ResourceId, resource: &Resource) -> Option<Finding> {
     let Details::Lb(lb) = &resource.details else {
         return None;
     };
-    let key = resource.key();
-    let listeners = cx.referrers_of_kind(&key, |k| *k == RefKind::ListenerOf);
-    let mut rules: Vec<ResourceKey> = Vec::new();
-    for listener in &listeners {
-        rules.extend(cx.referrers_of_kind(listener, |k| *k == RefKind::RuleOf));
-    }
-    let target_groups: BTreeSet<ResourceKey> = listeners
-        .iter()
-        .chain(rules.iter())
-        .flat_map(|from| cx.index.references_of(from))
-        .filter(|r| r.kind == RefKind::ForwardsTo)
-        .map(|r| r.to.clone())
-        .collect();
+    let usage::Routing {
+        listeners,
+        rules,
+        target_groups,
+    } = usage::routing(cx.index, id);
     let age = lb.created.as_deref().and_then(|c| cx.days_since(c));
     let mut evidence = vec![
         ("listeners", count(listeners.len())),
@@ -212,12 +201,18 @@ fn idle_load_balancer(cx: &Context<'_>, resource: &Resource) -> Option<Finding> 
 
 /// Reported when it holds no role, or when no instance runs with it (stopped
 /// instances count as users; terminated ones do not).
-fn unused_instance_profile(cx: &Context<'_>, resource: &Resource) -> Option<Finding> {
+fn unused_instance_profile(
+    cx: &Context<'_>,
+    id: ResourceId,
+    resource: &Resource,
+) -> Option<Finding> {
     let Details::IamInstanceProfile(profile) = &resource.details else {
         return None;
     };
-    let key = resource.key();
-    let instances = cx.referrers_of_kind(&key, |k| *k == RefKind::UsesInstanceProfile);
+    let instances = match usage::users(cx.index, id) {
+        Users::Profile { instances, .. } => instances,
+        Users::NotTracked | Users::Any(_) => Vec::new(),
+    };
     let mut evidence = vec![
         ("roles", count(profile.roles.len())),
         ("instances", count(instances.len())),
@@ -246,17 +241,11 @@ fn unused_instance_profile(cx: &Context<'_>, resource: &Resource) -> Option<Find
 
 /// AWS's attachment count covers roles, users and groups; a role in the inventory
 /// that lists the policy counts too, in case the count lags.
-fn unattached_policy(cx: &Context<'_>, resource: &Resource) -> Option<Finding> {
+fn unattached_policy(cx: &Context<'_>, id: ResourceId, resource: &Resource) -> Option<Finding> {
     let Details::IamPolicy(policy) = &resource.details else {
         return None;
     };
-    let key = resource.key();
-    let roles = cx.referrers_of_kind(&key, |k| *k == RefKind::AttachedPolicy);
-    if policy.attachment_count > 0
-        || !roles.is_empty()
-        || !policy.attached_users.is_empty()
-        || !policy.attached_groups.is_empty()
-    {
+    if usage::reported_in_use(resource) || !cx.users(id).is_empty() {
         return None;
     }
     let mut evidence = vec![
@@ -275,11 +264,12 @@ fn unattached_policy(cx: &Context<'_>, resource: &Resource) -> Option<Finding> {
 }
 
 /// RoleLastUsed older than the threshold, or never used by a role older than it.
-/// Service-linked roles belong to AWS services and are never reported.
-fn unused_role(cx: &Context<'_>, resource: &Resource, role: &Role) -> Option<Finding> {
-    if role.service_linked || role.path.starts_with("/aws-service-role/") {
-        return None;
-    }
+fn unused_role(
+    cx: &Context<'_>,
+    id: ResourceId,
+    resource: &Resource,
+    role: &Role,
+) -> Option<Finding> {
     let age = role.created.as_deref().and_then(|c| cx.days_since(c));
     let mut evidence = Vec::new();
     if let Some(days) = age {
@@ -316,8 +306,7 @@ fn unused_role(cx: &Context<'_>, resource: &Resource, role: &Role) -> Option<Fin
     };
     evidence.push(("attached_policies", count(role.attached_policies.len())));
     evidence.push(("inline_policies", count(role.inline_policies.len())));
-    let profiles = cx.referrers_of_kind(&resource.key(), |k| *k == RefKind::ContainsRole);
-    evidence.push(("instance_profiles", count(profiles.len())));
+    evidence.push(("instance_profiles", count(cx.users(id).len())));
     Some(finding(resource, FindingKind::RoleUnused, why, evidence))
 }
 

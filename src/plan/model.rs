@@ -137,6 +137,29 @@ pub struct Deferred {
     pub until: String,
 }
 
+/// Why a plan must not be applied, one reason of [`Plan::not_applyable_because`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotApplyable {
+    /// Discovery did not cover every type or region the plan depends on.
+    IncompleteInventory,
+    /// This many blockers stand.
+    Blockers(usize),
+    /// Orphans were found (this many) and the spec says `orphans = "fail"`.
+    OrphansFail(usize),
+}
+
+impl std::fmt::Display for NotApplyable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotApplyable::IncompleteInventory => f.write_str("the inventory is incomplete"),
+            NotApplyable::Blockers(n) => write!(f, "{n} blocker(s)"),
+            NotApplyable::OrphansFail(_) => {
+                f.write_str("orphans were found and `orphans = \"fail\"`")
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub add: usize,
@@ -162,6 +185,28 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
+    }
+
+    /// Why the plan must not be applied, the most fundamental reason first; empty
+    /// when it is applyable. Every front end (renderers, exit codes, `apply`) reads
+    /// the reasons here rather than from the fields.
+    pub fn not_applyable_because(&self) -> Vec<NotApplyable> {
+        if self.applyable {
+            return Vec::new();
+        }
+        let mut reasons = Vec::new();
+        if !self.complete {
+            reasons.push(NotApplyable::IncompleteInventory);
+        }
+        if !self.blockers.is_empty() {
+            reasons.push(NotApplyable::Blockers(self.blockers.len()));
+        }
+        // The plan does not record its orphan policy: with nothing else standing,
+        // `orphans = "fail"` is what made it not applyable.
+        if reasons.is_empty() {
+            reasons.push(NotApplyable::OrphansFail(self.orphans.len()));
+        }
+        reasons
     }
 
     /// Steps by resource address, for lookups in renderings and diffs.

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::text::text_steps;
-use crate::plan::Plan;
+use crate::plan::{NotApplyable, Plan};
 
 /// GitHub's limit for one comment body.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
@@ -116,14 +116,12 @@ fn head(plan: &Plan) -> String {
         plan.account_id,
         plan.regions.join(", ")
     );
-    let status = if plan.applyable {
-        "**Applyable.**".to_string()
-    } else if !plan.complete {
-        "**Not applyable**: the inventory is incomplete.".to_string()
-    } else if !plan.blockers.is_empty() {
-        format!("**Not applyable**: {} blocker(s).", plan.blockers.len())
-    } else {
-        "**Not applyable**: orphans found and `orphans = \"fail\"`.".to_string()
+    let status = match plan.not_applyable_because().first() {
+        None => "**Applyable.**".to_string(),
+        Some(NotApplyable::OrphansFail(_)) => {
+            "**Not applyable**: orphans found and `orphans = \"fail\"`.".to_string()
+        }
+        Some(why) => format!("**Not applyable**: {why}."),
     };
     let _ = writeln!(s, "{status}\n");
     let _ = writeln!(s, "{}\n", plan.summary_line());

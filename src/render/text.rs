@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use decom_provider::Action;
 
-use crate::plan::{Change, Plan, PlanStep};
+use crate::plan::{Change, NotApplyable, Plan, PlanStep};
 
 /// The whole plan: steps by wave, then blockers, orphans, deferred steps and
 /// warnings, and last the `Plan:` line.
@@ -97,7 +97,8 @@ fn write_step(out: &mut String, plan: &Plan, step: &PlanStep) {
 /// when the steps are folded away.
 pub fn text_findings(plan: &Plan) -> String {
     let mut out = String::new();
-    if !plan.complete {
+    let not_applyable = plan.not_applyable_because();
+    if not_applyable.contains(&NotApplyable::IncompleteInventory) {
         out.push_str("The inventory is incomplete: some resource types were not discovered. The plan cannot be applied.\n\n");
     }
     if !plan.blockers.is_empty() {

@@ -1,10 +1,15 @@
 //! The bottom of decom's crate graph: the resource model, the inventory snapshot, the
-//! AWS deletion rules and the provider interface. No AWS SDK type appears here.
+//! facts about AWS that the planner, the simulator, the plan file and the audit share
+//! (what blocks a deletion, what goes with an owner, what an action does, who uses a
+//! resource), and the provider interface. No AWS SDK type appears here.
 
+pub mod effects;
 pub mod inventory;
 pub mod model;
+pub mod ownership;
 pub mod provider;
 pub mod rules;
+pub mod usage;
 
 pub use inventory::{Inventory, InventoryIndex, Referrer, ResourceId, SNAPSHOT_FORMAT_VERSION};
 pub use model::*;

@@ -1,12 +1,14 @@
 //! AWS's deletion rules, written once: what stops a resource from being deleted right
-//! now, with the error code AWS answers. The planner derives its ordering and its
-//! extra steps from these obstacles; the simulator refuses deletions with them.
-//! docs/dependency-rules.md describes the same table for people.
+//! now, with the error code AWS answers, and the call that drops a link. The planner
+//! derives its ordering and its extra steps from these obstacles; the simulator
+//! refuses deletions with them. docs/dependency-rules.md describes the same table
+//! for people.
 
 use std::time::Duration;
 
 use crate::inventory::{InventoryIndex, Referrer, ResourceId};
 use crate::model::{Details, RefKind, Resource, ResourceKey, ResourceType};
+use crate::provider::Action;
 
 /// One reason AWS would refuse to delete a resource in the current account state.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,11 +44,7 @@ impl Obstacle {
     /// The error code AWS answers while this obstacle stands.
     pub fn error_code(&self) -> &'static str {
         match self {
-            Obstacle::Referenced { kind, .. } => match kind {
-                RefKind::ForwardsTo => "ResourceInUse",
-                RefKind::ContainsRole | RefKind::AttachedPolicy => "DeleteConflict",
-                _ => "DependencyViolation",
-            },
+            Obstacle::Referenced { kind, .. } => link_error_code(kind),
             Obstacle::DefaultSecurityGroup => "CannotDelete",
             Obstacle::DeletionProtection | Obstacle::TerminationProtection => {
                 "OperationNotPermitted"
@@ -86,6 +84,48 @@ impl Obstacle {
             Obstacle::EniAttached { instance } => format!("it is attached to {instance}"),
             Obstacle::RequesterManaged => "it is managed by an AWS service".into(),
         }
+    }
+}
+
+/// The error code AWS answers to the deletion of a resource that a link of `kind`
+/// (one that [`link_blocks_deletion`]) still points at.
+pub fn link_error_code(kind: &RefKind) -> &'static str {
+    match kind {
+        RefKind::ForwardsTo => "ResourceInUse",
+        RefKind::ContainsRole | RefKind::AttachedPolicy => "DeleteConflict",
+        RefKind::UsesSecurityGroup
+        | RefKind::RuleReferencesGroup { .. }
+        | RefKind::AttachedToInstance
+        | RefKind::ManagedBy
+        | RefKind::ListenerOf
+        | RefKind::RuleOf
+        | RefKind::RegistersTarget
+        | RefKind::UsesInstanceProfile => "DependencyViolation",
+    }
+}
+
+/// The call on a referrer that drops its link (of `kind`) to the resource `to_id`
+/// while both stay: revoke the rule, remove the role from the instance profile,
+/// detach the policy from the role. `None`: the link goes only with the referrer.
+pub fn unlink(kind: &RefKind, to_id: &str) -> Option<Action> {
+    match kind {
+        RefKind::RuleReferencesGroup { rule_id } => Some(Action::RevokeRule {
+            rule_id: rule_id.clone(),
+        }),
+        RefKind::ContainsRole => Some(Action::RemoveRoleFromProfile {
+            role: to_id.to_string(),
+        }),
+        RefKind::AttachedPolicy => Some(Action::DetachRolePolicy {
+            policy_arn: to_id.to_string(),
+        }),
+        RefKind::UsesSecurityGroup
+        | RefKind::ForwardsTo
+        | RefKind::AttachedToInstance
+        | RefKind::ManagedBy
+        | RefKind::ListenerOf
+        | RefKind::RuleOf
+        | RefKind::RegistersTarget
+        | RefKind::UsesInstanceProfile => None,
     }
 }
 
@@ -139,17 +179,38 @@ pub fn blocking_referrers<'x>(
         .filter(move |r| link_blocks_deletion(&r.kind, ty) && r.from != id)
 }
 
+/// The obstacle no step can clear, if AWS never deletes the resource: a VPC's
+/// default security group.
+pub fn permanent_obstacle(resource: &Resource) -> Option<Obstacle> {
+    match &resource.details {
+        Details::SecurityGroup(sg) => sg.is_default.then_some(Obstacle::DefaultSecurityGroup),
+        Details::NetworkInterface(_)
+        | Details::Instance(_)
+        | Details::Lb(_)
+        | Details::LbListener(_)
+        | Details::LbListenerRule(_)
+        | Details::LbTargetGroup(_)
+        | Details::IamRole(_)
+        | Details::IamPolicy(_)
+        | Details::IamInstanceProfile(_)
+        | Details::CloudwatchLogGroup(_) => None,
+    }
+}
+
 /// The obstacles that come from the resource's own state (protection flags, IAM
 /// attachments, ENI attachment), sorted: [`obstacles_to_delete`] less the links.
 pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
-    let mut obstacles = Vec::new();
+    let mut obstacles: Vec<Obstacle> = permanent_obstacle(resource).into_iter().collect();
     match &resource.details {
-        Details::SecurityGroup(sg) if sg.is_default => {
-            obstacles.push(Obstacle::DefaultSecurityGroup)
+        Details::Lb(lb) => {
+            if lb.deletion_protection {
+                obstacles.push(Obstacle::DeletionProtection);
+            }
         }
-        Details::Lb(lb) if lb.deletion_protection => obstacles.push(Obstacle::DeletionProtection),
-        Details::Instance(i) if i.termination_protection => {
-            obstacles.push(Obstacle::TerminationProtection)
+        Details::Instance(i) => {
+            if i.termination_protection {
+                obstacles.push(Obstacle::TerminationProtection);
+            }
         }
         Details::NetworkInterface(eni) => {
             if eni.requester_managed {
@@ -190,10 +251,16 @@ pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
                 });
             }
         }
-        Details::IamInstanceProfile(profile) if !profile.roles.is_empty() => {
-            obstacles.push(Obstacle::ProfileHoldsRoles(profile.roles.clone()));
+        Details::IamInstanceProfile(profile) => {
+            if !profile.roles.is_empty() {
+                obstacles.push(Obstacle::ProfileHoldsRoles(profile.roles.clone()));
+            }
         }
-        _ => {}
+        Details::SecurityGroup(_)
+        | Details::LbListener(_)
+        | Details::LbListenerRule(_)
+        | Details::LbTargetGroup(_)
+        | Details::CloudwatchLogGroup(_) => {}
     }
     obstacles.sort();
     obstacles

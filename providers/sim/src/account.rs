@@ -1,58 +1,28 @@
 //! The simulated account's state and how each operation changes it: AWS's refusals
-//! come from `decom_provider::obstacles_to_delete`, the asynchronous completions
-//! (termination, ENI release, IAM propagation) from the knobs' delays.
+//! come from `decom_provider::obstacles_to_delete`, what a change does from
+//! `decom_provider::effects`, what goes with a deleted owner from
+//! `decom_provider::ownership`, and the asynchronous completions (termination, ENI
+//! release, IAM propagation) from the knobs' delays.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use decom_provider::effects::{after_removal, apply_change};
+use decom_provider::ownership::{Fate, owner};
 use decom_provider::{
     Action, Details, DiscoveryRequest, GLOBAL_REGION, Inventory, InventoryIndex, Obstacle,
-    Operation, Resource, ResourceKey, ResourceType, RuleDirection, SNAPSHOT_FORMAT_VERSION,
-    is_customer_policy, obstacles_to_delete,
+    Operation, Resource, ResourceKey, ResourceType, SNAPSHOT_FORMAT_VERSION, is_customer_policy,
+    obstacles_to_delete,
 };
 use tokio::time::Instant;
 
+use crate::answers::{Refusal, not_found, refusal};
 use crate::knobs::{Delay, Knobs};
-
-/// An AWS error answer: code and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Refusal {
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn from_obstacle(obstacle: &Obstacle) -> Self {
-        Refusal::new(obstacle.error_code(), obstacle.describe())
-    }
-}
 
 /// When something AWS does by itself completes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Countdown {
     Polls(u32),
     Until(Instant),
-}
-
-/// A change AWS completes asynchronously.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PendingKind {
-    /// A `shutting-down` instance becoming `terminated`.
-    Terminate,
-    /// A deleted load balancer's ENI being released.
-    Release,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Pending {
-    kind: PendingKind,
-    countdown: Countdown,
 }
 
 /// The in-memory account.
@@ -65,11 +35,15 @@ pub(crate) struct Account {
     /// Who may point at a key: a superset (links only ever disappear in the
     /// simulator), narrowed by recomputing the referrers' references.
     referrers: BTreeMap<ResourceKey, BTreeSet<ResourceKey>>,
-    pending: BTreeMap<ResourceKey, Pending>,
+    /// Removals AWS completes asynchronously: a `shutting-down` instance becoming
+    /// `terminated`, a deleted load balancer's interface being released.
+    pending: BTreeMap<ResourceKey, Countdown>,
     /// Time-based pending completions, earliest first.
     deadlines: BTreeSet<(Instant, ResourceKey)>,
     /// IAM resources that still answer `DeleteConflict` after a recent change.
     propagating: BTreeMap<ResourceKey, Countdown>,
+    /// The delays of AWS's asynchronous completions.
+    knobs: Knobs,
 }
 
 fn countdown(delay: Delay, knobs: &Knobs, now: Instant) -> Option<Countdown> {
@@ -86,7 +60,7 @@ fn countdown(delay: Delay, knobs: &Knobs, now: Instant) -> Option<Countdown> {
 /// Whether a snapshot's resource exists for AWS: terminated instances are hidden
 /// after a while and ignored by decom.
 pub(crate) fn exists(resource: &Resource) -> bool {
-    !matches!(&resource.details, Details::Instance(i) if i.state.is_gone())
+    !resource.is_gone()
 }
 
 /// The regions a discovery answers for, sorted and once each.
@@ -122,58 +96,8 @@ pub(crate) fn discovered(
     request.types.contains(&ty) && (region == GLOBAL_REGION || regions.iter().any(|r| r == region))
 }
 
-/// The AWS error code a call answers when its target does not exist.
-pub(crate) fn not_found_code(ty: ResourceType) -> &'static str {
-    match ty {
-        ResourceType::SecurityGroup => "InvalidGroup.NotFound",
-        ResourceType::NetworkInterface => "InvalidNetworkInterfaceID.NotFound",
-        ResourceType::Instance => "InvalidInstanceID.NotFound",
-        ResourceType::Lb => "LoadBalancerNotFound",
-        ResourceType::LbListener => "ListenerNotFound",
-        ResourceType::LbListenerRule => "RuleNotFound",
-        ResourceType::LbTargetGroup => "TargetGroupNotFound",
-        ResourceType::IamRole | ResourceType::IamPolicy | ResourceType::IamInstanceProfile => {
-            "NoSuchEntity"
-        }
-        ResourceType::CloudwatchLogGroup => "ResourceNotFoundException",
-    }
-}
-
-fn delete_api(ty: ResourceType) -> &'static str {
-    match ty {
-        ResourceType::SecurityGroup => "ec2:DeleteSecurityGroup",
-        ResourceType::NetworkInterface => "ec2:DeleteNetworkInterface",
-        ResourceType::Instance => "ec2:TerminateInstances",
-        ResourceType::Lb => "elasticloadbalancing:DeleteLoadBalancer",
-        ResourceType::LbListener => "elasticloadbalancing:DeleteListener",
-        ResourceType::LbListenerRule => "elasticloadbalancing:DeleteRule",
-        ResourceType::LbTargetGroup => "elasticloadbalancing:DeleteTargetGroup",
-        ResourceType::IamRole => "iam:DeleteRole",
-        ResourceType::IamPolicy => "iam:DeletePolicy",
-        ResourceType::IamInstanceProfile => "iam:DeleteInstanceProfile",
-        ResourceType::CloudwatchLogGroup => "logs:DeleteLogGroup",
-    }
-}
-
-/// The read call that describes one resource of the type (for `describe` and polls).
-pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
-    match ty {
-        ResourceType::SecurityGroup => "ec2:DescribeSecurityGroups",
-        ResourceType::NetworkInterface => "ec2:DescribeNetworkInterfaces",
-        ResourceType::Instance => "ec2:DescribeInstances",
-        ResourceType::Lb => "elasticloadbalancing:DescribeLoadBalancers",
-        ResourceType::LbListener => "elasticloadbalancing:DescribeListeners",
-        ResourceType::LbListenerRule => "elasticloadbalancing:DescribeRules",
-        ResourceType::LbTargetGroup => "elasticloadbalancing:DescribeTargetGroups",
-        ResourceType::IamRole => "iam:GetRole",
-        ResourceType::IamPolicy => "iam:GetPolicy",
-        ResourceType::IamInstanceProfile => "iam:GetInstanceProfile",
-        ResourceType::CloudwatchLogGroup => "logs:DescribeLogGroups",
-    }
-}
-
 impl Account {
-    pub fn new(inventory: Inventory) -> Self {
+    pub fn new(inventory: Inventory, knobs: Knobs) -> Self {
         let mut account = Account {
             account_id: inventory.account_id,
             regions: inventory.regions,
@@ -183,6 +107,7 @@ impl Account {
             pending: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             propagating: BTreeMap::new(),
+            knobs,
         };
         account.regions.sort();
         account.regions.dedup();
@@ -250,38 +175,6 @@ impl Account {
         }
     }
 
-    /// The API operation an [`Operation`] is made with: `ec2:DeleteSecurityGroup`.
-    pub fn api_name(&self, operation: &Operation) -> &'static str {
-        let ty = operation.target.ty;
-        match &operation.action {
-            Action::Delete => delete_api(ty),
-            Action::AwaitDeletion => describe_api(ty),
-            Action::DisableDeletionProtection => {
-                "elasticloadbalancing:ModifyLoadBalancerAttributes"
-            }
-            Action::DisableTerminationProtection => "ec2:ModifyInstanceAttribute",
-            Action::RevokeRule { rule_id } => {
-                let egress = matches!(
-                    self.get(&operation.target).map(|r| &r.details),
-                    Some(Details::SecurityGroup(sg))
-                        if sg.rules.iter().any(|r| r.rule_id == *rule_id
-                            && r.direction == RuleDirection::Egress)
-                );
-                if egress {
-                    "ec2:RevokeSecurityGroupEgress"
-                } else {
-                    "ec2:RevokeSecurityGroupIngress"
-                }
-            }
-            Action::DetachRolePolicy { .. } => "iam:DetachRolePolicy",
-            Action::DetachUserPolicy { .. } => "iam:DetachUserPolicy",
-            Action::DetachGroupPolicy { .. } => "iam:DetachGroupPolicy",
-            Action::DeleteInlinePolicy { .. } => "iam:DeleteRolePolicy",
-            Action::RemoveRoleFromProfile { .. } => "iam:RemoveRoleFromInstanceProfile",
-            Action::DeletePolicyVersion { .. } => "iam:DeletePolicyVersion",
-        }
-    }
-
     /// Everything that stops `key`'s deletion now, from the single source of the
     /// rules. Only the target and the resources that may point at it matter to
     /// `obstacles_to_delete`, so it runs on that small neighbourhood instead of
@@ -310,10 +203,8 @@ impl Account {
                 break;
             }
             self.deadlines.pop_first();
-            if let Some(pending) = self.pending.get(&key)
-                && pending.countdown == Countdown::Until(due)
-            {
-                self.complete(&key);
+            if self.pending.get(&key) == Some(&Countdown::Until(due)) {
+                self.complete(&key, now);
             }
         }
         self.propagating
@@ -321,58 +212,38 @@ impl Account {
     }
 
     /// Makes one call. The caller has already decided it is not a fault.
-    pub fn execute(
-        &mut self,
-        operation: &Operation,
-        knobs: &Knobs,
-        now: Instant,
-    ) -> Result<(), Refusal> {
+    pub fn execute(&mut self, operation: &Operation, now: Instant) -> Result<(), Refusal> {
         self.advance(now);
         let key = &operation.target;
         match &operation.action {
-            Action::Delete => self.delete(key, knobs, now),
+            Action::Delete => self.delete(key, now),
             Action::AwaitDeletion => Ok(()),
-            Action::DisableDeletionProtection => match self.details_mut(key)? {
-                Details::Lb(lb) => {
-                    lb.deletion_protection = false;
-                    Ok(())
-                }
-                _ => Err(wrong_type(operation)),
-            },
-            Action::DisableTerminationProtection => match self.details_mut(key)? {
-                Details::Instance(instance) => {
-                    instance.termination_protection = false;
-                    Ok(())
-                }
-                _ => Err(wrong_type(operation)),
-            },
-            Action::RevokeRule { rule_id } => match self.details_mut(key)? {
-                Details::SecurityGroup(sg) => {
-                    let before = sg.rules.len();
-                    sg.rules.retain(|r| r.rule_id != *rule_id);
-                    if sg.rules.len() == before {
-                        return Err(Refusal::new(
-                            "InvalidPermission.NotFound",
-                            format!("rule {rule_id} does not exist in {}", key.id),
-                        ));
-                    }
-                    Ok(())
-                }
-                _ => Err(wrong_type(operation)),
-            },
+            Action::DisableDeletionProtection
+            | Action::DisableTerminationProtection
+            | Action::RevokeRule { .. }
+            | Action::DetachRolePolicy { .. }
+            | Action::DetachUserPolicy { .. }
+            | Action::DetachGroupPolicy { .. }
+            | Action::DeleteInlinePolicy { .. }
+            | Action::RemoveRoleFromProfile { .. }
+            | Action::DeletePolicyVersion { .. } => {
+                let details = self.details_mut(key)?;
+                apply_change(details, &operation.action)
+                    .map_err(|no_effect| refusal(operation, no_effect))?;
+                self.after_change(operation, now);
+                Ok(())
+            }
+        }
+    }
+
+    /// What AWS does besides the change itself: an IAM change takes a while to
+    /// propagate (the resources answer `DeleteConflict` meanwhile), and a detached
+    /// customer policy counts one attachment less.
+    fn after_change(&mut self, operation: &Operation, now: Instant) {
+        let key = &operation.target;
+        match &operation.action {
             Action::DetachRolePolicy { policy_arn } => {
-                match self.details_mut(key)? {
-                    Details::IamRole(role) => {
-                        if !remove_item(&mut role.attached_policies, policy_arn) {
-                            return Err(no_such_entity(format!(
-                                "policy {policy_arn} is not attached to role {}",
-                                key.id
-                            )));
-                        }
-                    }
-                    _ => return Err(wrong_type(operation)),
-                }
-                self.propagate(key, knobs, now);
+                self.propagate(key, now);
                 if is_customer_policy(policy_arn) {
                     let policy_key =
                         ResourceKey::new(ResourceType::IamPolicy, GLOBAL_REGION, policy_arn);
@@ -380,76 +251,26 @@ impl Account {
                         self.resources.get_mut(&policy_key).map(|r| &mut r.details)
                     {
                         policy.attachment_count = policy.attachment_count.saturating_sub(1);
-                        self.propagate(&policy_key, knobs, now);
+                        self.propagate(&policy_key, now);
                     }
                 }
-                Ok(())
             }
-            Action::DetachUserPolicy { user } => {
-                self.detach_principal(operation, knobs, now, user, false)
-            }
-            Action::DetachGroupPolicy { group } => {
-                self.detach_principal(operation, knobs, now, group, true)
-            }
-            Action::DeleteInlinePolicy { policy_name } => {
-                match self.details_mut(key)? {
-                    Details::IamRole(role) => {
-                        let before = role.inline_policies.len();
-                        role.inline_policies.retain(|p| p.name != *policy_name);
-                        if role.inline_policies.len() == before {
-                            return Err(no_such_entity(format!(
-                                "role {} has no inline policy {policy_name}",
-                                key.id
-                            )));
-                        }
-                    }
-                    _ => return Err(wrong_type(operation)),
-                }
-                self.propagate(key, knobs, now);
-                Ok(())
-            }
+            Action::DetachUserPolicy { .. }
+            | Action::DetachGroupPolicy { .. }
+            | Action::DeleteInlinePolicy { .. } => self.propagate(key, now),
             Action::RemoveRoleFromProfile { role } => {
-                match self.details_mut(key)? {
-                    Details::IamInstanceProfile(profile) => {
-                        if !remove_item(&mut profile.roles, role) {
-                            return Err(no_such_entity(format!(
-                                "instance profile {} does not hold role {role}",
-                                key.id
-                            )));
-                        }
-                    }
-                    _ => return Err(wrong_type(operation)),
-                }
-                self.propagate(key, knobs, now);
+                self.propagate(key, now);
                 let role_key = ResourceKey::new(ResourceType::IamRole, GLOBAL_REGION, role);
                 if self.contains(&role_key) {
-                    self.propagate(&role_key, knobs, now);
+                    self.propagate(&role_key, now);
                 }
-                Ok(())
             }
-            Action::DeletePolicyVersion { version_id } => match self.details_mut(key)? {
-                Details::IamPolicy(policy) => {
-                    let Some(i) = policy
-                        .versions
-                        .iter()
-                        .position(|v| v.version_id == *version_id)
-                    else {
-                        return Err(no_such_entity(format!(
-                            "policy {} has no version {version_id}",
-                            key.id
-                        )));
-                    };
-                    if policy.versions[i].is_default || policy.default_version_id == *version_id {
-                        return Err(Refusal::new(
-                            "DeleteConflict",
-                            "cannot delete the default version of a policy",
-                        ));
-                    }
-                    policy.versions.remove(i);
-                    Ok(())
-                }
-                _ => Err(wrong_type(operation)),
-            },
+            Action::Delete
+            | Action::AwaitDeletion
+            | Action::DisableDeletionProtection
+            | Action::DisableTerminationProtection
+            | Action::RevokeRule { .. }
+            | Action::DeletePolicyVersion { .. } => {}
         }
     }
 
@@ -460,23 +281,17 @@ impl Account {
         let key = &operation.target;
         match (&operation.action, key.ty) {
             (Action::Delete, ResourceType::Instance) => {
-                self.tick(key);
+                self.tick(key, now);
                 !self.contains(key)
             }
             (Action::AwaitDeletion, _) => {
-                self.tick(key);
-                // An instance's ENIs go when it terminates: waiting for one of them
-                // moves the termination along too.
-                let instance = match self.get(key).map(|r| &r.details) {
-                    Some(Details::NetworkInterface(eni)) => eni
-                        .attachment
-                        .as_ref()
-                        .and_then(|a| a.instance_id.as_ref())
-                        .map(|id| ResourceKey::new(ResourceType::Instance, &key.region, id)),
-                    _ => None,
-                };
-                if let Some(instance) = instance {
-                    self.tick(&instance);
+                self.tick(key, now);
+                // What goes with its owner goes when the owner's deletion completes
+                // (an instance's interfaces when it terminates): waiting for it moves
+                // the owner's completion along too.
+                let owner = self.get(key).and_then(owner).map(|o| o.key.to_key());
+                if let Some(owner) = owner {
+                    self.tick(&owner, now);
                 }
                 !self.contains(key)
             }
@@ -484,38 +299,33 @@ impl Account {
         }
     }
 
-    fn tick(&mut self, key: &ResourceKey) {
-        let Some(pending) = self.pending.get_mut(key) else {
+    fn tick(&mut self, key: &ResourceKey, now: Instant) {
+        let Some(countdown) = self.pending.get_mut(key) else {
             return;
         };
-        if let Countdown::Polls(n) = &mut pending.countdown {
+        if let Countdown::Polls(n) = countdown {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.complete(key);
+                self.complete(key, now);
             }
         }
     }
 
-    fn complete(&mut self, key: &ResourceKey) {
-        let Some(pending) = self.pending.remove(key) else {
-            return;
-        };
-        match pending.kind {
-            PendingKind::Terminate => self.terminate(key),
-            PendingKind::Release => self.remove(key),
+    fn complete(&mut self, key: &ResourceKey, now: Instant) {
+        if self.pending.remove(key).is_some() {
+            self.remove_with_owned(key, now);
         }
     }
 
-    fn schedule(&mut self, key: &ResourceKey, kind: PendingKind, countdown: Countdown) {
+    fn schedule(&mut self, key: &ResourceKey, countdown: Countdown) {
         if let Countdown::Until(due) = countdown {
             self.deadlines.insert((due, key.clone()));
         }
-        self.pending
-            .insert(key.clone(), Pending { kind, countdown });
+        self.pending.insert(key.clone(), countdown);
     }
 
-    fn propagate(&mut self, key: &ResourceKey, knobs: &Knobs, now: Instant) {
-        if let Some(c) = countdown(knobs.iam_propagation_delay, knobs, now) {
+    fn propagate(&mut self, key: &ResourceKey, now: Instant) {
+        if let Some(c) = countdown(self.knobs.iam_propagation_delay, &self.knobs, now) {
             self.propagating.insert(key.clone(), c);
         }
     }
@@ -527,38 +337,7 @@ impl Account {
             .ok_or_else(|| not_found(key))
     }
 
-    fn detach_principal(
-        &mut self,
-        operation: &Operation,
-        knobs: &Knobs,
-        now: Instant,
-        principal: &str,
-        group: bool,
-    ) -> Result<(), Refusal> {
-        let key = &operation.target;
-        match self.details_mut(key)? {
-            Details::IamPolicy(policy) => {
-                let list = if group {
-                    &mut policy.attached_groups
-                } else {
-                    &mut policy.attached_users
-                };
-                if !remove_item(list, principal) {
-                    let what = if group { "group" } else { "user" };
-                    return Err(no_such_entity(format!(
-                        "policy {} is not attached to {what} {principal}",
-                        key.id
-                    )));
-                }
-                policy.attachment_count = policy.attachment_count.saturating_sub(1);
-            }
-            _ => return Err(wrong_type(operation)),
-        }
-        self.propagate(key, knobs, now);
-        Ok(())
-    }
-
-    fn delete(&mut self, key: &ResourceKey, knobs: &Knobs, now: Instant) -> Result<(), Refusal> {
+    fn delete(&mut self, key: &ResourceKey, now: Instant) -> Result<(), Refusal> {
         let Some(resource) = self.resources.get(key) else {
             return Err(not_found(key));
         };
@@ -592,25 +371,16 @@ impl Account {
                 ));
             }
         }
-        match key.ty {
-            ResourceType::Instance => {
-                if let Some(Details::Instance(i)) =
-                    self.resources.get_mut(key).map(|r| &mut r.details)
-                {
-                    i.state = decom_provider::InstanceState::ShuttingDown;
-                }
-                match countdown(knobs.termination_delay, knobs, now) {
-                    Some(c) => self.schedule(key, PendingKind::Terminate, c),
-                    None => self.terminate(key),
+        match self.resources.get_mut(key).map(|r| &mut r.details) {
+            // Termination completes after a while; what goes with the instance goes then.
+            Some(Details::Instance(instance)) => {
+                instance.state = decom_provider::InstanceState::ShuttingDown;
+                match countdown(self.knobs.termination_delay, &self.knobs, now) {
+                    Some(c) => self.schedule(key, c),
+                    None => self.remove_with_owned(key, now),
                 }
             }
-            ResourceType::Lb => self.delete_load_balancer(key, knobs, now),
-            ResourceType::LbListener => self.delete_listener(key),
-            _ => {
-                let affected = self.forwarded_target_groups(key);
-                self.remove(key);
-                self.recompute_target_group_lbs(&affected);
-            }
+            _ => self.remove_with_owned(key, now),
         }
         Ok(())
     }
@@ -626,47 +396,47 @@ impl Account {
             .collect()
     }
 
-    fn delete_load_balancer(&mut self, key: &ResourceKey, knobs: &Knobs, now: Instant) {
-        let mut listeners = Vec::new();
-        let mut enis = Vec::new();
-        for from in self.live_referrers(key) {
-            match &self.resources[&from].details {
-                Details::LbListener(l) if l.load_balancer == key.id => listeners.push(from),
-                Details::NetworkInterface(eni) if eni.managed_by.as_ref() == Some(key) => {
-                    enis.push(from)
-                }
-                _ => {}
-            }
-        }
-        for listener in listeners {
-            self.delete_listener(&listener);
-        }
-        self.remove(key);
-        for eni in enis {
-            match countdown(knobs.eni_release_delay, knobs, now) {
-                Some(c) => self.schedule(&eni, PendingKind::Release, c),
-                None => self.remove(&eni),
-            }
-        }
+    /// Removes `key` with what AWS deletes along with it, and applies the removal's
+    /// effects to what points at it; target groups keep reporting the load
+    /// balancers that still forward to them.
+    fn remove_with_owned(&mut self, key: &ResourceKey, now: Instant) {
+        let mut forwarded = BTreeSet::new();
+        self.remove_cascading(key, now, &mut forwarded);
+        self.recompute_target_group_lbs(&forwarded);
     }
 
-    /// Deletes a listener with its rules.
-    fn delete_listener(&mut self, key: &ResourceKey) {
-        let rules: Vec<ResourceKey> = self
-            .live_referrers(key)
-            .into_iter()
-            .filter(|from| {
-                matches!(&self.resources[from].details,
-                    Details::LbListenerRule(rule) if rule.listener == key.id)
-            })
-            .collect();
-        let mut affected = self.forwarded_target_groups(key);
-        for rule in &rules {
-            affected.extend(self.forwarded_target_groups(rule));
-            self.remove(rule);
+    fn remove_cascading(
+        &mut self,
+        key: &ResourceKey,
+        now: Instant,
+        forwarded: &mut BTreeSet<ResourceKey>,
+    ) {
+        for from in self.live_referrers(key) {
+            let fate = self
+                .resources
+                .get(&from)
+                .and_then(owner)
+                .filter(|owner| owner.key == key.as_key_ref())
+                .map(|owner| owner.fate);
+            match fate {
+                Some(Fate::DeletedWithOwner | Fate::DeletedOnTermination) => {
+                    self.remove_cascading(&from, now, forwarded)
+                }
+                Some(Fate::ReleasedAfterOwner) => {
+                    match countdown(self.knobs.eni_release_delay, &self.knobs, now) {
+                        Some(c) => self.schedule(&from, c),
+                        None => self.remove_cascading(&from, now, forwarded),
+                    }
+                }
+                None => {
+                    if let Some(resource) = self.resources.get_mut(&from) {
+                        after_removal(resource, |gone| gone == key.as_key_ref());
+                    }
+                }
+            }
         }
+        forwarded.extend(self.forwarded_target_groups(key));
         self.remove(key);
-        self.recompute_target_group_lbs(&affected);
     }
 
     fn forwarded_target_groups(&self, key: &ResourceKey) -> BTreeSet<ResourceKey> {
@@ -710,41 +480,6 @@ impl Account {
         }
     }
 
-    /// The instance is terminated: AWS deletes its ENIs marked delete-on-termination,
-    /// detaches the others and deregisters it from its target groups.
-    fn terminate(&mut self, key: &ResourceKey) {
-        for from in self.live_referrers(key) {
-            let resource = self.resources.get_mut(&from).expect("live referrer exists");
-            let mut delete_eni = false;
-            match &mut resource.details {
-                Details::NetworkInterface(eni)
-                    if eni
-                        .attachment
-                        .as_ref()
-                        .and_then(|a| a.instance_id.as_deref())
-                        == Some(key.id.as_str()) =>
-                {
-                    if eni
-                        .attachment
-                        .as_ref()
-                        .is_some_and(|a| a.delete_on_termination)
-                    {
-                        delete_eni = true;
-                    } else {
-                        eni.attachment = None;
-                        eni.status = "available".into();
-                    }
-                }
-                Details::LbTargetGroup(tg) => tg.targets.retain(|t| t.id != key.id),
-                _ => {}
-            }
-            if delete_eni {
-                self.remove(&from);
-            }
-        }
-        self.remove(key);
-    }
-
     fn remove(&mut self, key: &ResourceKey) {
         let Some(resource) = self.resources.remove(key) else {
             return;
@@ -760,29 +495,4 @@ impl Account {
             }
         }
     }
-}
-
-fn remove_item(list: &mut Vec<String>, item: &str) -> bool {
-    let before = list.len();
-    list.retain(|x| x != item);
-    list.len() != before
-}
-
-fn not_found(key: &ResourceKey) -> Refusal {
-    Refusal::new(not_found_code(key.ty), format!("{key} does not exist"))
-}
-
-fn no_such_entity(message: String) -> Refusal {
-    Refusal::new("NoSuchEntity", message)
-}
-
-fn wrong_type(operation: &Operation) -> Refusal {
-    Refusal::new(
-        "ValidationError",
-        format!(
-            "{} does not apply to {}",
-            operation.action.name(),
-            operation.target.ty
-        ),
-    )
 }

@@ -3,6 +3,7 @@
 //! fixtures and synthetic accounts. See docs/simulator.md.
 
 mod account;
+mod answers;
 pub mod build;
 mod discovery;
 pub mod knobs;

@@ -17,7 +17,8 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::account::{Account, describe_api};
+use crate::account::Account;
+use crate::answers::{api_name, describe_api};
 use crate::discovery;
 use crate::knobs::Knobs;
 
@@ -162,13 +163,13 @@ struct Draw {
 impl SimProvider {
     pub fn new(inventory: Inventory, knobs: Knobs) -> Self {
         SimProvider {
-            knobs,
             state: Mutex::new(SimState {
-                account: Account::new(inventory),
+                account: Account::new(inventory, knobs.clone()),
                 history: Vec::new(),
                 calls: ApiCallStats::new(),
                 attempts: BTreeMap::new(),
             }),
+            knobs,
         }
     }
 
@@ -355,13 +356,13 @@ impl Provider for SimProvider {
         }
         let mut state = self.lock();
         let state = &mut *state;
-        let api = state.account.api_name(operation);
+        let api = api_name(operation, state.account.get(&operation.target));
         *state.calls.entry(api.to_string()).or_default() += 1;
         let result = match draw.fault {
             Some(fault) => Err((fault.code(), fault.message().to_string(), true)),
             None => state
                 .account
-                .execute(operation, &self.knobs, Instant::now())
+                .execute(operation, Instant::now())
                 .map_err(|refusal| (refusal.code, refusal.message, false)),
         };
         let outcome = match &result {

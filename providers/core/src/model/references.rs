@@ -1,0 +1,215 @@
+//! The links between resources, derived from the typed details by
+//! [`Resource::references`], so that the planner, the simulator and the audit read
+//! them from one place.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Details, Resource, ResourceKey, ResourceType};
+
+impl Resource {
+    /// Every link from this resource to another, derived from its details.
+    pub fn references(&self) -> Vec<Reference> {
+        let mut refs = Vec::new();
+        self.for_each_reference(|kind, ty, region, id| {
+            refs.push(Reference::new(kind, ResourceKey::new(ty, region, id)));
+        });
+        refs
+    }
+
+    /// [`Resource::references`] without building them: `f(kind, type, region, id)`
+    /// per link, for the index over hundreds of thousands of resources.
+    pub fn for_each_reference(&self, mut f: impl FnMut(RefKind, ResourceType, &str, &str)) {
+        let region = self.region.as_str();
+        match &self.details {
+            Details::SecurityGroup(sg) => {
+                for rule in &sg.rules {
+                    if let Some(group) = &rule.referenced_group
+                        && group.account_id.is_none()
+                        && group.group_id != self.id
+                    {
+                        f(
+                            RefKind::RuleReferencesGroup {
+                                rule_id: rule.rule_id.clone(),
+                            },
+                            ResourceType::SecurityGroup,
+                            region,
+                            &group.group_id,
+                        );
+                    }
+                }
+            }
+            Details::NetworkInterface(eni) => {
+                for sg in &eni.security_groups {
+                    f(
+                        RefKind::UsesSecurityGroup,
+                        ResourceType::SecurityGroup,
+                        region,
+                        sg,
+                    );
+                }
+                if let Some(instance) = eni.attachment.as_ref().and_then(|a| a.instance_id.as_ref())
+                {
+                    f(
+                        RefKind::AttachedToInstance,
+                        ResourceType::Instance,
+                        region,
+                        instance,
+                    );
+                }
+                if let Some(manager) = &eni.managed_by {
+                    f(RefKind::ManagedBy, manager.ty, &manager.region, &manager.id);
+                }
+            }
+            Details::Instance(instance) => {
+                if !instance.state.is_gone() {
+                    for sg in &instance.security_groups {
+                        f(
+                            RefKind::UsesSecurityGroup,
+                            ResourceType::SecurityGroup,
+                            region,
+                            sg,
+                        );
+                    }
+                    if let Some(profile) = &instance.instance_profile {
+                        f(
+                            RefKind::UsesInstanceProfile,
+                            ResourceType::IamInstanceProfile,
+                            region,
+                            profile,
+                        );
+                    }
+                }
+            }
+            Details::Lb(lb) => {
+                for sg in &lb.security_groups {
+                    f(
+                        RefKind::UsesSecurityGroup,
+                        ResourceType::SecurityGroup,
+                        region,
+                        sg,
+                    );
+                }
+            }
+            Details::LbListener(listener) => {
+                f(
+                    RefKind::ListenerOf,
+                    ResourceType::Lb,
+                    region,
+                    &listener.load_balancer,
+                );
+                for tg in &listener.forward_target_groups {
+                    f(RefKind::ForwardsTo, ResourceType::LbTargetGroup, region, tg);
+                }
+            }
+            Details::LbListenerRule(rule) => {
+                f(
+                    RefKind::RuleOf,
+                    ResourceType::LbListener,
+                    region,
+                    &rule.listener,
+                );
+                for tg in &rule.forward_target_groups {
+                    f(RefKind::ForwardsTo, ResourceType::LbTargetGroup, region, tg);
+                }
+            }
+            Details::LbTargetGroup(tg) => {
+                for target in &tg.targets {
+                    if tg.target_type == "instance" {
+                        f(
+                            RefKind::RegistersTarget,
+                            ResourceType::Instance,
+                            region,
+                            &target.id,
+                        );
+                    }
+                }
+            }
+            Details::IamRole(role) => {
+                for policy in &role.attached_policies {
+                    if is_customer_policy(policy) {
+                        f(
+                            RefKind::AttachedPolicy,
+                            ResourceType::IamPolicy,
+                            region,
+                            policy,
+                        );
+                    }
+                }
+            }
+            Details::IamPolicy(_) => {}
+            Details::IamInstanceProfile(profile) => {
+                for role in &profile.roles {
+                    f(RefKind::ContainsRole, ResourceType::IamRole, region, role);
+                }
+            }
+            Details::CloudwatchLogGroup(_) => {}
+        }
+    }
+}
+
+/// AWS managed policies (`arn:aws:iam::aws:policy/…`) are not resources decom can
+/// delete; only customer managed ones are modelled as `aws_iam_policy`.
+pub fn is_customer_policy(arn: &str) -> bool {
+    !arn.contains(":iam::aws:policy/")
+}
+
+/// How one resource points at another.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RefKind {
+    /// An ENI, instance or load balancer uses the security group.
+    UsesSecurityGroup,
+    /// A rule of the group (`from`) names the group `to` as source or destination.
+    RuleReferencesGroup { rule_id: String },
+    /// The ENI is attached to the instance.
+    AttachedToInstance,
+    /// The requester-managed ENI belongs to the resource (a load balancer's ENIs).
+    ManagedBy,
+    /// The listener belongs to the load balancer.
+    ListenerOf,
+    /// The rule belongs to the listener.
+    RuleOf,
+    /// The listener's default action or the rule forwards to the target group.
+    ForwardsTo,
+    /// The target group has the instance registered as a target.
+    RegistersTarget,
+    /// The instance runs with the instance profile.
+    UsesInstanceProfile,
+    /// The instance profile holds the role.
+    ContainsRole,
+    /// The managed policy is attached to the role.
+    AttachedPolicy,
+}
+
+impl RefKind {
+    /// How the link reads in a reason or a path: `<from> <verb> <to>`.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            RefKind::UsesSecurityGroup => "uses security group",
+            RefKind::RuleReferencesGroup { .. } => "has a rule referencing",
+            RefKind::AttachedToInstance => "is attached to",
+            RefKind::ManagedBy => "is managed by",
+            RefKind::ListenerOf => "is a listener of",
+            RefKind::RuleOf => "is a rule of",
+            RefKind::ForwardsTo => "forwards to",
+            RefKind::RegistersTarget => "has registered target",
+            RefKind::UsesInstanceProfile => "uses instance profile",
+            RefKind::ContainsRole => "contains role",
+            RefKind::AttachedPolicy => "has attached policy",
+        }
+    }
+}
+
+/// A link from the resource that holds it to `to`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Reference {
+    #[serde(flatten)]
+    pub kind: RefKind,
+    pub to: ResourceKey,
+}
+
+impl Reference {
+    pub fn new(kind: RefKind, to: ResourceKey) -> Self {
+        Reference { kind, to }
+    }
+}

@@ -1,0 +1,89 @@
+//! One discovered resource: the fields every resource has, and its per-type
+//! [`Details`] (whose structs are in `details.rs`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::details::*;
+use super::{KeyRef, ResourceKey, ResourceType};
+
+/// One discovered resource. Deserialized by hand (`read.rs`), to the same shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resource {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub details: Details,
+}
+
+impl Resource {
+    pub fn ty(&self) -> ResourceType {
+        self.details.ty()
+    }
+
+    pub fn key(&self) -> ResourceKey {
+        self.key_ref().to_key()
+    }
+
+    /// A terminated instance: AWS still lists it for a while, but it is gone. It
+    /// holds no link and is never deleted again.
+    pub fn is_gone(&self) -> bool {
+        matches!(&self.details, Details::Instance(instance) if instance.state.is_gone())
+    }
+
+    /// [`Resource::key`] without copying: the region of a global type is
+    /// [`GLOBAL_REGION`](super::GLOBAL_REGION), whatever the snapshot says.
+    pub fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef::new(self.ty(), &self.region, &self.id)
+    }
+}
+
+/// The per-type part of a resource. The JSON tag is the resource type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Details {
+    #[serde(rename = "aws_security_group")]
+    SecurityGroup(SecurityGroup),
+    #[serde(rename = "aws_network_interface")]
+    NetworkInterface(NetworkInterface),
+    #[serde(rename = "aws_instance")]
+    Instance(Instance),
+    #[serde(rename = "aws_lb")]
+    Lb(LoadBalancer),
+    #[serde(rename = "aws_lb_listener")]
+    LbListener(Listener),
+    #[serde(rename = "aws_lb_listener_rule")]
+    LbListenerRule(ListenerRule),
+    #[serde(rename = "aws_lb_target_group")]
+    LbTargetGroup(TargetGroup),
+    #[serde(rename = "aws_iam_role")]
+    IamRole(Role),
+    #[serde(rename = "aws_iam_policy")]
+    IamPolicy(Policy),
+    #[serde(rename = "aws_iam_instance_profile")]
+    IamInstanceProfile(InstanceProfile),
+    #[serde(rename = "aws_cloudwatch_log_group")]
+    CloudwatchLogGroup(LogGroup),
+}
+
+impl Details {
+    pub fn ty(&self) -> ResourceType {
+        match self {
+            Details::SecurityGroup(_) => ResourceType::SecurityGroup,
+            Details::NetworkInterface(_) => ResourceType::NetworkInterface,
+            Details::Instance(_) => ResourceType::Instance,
+            Details::Lb(_) => ResourceType::Lb,
+            Details::LbListener(_) => ResourceType::LbListener,
+            Details::LbListenerRule(_) => ResourceType::LbListenerRule,
+            Details::LbTargetGroup(_) => ResourceType::LbTargetGroup,
+            Details::IamRole(_) => ResourceType::IamRole,
+            Details::IamPolicy(_) => ResourceType::IamPolicy,
+            Details::IamInstanceProfile(_) => ResourceType::IamInstanceProfile,
+            Details::CloudwatchLogGroup(_) => ResourceType::CloudwatchLogGroup,
+        }
+    }
+}
