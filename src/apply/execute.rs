@@ -65,11 +65,9 @@ pub async fn execute(
     interrupt: Arc<AtomicBool>,
 ) -> Result<ApplyReport, ApplyError> {
     let plan = &plan_file.plan;
-    if !plan.applyable {
-        return Err(ApplyError::NotApplyable {
-            blockers: plan.blockers.len(),
-            complete: plan.complete,
-        });
+    let because = plan.not_applyable_because();
+    if !because.is_empty() {
+        return Err(ApplyError::NotApplyable { because });
     }
     // Released when this function returns, by any path.
     let _lock = RunLock::acquire(&options.state_dir)?;

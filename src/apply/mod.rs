@@ -27,8 +27,13 @@ pub use stale::stale_changes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("the plan is not applyable ({blockers} blocker(s){})\n  hint: run `decom plan` and resolve what it lists first", if *complete { "" } else { ", incomplete inventory" })]
-    NotApplyable { blockers: usize, complete: bool },
+    #[error(
+        "the plan is not applyable: {}\n  hint: run `decom plan` and resolve what it lists first",
+        .because.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    NotApplyable {
+        because: Vec<crate::plan::NotApplyable>,
+    },
     #[error("the plan's not_before `{until}` is not an RFC 3339 timestamp")]
     BadDeferral { until: String },
     #[error(transparent)]

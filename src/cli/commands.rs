@@ -280,14 +280,7 @@ fn write_markdown(out: &mut impl Write, plan: &Plan, max_comment_chars: usize) -
 }
 
 fn plan_exit_code(plan: &Plan, detailed: bool) -> i32 {
-    if !plan.applyable {
-        let why = if !plan.complete {
-            "the inventory is incomplete".to_string()
-        } else if !plan.blockers.is_empty() {
-            format!("{} blocker(s)", plan.blockers.len())
-        } else {
-            "orphans were found and `orphans = \"fail\"`".to_string()
-        };
+    if let Some(why) = plan.not_applyable_because().first() {
         eprintln!("Error: the plan cannot be applied: {why}.");
         EXIT_ERROR
     } else if detailed && plan.has_changes() {
