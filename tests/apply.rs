@@ -252,6 +252,25 @@ async fn a_failed_step_skips_only_its_dependents() {
         .find(|s| matches!(s.outcome, Outcome::Failed { .. }))
         .expect("failed");
     assert!(failed.address.starts_with("aws_lb."));
+    // The AWS error code is kept to the report, and the Markdown groups by it.
+    let Outcome::Failed { error_code, .. } = &failed.outcome else {
+        unreachable!()
+    };
+    assert_eq!(error_code.as_deref(), Some("OperationNotPermitted"));
+    let json = serde_json::to_value(&report).expect("report json");
+    assert!(
+        json.to_string()
+            .contains(r#""error_code":"OperationNotPermitted""#),
+        "{json}"
+    );
+    assert!(
+        report.to_markdown().contains(&format!(
+            "- `OperationNotPermitted`: 1 step(s): {}",
+            failed.order
+        )),
+        "{}",
+        report.to_markdown()
+    );
     assert!(report.summary.skipped > 0);
     for s in &report.steps {
         if let Outcome::Skipped { cause, .. } = s.outcome {
@@ -817,7 +836,7 @@ async fn resources_are_archived_ahead_and_a_failed_archive_keeps_its_resource() 
         assert!(!failed.is_empty(), "{case}: {}", report.to_markdown());
         for step in &failed {
             assert_eq!(step.address, format!("aws_iam_role.{}", role.id), "{case}");
-            let Outcome::Failed { error } = &step.outcome else {
+            let Outcome::Failed { error, .. } = &step.outcome else {
                 unreachable!()
             };
             assert!(error.contains("not allowed to describe"), "{case}: {error}");

@@ -9,7 +9,7 @@ use std::time::Instant;
 use decom_provider::{Action, Inventory, ResourceKey};
 
 use super::events::ApplyEvent;
-use super::step::{Shared, StepResult, archived_before, call_with_retries};
+use super::step::{Shared, StepFailure, StepResult, archived_before, call_with_retries};
 use crate::plan::{Plan, PlanStep};
 
 /// Resources described per [`decom_provider::Provider::describe_many`] call before
@@ -99,7 +99,7 @@ pub(super) async fn archive_resource(
     step: &PlanStep,
     result: &mut StepResult,
     target: &ResourceKey,
-) -> Result<bool, String> {
+) -> Result<bool, StepFailure> {
     if shared.archive.contains(target) {
         return Ok(true);
     }
@@ -109,14 +109,17 @@ pub(super) async fn archive_resource(
         return Ok(false);
     };
     shared.archive.write(target, &description).map_err(|e| {
-        format!(
-            "archive write failed, so {} was not {}: {e}",
-            step.address,
-            if step.action == Action::Delete {
-                "deleted"
-            } else {
-                "changed"
-            }
+        StepFailure::engine(
+            "ArchiveWriteFailed",
+            format!(
+                "archive write failed, so {} was not {}: {e}",
+                step.address,
+                if step.action == Action::Delete {
+                    "deleted"
+                } else {
+                    "changed"
+                }
+            ),
         )
     })?;
     Ok(true)
@@ -128,11 +131,14 @@ pub(super) async fn archive_events(
     shared: &Shared,
     step: &PlanStep,
     target: &ResourceKey,
-) -> Result<(), String> {
+) -> Result<(), StepFailure> {
     let fail = |e: String| {
-        format!(
-            "archiving the events failed, so {} was not deleted: {e}",
-            step.address
+        StepFailure::engine(
+            "ArchiveEventsFailed",
+            format!(
+                "archiving the events failed, so {} was not deleted: {e}",
+                step.address
+            ),
         )
     };
     let mut writer = shared

@@ -36,6 +36,9 @@ pub enum JournalEntry {
         order: usize,
         at: String,
         error: String,
+        /// The AWS (or decom) error code; absent in journals written before it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
     Interrupted {
         at: String,

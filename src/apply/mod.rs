@@ -13,6 +13,7 @@ mod report;
 mod schedule;
 mod stale;
 mod step;
+pub use step::StepFailure;
 
 pub use archive::{
     Archive, ArchiveError, ArchivedFiles, EventsWriter, INDEX, INDEX_FORMAT, INDEX_VERSION,

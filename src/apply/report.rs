@@ -3,6 +3,7 @@
 //! is. Each such run keeps its own (`reports/run-<n>.*`); `report.json` and
 //! `report.md` are the latest.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -69,6 +70,10 @@ pub enum Outcome {
     CompletedEarlier,
     Failed {
         error: String,
+        /// The AWS error code of the call that failed the step, or one of decom's
+        /// own (`WaitTimedOut`, `ArchiveWriteFailed`, `JournalWriteFailed`, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_code: Option<String>,
     },
     Skipped {
         cause: usize,
@@ -179,6 +184,21 @@ impl ApplyReport {
         Ok(Some(state_dir.join("report.md")))
     }
 
+    /// The failed steps, by error code (`unknown` for a report written before codes
+    /// were recorded).
+    pub fn failures_by_code(&self) -> BTreeMap<&str, Vec<&StepReport>> {
+        let mut by_code: BTreeMap<&str, Vec<&StepReport>> = BTreeMap::new();
+        for step in &self.steps {
+            if let Outcome::Failed { error_code, .. } = &step.outcome {
+                by_code
+                    .entry(error_code.as_deref().unwrap_or("unknown"))
+                    .or_default()
+                    .push(step);
+            }
+        }
+        by_code
+    }
+
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "# Decommission report: {}\n", self.decommission);
@@ -222,6 +242,20 @@ impl ApplyReport {
             m.not_run,
             m.deferred
         );
+        let failures = self.failures_by_code();
+        if !failures.is_empty() {
+            let _ = writeln!(s, "## Failures by error code\n");
+            for (code, steps) in &failures {
+                let orders: Vec<String> = steps.iter().map(|s| s.order.to_string()).collect();
+                let _ = writeln!(
+                    s,
+                    "- `{code}`: {} step(s): {}",
+                    steps.len(),
+                    orders.join(", ")
+                );
+            }
+            let _ = writeln!(s);
+        }
         let _ = writeln!(
             s,
             "| # | Resource | Action | Outcome | Duration | Retries |\n|---|---|---|---|---|---|"
@@ -231,7 +265,9 @@ impl ApplyReport {
                 Outcome::Completed => "completed".to_string(),
                 Outcome::AlreadyGone => "already gone".to_string(),
                 Outcome::CompletedEarlier => "completed earlier".to_string(),
-                Outcome::Failed { error } => format!("**failed**: {}", error.replace('|', "\\|")),
+                Outcome::Failed { error, .. } => {
+                    format!("**failed**: {}", error.replace('|', "\\|"))
+                }
                 Outcome::Skipped { cause, .. } => format!("skipped (step {cause} failed)"),
                 Outcome::NotRun => "not run".to_string(),
                 Outcome::Deferred => "deferred".to_string(),

@@ -8,6 +8,7 @@ use decom_provider::Operation;
 
 use super::events::{ApplyEvent, ApplyReporter};
 use super::report::Outcome;
+use super::step::StepFailure;
 use crate::plan::Plan;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +26,7 @@ pub(super) enum Status {
     FoundDone {
         gone: bool,
     },
-    Failed(String),
+    Failed(StepFailure),
     Skipped {
         cause: usize,
     },
@@ -49,8 +50,9 @@ impl Status {
                 already_gone: false,
             } => Outcome::Completed,
             Status::DoneEarlier | Status::FoundDone { gone: false } => Outcome::CompletedEarlier,
-            Status::Failed(error) => Outcome::Failed {
-                error: error.clone(),
+            Status::Failed(failure) => Outcome::Failed {
+                error: failure.message.clone(),
+                error_code: Some(failure.code.clone()),
             },
             Status::Skipped { cause } => Outcome::Skipped {
                 cause: plan.steps[*cause].order,

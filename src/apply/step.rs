@@ -24,7 +24,39 @@ pub(super) struct StepResult {
     pub(super) retries: u32,
     pub(super) already_gone: bool,
     pub(super) duration: Duration,
-    pub(super) error: Option<String>,
+    pub(super) error: Option<StepFailure>,
+}
+
+/// Why a step failed: the AWS error code of the call that failed it (or one of
+/// decom's own, for a failure that is not an AWS answer), and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepFailure {
+    pub code: String,
+    pub message: String,
+}
+
+impl StepFailure {
+    /// A failure of decom's own (its archive, journal or wait), under `code`.
+    pub(super) fn engine(code: &str, message: impl Into<String>) -> StepFailure {
+        StepFailure {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A provider's answer, with `context` before its message.
+    pub(super) fn provider(context: &str, error: &ProviderError) -> StepFailure {
+        StepFailure {
+            code: error.code.clone(),
+            message: format!("{context}{error}"),
+        }
+    }
+}
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// What every step of a run shares.
@@ -114,16 +146,19 @@ pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> 
         Err(error) => JournalEntry::Failed {
             order: step.order,
             at,
-            error: error.clone(),
+            error: error.message.clone(),
+            code: Some(error.code.clone()),
         },
     };
     // A step whose completion cannot be journaled is not reported done: a resumed run
     // observes whether its effect is there, and repeats it if not.
     let outcome = outcome.and_then(|()| {
-        shared
-            .journal
-            .record(&entry)
-            .map_err(|e| format!("step succeeded but the journal could not record it: {e}"))
+        shared.journal.record(&entry).map_err(|e| {
+            StepFailure::engine(
+                "JournalWriteFailed",
+                format!("step succeeded but the journal could not record it: {e}"),
+            )
+        })
     });
     if let Err(error) = &outcome
         && !matches!(entry, JournalEntry::Failed { .. })
@@ -131,7 +166,8 @@ pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> 
         let _ = shared.journal.record(&JournalEntry::Failed {
             order: step.order,
             at: jiff::Timestamp::now().to_string(),
-            error: error.clone(),
+            error: error.message.clone(),
+            code: Some(error.code.clone()),
         });
     }
     match &outcome {
@@ -147,7 +183,7 @@ pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> 
             order: step.order,
             address: step.address.clone(),
             action: step.action.name().to_string(),
-            error: error.clone(),
+            error: error.message.clone(),
         }),
     }
     result.error = outcome.err();
@@ -159,7 +195,7 @@ async fn run_step_inner(
     index: usize,
     step: &PlanStep,
     result: &mut StepResult,
-) -> Result<(), String> {
+) -> Result<(), StepFailure> {
     let operation = step.operation();
     shared
         .journal
@@ -168,7 +204,7 @@ async fn run_step_inner(
             operation: operation.to_string(),
             at: jiff::Timestamp::now().to_string(),
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| StepFailure::engine("JournalWriteFailed", e.to_string()))?;
     shared.reporter.on_event(&ApplyEvent::StepStarted {
         order: step.order,
         address: step.address.clone(),
@@ -206,7 +242,7 @@ async fn run_step_inner(
             result.already_gone = true;
             return Ok(());
         }
-        Err(CallError::Failed(e)) => return Err(e),
+        Err(CallError::Failed(e)) => return Err(StepFailure::provider("", &e)),
     }
 
     if let Some(wait) = operation.wait() {
@@ -219,14 +255,14 @@ async fn run_step_inner(
 
 pub(super) enum CallError {
     NotFound,
-    Failed(String),
+    Failed(ProviderError),
 }
 
-impl From<CallError> for String {
-    fn from(e: CallError) -> String {
+impl From<CallError> for StepFailure {
+    fn from(e: CallError) -> StepFailure {
         match e {
-            CallError::NotFound => "not found".into(),
-            CallError::Failed(e) => e,
+            CallError::NotFound => StepFailure::engine("NotFound", "not found"),
+            CallError::Failed(e) => StepFailure::provider("", &e),
         }
     }
 }
@@ -259,7 +295,7 @@ where
             _ => false,
         };
         if !retry {
-            return Err(CallError::Failed(error.to_string()));
+            return Err(CallError::Failed(error));
         }
         attempt += 1;
         result.retries += 1;
@@ -299,7 +335,7 @@ async fn await_condition(
     operation: &Operation,
     condition: &str,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), StepFailure> {
     let deadline = Instant::now() + timeout.mul_f64(shared.scale);
     shared.reporter.on_event(&ApplyEvent::StepWaiting {
         order: step.order,
@@ -317,12 +353,20 @@ async fn await_condition(
             Ok(false) => {}
             Err(e) if e.kind.is_retryable() => {}
             Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(format!("while waiting for {condition}: {e}")),
+            Err(e) => {
+                return Err(StepFailure::provider(
+                    &format!("while waiting for {condition}: "),
+                    &e,
+                ));
+            }
         }
         if Instant::now() >= deadline {
-            return Err(format!(
-                "timed out after {:?} waiting for {condition}",
-                timeout.mul_f64(shared.scale)
+            return Err(StepFailure::engine(
+                "WaitTimedOut",
+                format!(
+                    "timed out after {:?} waiting for {condition}",
+                    timeout.mul_f64(shared.scale)
+                ),
             ));
         }
         tokio::time::sleep(shared.provider.poll_interval()).await;

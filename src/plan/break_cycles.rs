@@ -8,6 +8,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::FxHashSet as HashSet;
 
 use super::builder::{Builder, OpId, RuleEdge};
+use super::model::ActionReason;
 
 impl Builder<'_, '_> {
     pub(super) fn break_cycles(&mut self) {
@@ -60,7 +61,7 @@ impl Builder<'_, '_> {
                             self.label(edge.referenced),
                             self.label(edge.holder)
                         );
-                        self.add_step(revoke, reason, false);
+                        self.add_step(revoke, reason, ActionReason::BreaksCycle, false);
                         self.add_edge(revoke, referenced_removal);
                         self.add_edge(revoke, holder_removal);
                     }

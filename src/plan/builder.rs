@@ -10,7 +10,7 @@ use decom_provider::{Action, InventoryIndex, KeyRef, ResourceId, ResourceKey};
 use petgraph::graph::DiGraph;
 use rustc_hash::FxHashMap as HashMap;
 
-use super::model::{Blocker, Orphan, ResourceRef};
+use super::model::{ActionReason, Blocker, Orphan, ResourceRef};
 use super::{PlanOptions, Selection};
 
 /// How a resource leaves the account.
@@ -18,6 +18,7 @@ use super::{PlanOptions, Selection};
 pub(super) struct Removal<'a> {
     /// Borrowed from the selection for targets; moved into the step.
     pub(super) reason: Cow<'a, str>,
+    pub(super) kind: ActionReason,
     /// The interned `(resource, action)`: how the resource leaves.
     pub(super) op: OpId,
 }
@@ -25,6 +26,7 @@ pub(super) struct Removal<'a> {
 #[derive(Debug, Clone)]
 pub(super) struct StepDraft<'a> {
     pub(super) reason: Cow<'a, str>,
+    pub(super) kind: ActionReason,
     pub(super) kept: bool,
 }
 
@@ -165,16 +167,36 @@ impl<'a, 'i> Builder<'a, 'i> {
         }
     }
 
-    pub(super) fn set_removal(&mut self, id: ResourceId, action: Action, reason: Cow<'a, str>) {
+    pub(super) fn set_removal(
+        &mut self,
+        id: ResourceId,
+        action: Action,
+        reason: Cow<'a, str>,
+        kind: ActionReason,
+    ) {
         let op = self.intern(id, action);
-        self.removals[id.index()] = Some(Removal { reason, op });
+        self.removals[id.index()] = Some(Removal { reason, kind, op });
     }
 
-    pub(super) fn add_step(&mut self, op: OpId, reason: impl Into<Cow<'a, str>>, kept: bool) {
+    /// The step of `op`, unless it is a step already (the first reason stands).
+    /// `kind` says why, for programs; a step on a kept resource is an opted-in change
+    /// whatever led to it.
+    pub(super) fn add_step(
+        &mut self,
+        op: OpId,
+        reason: impl Into<Cow<'a, str>>,
+        kind: ActionReason,
+        kept: bool,
+    ) {
         let slot = &mut self.steps[op as usize];
         if slot.is_none() {
             *slot = Some(StepDraft {
                 reason: reason.into(),
+                kind: if kept {
+                    ActionReason::OptedInChange
+                } else {
+                    kind
+                },
                 kept,
             });
         }
@@ -206,13 +228,20 @@ impl<'a, 'i> Builder<'a, 'i> {
     }
 
     /// A preparation step on a resource the plan removes, before its removal.
-    pub(super) fn prepare(&mut self, target: ResourceId, action: Action, removal: OpId, why: &str) {
+    pub(super) fn prepare(
+        &mut self,
+        target: ResourceId,
+        action: Action,
+        removal: OpId,
+        why: &str,
+        kind: ActionReason,
+    ) {
         let op = self.intern(target, action);
         let reason = format!(
             "required before deleting {} ({why})",
             self.label(self.target(removal))
         );
-        self.add_step(op, reason, false);
+        self.add_step(op, reason, kind, false);
         self.add_edge(op, removal);
     }
 
@@ -225,7 +254,7 @@ impl<'a, 'i> Builder<'a, 'i> {
         why: String,
     ) {
         let op = self.intern(target, action);
-        self.add_step(op, why, true);
+        self.add_step(op, why, ActionReason::OptedInChange, true);
         self.add_edge(op, removal);
     }
 }

@@ -9,7 +9,7 @@ use decom_provider::ownership::{Fate, owner};
 use decom_provider::{Action, ResourceId};
 
 use super::builder::Builder;
-use super::model::ResourceRef;
+use super::model::{ActionReason, ResourceRef};
 
 impl Builder<'_, '_> {
     /// Runs to a fixpoint: a rule goes with its listener, which goes with its load
@@ -79,7 +79,7 @@ impl Builder<'_, '_> {
                 break;
             }
             for (id, action, reason) in additions {
-                self.set_removal(id, action, Cow::Owned(reason));
+                self.set_removal(id, action, Cow::Owned(reason), ActionReason::Owned);
             }
         }
     }

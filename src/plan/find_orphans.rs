@@ -9,7 +9,7 @@ use decom_provider::{Action, Details, ResourceId, ResourceType};
 use rustc_hash::FxHashSet as HashSet;
 
 use super::builder::Builder;
-use super::model::Orphan;
+use super::model::{ActionReason, Orphan};
 use crate::spec::OrphanPolicy;
 
 impl<'i> Builder<'_, 'i> {
@@ -67,7 +67,12 @@ impl<'i> Builder<'_, 'i> {
             let key = self.key(id);
             let name = self.index.resource(id).name.clone();
             if delete {
-                self.set_removal(id, Action::Delete, Cow::Owned(reason.clone()));
+                self.set_removal(
+                    id,
+                    Action::Delete,
+                    Cow::Owned(reason.clone()),
+                    ActionReason::Orphaned,
+                );
                 added = true;
             }
             self.orphans.insert(

@@ -52,6 +52,10 @@ pub struct PlanStep {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kept: bool,
     pub reason: String,
+    /// Why the step is in the plan, for programs (`reason` is for people), as
+    /// Terraform's `action_reason`. Absent in plans written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_reason: Option<ActionReason>,
     /// Orders of the steps it waits for.
     pub depends_on: Vec<usize>,
 }
@@ -64,6 +68,26 @@ impl PlanStep {
     pub fn operation(&self) -> Operation {
         Operation::new(self.key(), self.action.clone())
     }
+}
+
+/// Why a step is in the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionReason {
+    /// Its resource matched an `absent` selector.
+    Selected,
+    /// AWS removes its resource with an owner the plan removes (a listener of a load
+    /// balancer, an interface of an instance).
+    Owned,
+    /// Its resource is left unused by the plan and `orphans = "delete"`.
+    Orphaned,
+    /// A change AWS requires before a deletion of the plan (a detach, a role removed
+    /// from a profile, a non-default policy version deleted).
+    PreparesDeletion,
+    /// A rule revoked to break a cycle of security groups referencing each other.
+    BreaksCycle,
+    /// A change the spec opted in to: to a kept resource, or a protection turned off.
+    OptedInChange,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

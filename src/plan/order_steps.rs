@@ -94,6 +94,7 @@ impl Builder<'_, '_> {
                     },
                     kept: draft.kept,
                     reason: draft.reason.into_owned(),
+                    action_reason: Some(draft.kind),
                     depends_on,
                 }
             })

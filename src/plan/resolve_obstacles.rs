@@ -10,7 +10,7 @@ use decom_provider::{
 };
 
 use super::builder::{Builder, OpId, RuleEdge};
-use super::model::ResourceRef;
+use super::model::{ActionReason, ResourceRef};
 
 impl Builder<'_, '_> {
     /// In the order of `obstacles_to_delete`: links first, by referrer, then the
@@ -23,7 +23,8 @@ impl Builder<'_, '_> {
             };
             let op = removal.op;
             let reason = std::mem::take(&mut removal.reason);
-            self.add_step(op, reason, false);
+            let kind = removal.kind;
+            self.add_step(op, reason, kind, false);
             for referrer in blocking_referrers(index, id) {
                 self.resolve_reference(id, op, referrer.from, &referrer.kind);
             }
@@ -66,7 +67,7 @@ impl Builder<'_, '_> {
                     self.label(by),
                     link_error_code(kind)
                 );
-                self.add_step(step, reason, false);
+                self.add_step(step, reason, ActionReason::PreparesDeletion, false);
                 self.add_edge(step, op);
             }
             RefKind::UsesSecurityGroup
@@ -112,7 +113,7 @@ impl Builder<'_, '_> {
             | Obstacle::ProfileHoldsRoles(_)
             | Obstacle::NonDefaultVersions(_) => {
                 for action in preparations(obstacle) {
-                    self.prepare(id, action, op, code);
+                    self.prepare(id, action, op, code, ActionReason::PreparesDeletion);
                 }
             }
             Obstacle::AttachedToPrincipals { users, groups } => {
@@ -210,7 +211,13 @@ impl Builder<'_, '_> {
     ) {
         let opt_in = format!("disable_{what}_protection");
         if allowed {
-            self.prepare(id, action, op, &format!("allowed by allow.{opt_in}"));
+            self.prepare(
+                id,
+                action,
+                op,
+                &format!("allowed by allow.{opt_in}"),
+                ActionReason::OptedInChange,
+            );
         } else {
             let key = self.key(id);
             self.block(

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use decom_provider::{Action, rules::permanent_obstacle};
 
 use super::builder::Builder;
+use super::model::ActionReason;
 
 impl Builder<'_, '_> {
     pub(super) fn seed_targets(&mut self) {
@@ -31,7 +32,12 @@ impl Builder<'_, '_> {
                 ));
                 continue;
             }
-            self.set_removal(id, Action::Delete, Cow::Borrowed(reason));
+            self.set_removal(
+                id,
+                Action::Delete,
+                Cow::Borrowed(reason),
+                ActionReason::Selected,
+            );
         }
     }
 }
