@@ -225,7 +225,14 @@ fn check(seed: u64) -> Exercised {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+        // AWS's wait bounds are scaled by poll interval / 5 s: at 5 ms a termination
+        // may take 0.9 s of wall time, which a loaded machine needs; the polls each
+        // wait takes stay the same.
+        let knobs = Knobs {
+            poll_interval: std::time::Duration::from_millis(5),
+            ..Knobs::default()
+        };
+        let sim = Arc::new(SimProvider::new(inventory.clone(), knobs));
         let result = try_apply_on_sim(sim.clone(), plan.clone(), &inventory, 8).await;
         if plan.applyable {
             let report = result.expect("apply runs");

@@ -39,9 +39,14 @@ impl Builder<'_, '_> {
             .collect();
         // One blocker per (target, blocking resource): an instance that uses a group
         // directly and through its interface is one problem; keep the longest path.
+        // In the order of their ids (`type.id`), which the names of other resources
+        // never change.
         let mut unique: BTreeMap<(String, String), Blocker> = BTreeMap::new();
         for blocker in self.blockers {
-            let key = (blocker.address.clone(), blocker.blocked_by.address.clone());
+            let key = (
+                format!("{}.{}", blocker.ty, blocker.id),
+                format!("{}.{}", blocker.blocked_by.ty, blocker.blocked_by.id),
+            );
             match unique.get(&key) {
                 Some(kept) if kept.path.len() >= blocker.path.len() => {}
                 _ => {

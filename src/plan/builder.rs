@@ -10,6 +10,7 @@ use decom_provider::{Action, InventoryIndex, KeyRef, ResourceId, ResourceKey};
 use petgraph::graph::DiGraph;
 use rustc_hash::FxHashMap as HashMap;
 
+use super::addresses::Addresses;
 use super::model::{ActionReason, Blocker, Orphan, ResourceRef};
 use super::{PlanOptions, Selection};
 
@@ -51,6 +52,7 @@ pub(super) struct RuleEdge {
 /// (docs/performance.md).
 pub(super) struct Builder<'a, 'i> {
     pub(super) index: &'a InventoryIndex<'i>,
+    pub(super) addresses: Addresses<'i>,
     pub(super) selection: &'a Selection,
     pub(super) options: &'a PlanOptions,
     /// By resource id: matched by a `keep` selector.
@@ -85,6 +87,7 @@ impl<'a, 'i> Builder<'a, 'i> {
         }
         Builder {
             index,
+            addresses: Addresses::new(index),
             selection,
             options,
             kept,
@@ -105,21 +108,19 @@ impl<'a, 'i> Builder<'a, 'i> {
         self.index.key_ref(id)
     }
 
-    /// An address with the resource's name, for reasons and paths:
-    /// `aws_security_group.sg-0abc (lego-api-app-sg)`. Built at its final size:
-    /// the planner makes one or more per step.
+    /// The resource's address as people read it (`aws_lb.lego-api-alb`), for steps,
+    /// reasons, paths and blockers: [`Addresses`].
     pub(super) fn label(&self, id: ResourceId) -> String {
-        let key = self.key(id);
-        let name = self.index.resource(id).name.as_str();
-        if name.is_empty() || name == key.id {
-            return key.address();
+        self.addresses.address(self.key(id), id)
+    }
+
+    /// A reference to a resource in a blocker, with its readable address.
+    pub(super) fn resource_ref(&self, key: KeyRef<'_>) -> ResourceRef {
+        let mut reference = ResourceRef::from(key);
+        if let Some(id) = self.index.find(key.ty, key.region, key.id) {
+            reference.address = self.label(id);
         }
-        let ty = key.ty.as_str();
-        let mut label = String::with_capacity(ty.len() + key.id.len() + name.len() + 4);
-        for part in [ty, ".", key.id, " (", name, ")"] {
-            label.push_str(part);
-        }
-        label
+        reference
     }
 
     /// [`Builder::label`] of a key that may not be in the inventory.
@@ -216,10 +217,14 @@ impl<'a, 'i> Builder<'a, 'i> {
         path: Vec<String>,
         hint: String,
     ) {
+        let address = match self.index.find(target.ty, target.region, target.id) {
+            Some(id) => self.label(id),
+            None => target.address(),
+        };
         self.blockers.insert(Blocker {
             ty: target.ty.to_string(),
             id: target.id.to_string(),
-            address: target.address(),
+            address,
             blocked_by: by,
             reason,
             path,

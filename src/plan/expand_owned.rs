@@ -9,7 +9,7 @@ use decom_provider::ownership::{Fate, owner};
 use decom_provider::{Action, ResourceId};
 
 use super::builder::Builder;
-use super::model::{ActionReason, ResourceRef};
+use super::model::ActionReason;
 
 impl Builder<'_, '_> {
     /// Runs to a fixpoint: a rule goes with its listener, which goes with its load
@@ -43,7 +43,7 @@ impl Builder<'_, '_> {
                     let key = self.key(id);
                     self.block(
                         key,
-                        ResourceRef::from(self.key(owner)),
+                        self.resource_ref(self.key(owner)),
                         format!(
                             "{} is kept, but AWS deletes it with {}, which the plan deletes",
                             self.label(id),

@@ -37,7 +37,7 @@ impl<'i> Builder<'_, 'i> {
                         format!(
                             "orphaned: by the `{prefix}<name>` naming convention it belongs to `{name}`, whose every resource is deleted by the plan"
                         ),
-                        vec![key.address()],
+                        vec![self.label(id)],
                     ));
                 }
                 continue;
@@ -49,8 +49,7 @@ impl<'i> Builder<'_, 'i> {
                 continue;
             };
             let what = noun(key.ty);
-            let mut user_addresses: Vec<String> =
-                users.iter().map(|&u| self.key(u).address()).collect();
+            let mut user_addresses: Vec<String> = users.iter().map(|&u| self.label(u)).collect();
             user_addresses.sort();
             user_addresses.dedup();
             let reason = format!(
@@ -80,7 +79,7 @@ impl<'i> Builder<'_, 'i> {
                 Orphan {
                     ty: key.ty.to_string(),
                     id: key.id.to_string(),
-                    address: key.address(),
+                    address: self.label(id),
                     name,
                     reason,
                     path,

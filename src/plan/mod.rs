@@ -2,6 +2,7 @@
 //! discovery found to what the spec asks for. [`build_plan`] runs the passes, one
 //! module each, in the order it lists them.
 
+mod addresses;
 mod assemble;
 mod break_cycles;
 mod builder;

@@ -9,7 +9,6 @@ use decom_provider::usage::{self, Users};
 use decom_provider::{Action, Details, ResourceId, ResourceType};
 
 use super::builder::{Builder, OpId};
-use super::model::ResourceRef;
 
 impl Builder<'_, '_> {
     pub(super) fn apply_operator_rules(&mut self) {
@@ -63,7 +62,7 @@ impl Builder<'_, '_> {
                 }
                 self.block(
                     key,
-                    ResourceRef::from(index.key_ref(instance)),
+                    self.resource_ref(index.key_ref(instance)),
                     format!(
                         "{} runs with instance profile {} and would lose its credentials",
                         self.label(instance),
@@ -120,7 +119,7 @@ impl Builder<'_, '_> {
             }
             self.block(
                 key,
-                ResourceRef::from(index.key_ref(tg_id)),
+                self.resource_ref(index.key_ref(tg_id)),
                 format!(
                     "{} has {healthy} healthy target(s): it still serves traffic",
                     self.label(tg_id)

@@ -7,7 +7,6 @@ use decom_provider::rules::{link_error_code, unlink};
 use decom_provider::{Details, RefKind, ResourceId, ResourceKey, ResourceType};
 
 use super::builder::{Builder, OpId};
-use super::model::ResourceRef;
 use crate::spec::Allow;
 
 impl Builder<'_, '_> {
@@ -42,7 +41,7 @@ impl Builder<'_, '_> {
                 } else {
                     self.block(
                         key,
-                        ResourceRef::from(by_key),
+                        self.resource_ref(by_key),
                         format!("{status} {} has rule {rule_id} referencing {} ({code})", self.label(by), self.label(id)),
                         vec![self.label(by), self.label(id)],
                         format!("{add_hint}, or set `allow {{ revoke_kept_rules = true }}` to revoke the rule as a plan step"),
@@ -66,7 +65,7 @@ impl Builder<'_, '_> {
                 } else {
                     self.block(
                         key,
-                        ResourceRef::from(by_key),
+                        self.resource_ref(by_key),
                         format!("{status} {} {} {} ({code})", self.label(by), kind.verb(), self.label(id)),
                         vec![self.label(by), self.label(id)],
                         format!("{add_hint}{orphan_hint}, or set `allow {{ detach_from_kept = true }}` to detach it as a plan step"),
@@ -82,7 +81,7 @@ impl Builder<'_, '_> {
                 if owner.as_key_ref() != by_key && self.removed_key(&owner) {
                     self.block(
                         key,
-                        ResourceRef::from(by_key),
+                        self.resource_ref(by_key),
                         format!(
                             "{} outlives {}, which the plan deletes (it is not deleted on termination), and uses security group {} ({code})",
                             self.label(by),
@@ -117,7 +116,7 @@ impl Builder<'_, '_> {
                 };
                 self.block(
                     key,
-                    ResourceRef::from(&owner),
+                    self.resource_ref(owner.as_key_ref()),
                     format!(
                         "{owner_status} {} uses security group {}{through} ({code})",
                         self.label_key(&owner),
@@ -130,7 +129,7 @@ impl Builder<'_, '_> {
             RefKind::ForwardsTo => {
                 self.block(
                     key,
-                    ResourceRef::from(by_key),
+                    self.resource_ref(by_key),
                     format!(
                         "{status} {} forwards to {} ({code})",
                         self.label(by),
@@ -148,7 +147,7 @@ impl Builder<'_, '_> {
             | RefKind::UsesInstanceProfile) => {
                 self.block(
                     key,
-                    ResourceRef::from(by_key),
+                    self.resource_ref(by_key),
                     format!(
                         "{status} {} {} {}",
                         self.label(by),

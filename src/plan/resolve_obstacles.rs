@@ -166,7 +166,7 @@ impl Builder<'_, '_> {
                 } else {
                     self.block(
                         key,
-                        ResourceRef::from(&instance_key),
+                        self.resource_ref(instance_key.as_key_ref()),
                         format!(
                             "{} is attached to {}, which the plan keeps",
                             self.label(id),
@@ -184,7 +184,7 @@ impl Builder<'_, '_> {
                 if *self.action(op) != Action::AwaitDeletion {
                     self.block(
                         key,
-                        ResourceRef::from(key),
+                        self.resource_ref(key),
                         format!(
                             "{} is managed by an AWS service; only that service can delete it",
                             self.label(id)
@@ -222,7 +222,7 @@ impl Builder<'_, '_> {
             let key = self.key(id);
             self.block(
                 key,
-                ResourceRef::from(key),
+                self.resource_ref(key),
                 format!("{} has {what} protection enabled ({code})", self.label(id)),
                 vec![self.label(id)],
                 format!("set `allow {{ {opt_in} = true }}` to turn it off as a plan step"),

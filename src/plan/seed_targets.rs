@@ -26,7 +26,7 @@ impl Builder<'_, '_> {
             if let Some(obstacle) = permanent_obstacle(resource) {
                 self.warnings.push(format!(
                     "{}: {}, which AWS never deletes ({}); it is left out of the plan",
-                    key.address(),
+                    self.label(id),
                     obstacle.describe(),
                     obstacle.error_code()
                 ));

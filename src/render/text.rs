@@ -90,6 +90,10 @@ fn write_step(out: &mut String, plan: &Plan, step: &PlanStep) {
         format!(" {:?}", step.name)
     };
     let _ = writeln!(out, "  {symbol} {}{name} in {}", step.ty, step.region);
+    // The id once, on its own line, where the address does not already say it.
+    if !step.address.contains(step.id.as_str()) {
+        let _ = writeln!(out, "      id = {:?}", step.id);
+    }
     out.push('\n');
 }
 
