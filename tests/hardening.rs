@@ -432,3 +432,50 @@ fn show_markdown_writes_the_part_separators_plan_writes() {
     assert!(text(&planned.stdout).contains("<!-- decom: end of part 1 of"));
     assert_eq!(text(&shown.stdout), text(&planned.stdout));
 }
+
+/// Item 4: the embedded spec records the variables' values, whatever set them (a
+/// default, `-var-file`, `-var`, a list), and loads back to the same hash.
+#[test]
+fn a_plan_made_with_variables_applies_from_its_embedded_spec() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("spec");
+    std::fs::create_dir(&spec).expect("mkdir");
+    std::fs::write(
+        spec.join("main.hcl"),
+        r#"variable "names" { default = ["x"] }
+variable "service" {}
+variable "count_of" { default = 3 }
+decommission "variables" {
+  absent "aws_lb" { names = var.names }
+  absent "aws_cloudwatch_log_group" { name_prefix = "/ecs/${var.service}" }
+}
+"#,
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("vars.hcl"), "service = \"lego-api\"\n").expect("write");
+    let inventory = fixture("ecs-story-5.8/inventory.json");
+    let plan = decom(
+        &[
+            "plan",
+            "spec",
+            "-inventory",
+            &inventory,
+            "-var",
+            r#"names=["lego-api-alb"]"#,
+            "-var-file",
+            "vars.hcl",
+            "-var",
+            "count_of=5",
+            "-out",
+            "p.plan",
+        ],
+        dir.path(),
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    let apply = decom(
+        &["apply", "p.plan", "-inventory", &inventory, "-auto-approve"],
+        dir.path(),
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    assert!(text(&apply.stderr).contains("Apply complete"));
+}
