@@ -16,7 +16,7 @@ use decom_provider::{
 use serde_json::{Value, json};
 
 use crate::calls::{api_error, bounded};
-use crate::discover::{Found, Known};
+use crate::discover::{Denials, Found, Known};
 use crate::text::{tag_map, timestamp};
 
 /// Per-resource ELBv2 calls in flight per region.
@@ -28,10 +28,13 @@ pub(crate) async fn discover(
     client: &Client,
     region: &str,
     types: &BTreeSet<ResourceType>,
+    denials: &Denials,
 ) -> Result<Found, ProviderError> {
     let wants = |ty| types.contains(&ty);
     let mut found = Found::default();
-    let lbs = load_balancers(client, region, None).await?;
+    let lbs = denials
+        .unless_denied(load_balancers(client, region, None).await)?
+        .unwrap_or_default();
     found.lb_arns = lbs
         .iter()
         .filter_map(|lb| lb.load_balancer_arn().map(str::to_string))
@@ -43,20 +46,25 @@ pub(crate) async fn discover(
             let (client, region) = (client.clone(), region.to_string());
             async move { lb_attributes(&client, &region, &arn).await }
         })
-        .await?;
-        for (lb, attributes) in lbs.iter().zip(protections) {
-            resources.push(lb_resource(region, lb, &attributes));
+        .await;
+        if let Some(protections) = denials.unless_denied(protections)? {
+            for (lb, attributes) in lbs.iter().zip(protections) {
+                resources.push(lb_resource(region, lb, &attributes));
+            }
         }
     }
     if wants(ResourceType::LbListener) || wants(ResourceType::LbListenerRule) {
-        let listeners: Vec<SdkListener> = bounded(found.lb_arns.clone(), CONCURRENCY, |arn| {
+        let listeners = bounded(found.lb_arns.clone(), CONCURRENCY, |arn| {
             let (client, region) = (client.clone(), region.to_string());
             async move { listeners(&client, &region, Some(&arn), None).await }
         })
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+        .await;
+        let listeners: Vec<SdkListener> = denials
+            .unless_denied(listeners)?
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect();
         if wants(ResourceType::LbListenerRule) {
             let arns: Vec<String> = listeners
                 .iter()
@@ -69,8 +77,8 @@ pub(crate) async fn discover(
                     Ok((arn, rules))
                 }
             })
-            .await?;
-            for (listener_arn, rules) in rules {
+            .await;
+            for (listener_arn, rules) in denials.unless_denied(rules)?.unwrap_or_default() {
                 resources.extend(
                     rules
                         .iter()
@@ -84,14 +92,16 @@ pub(crate) async fn discover(
         }
     }
     if wants(ResourceType::LbTargetGroup) {
-        resources.extend(target_groups(client, region, None, &Known::new()).await?);
+        let groups = target_groups(client, region, None, &Known::new()).await;
+        resources.extend(denials.unless_denied(groups)?.unwrap_or_default());
     }
 
     let arns: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
-    let tags = tags(client, region, arns).await?;
-    for resource in &mut resources {
-        if let Some(tags) = tags.get(&resource.id) {
-            resource.tags = tags.clone();
+    if let Some(tags) = denials.unless_denied(tags(client, region, arns).await)? {
+        for resource in &mut resources {
+            if let Some(tags) = tags.get(&resource.id) {
+                resource.tags = tags.clone();
+            }
         }
     }
     found.resources = resources;

@@ -17,7 +17,7 @@ use decom_provider::{
 use serde_json::{Value, json};
 
 use crate::calls::{api_error, bounded};
-use crate::discover::{Found, Known};
+use crate::discover::{Denials, Found, Known};
 use crate::text::{arn_name, policy_document, tag_map, timestamp};
 
 /// Per-policy IAM calls in flight (IAM's rate limits are account-wide and low).
@@ -31,37 +31,42 @@ const IAM_PAGE: i32 = 1000;
 pub(crate) async fn discover(
     client: &Client,
     types: &BTreeSet<ResourceType>,
+    denials: &Denials,
 ) -> Result<Found, ProviderError> {
     let wants_roles = types.contains(&ResourceType::IamRole);
     let wants_policies = types.contains(&ResourceType::IamPolicy);
     let mut found = Found::default();
     if wants_roles || wants_policies {
-        let details = account_details(client, wants_roles, wants_policies).await?;
-        if wants_roles {
-            found
-                .resources
-                .extend(details.roles().map(role_from_detail));
-        }
-        if wants_policies {
-            let mut policies: Vec<Resource> = details
-                .policies()
-                .map(|p| details.policy_resource(p))
-                .collect();
-            let arns: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
-            let tags = policies_tags(client, arns, &Known::new()).await?;
-            for (policy, tags) in policies.iter_mut().zip(tags) {
-                policy.tags = tags;
+        let details = account_details(client, wants_roles, wants_policies).await;
+        if let Some(details) = denials.unless_denied(details)? {
+            if wants_roles {
+                found
+                    .resources
+                    .extend(details.roles().map(role_from_detail));
             }
-            found.resources.extend(policies);
+            if wants_policies {
+                let mut policies: Vec<Resource> = details
+                    .policies()
+                    .map(|p| details.policy_resource(p))
+                    .collect();
+                let arns: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
+                let tags = policies_tags(client, arns, &Known::new()).await;
+                if let Some(tags) = denials.unless_denied(tags)? {
+                    for (policy, tags) in policies.iter_mut().zip(tags) {
+                        policy.tags = tags;
+                    }
+                    found.resources.extend(policies);
+                }
+            }
         }
     }
     if types.contains(&ResourceType::IamInstanceProfile) {
-        found.resources.extend(
-            instance_profiles(client)
-                .await?
-                .iter()
-                .map(profile_resource),
-        );
+        let profiles = denials
+            .unless_denied(instance_profiles(client).await)?
+            .unwrap_or_default();
+        found
+            .resources
+            .extend(profiles.iter().map(profile_resource));
     }
     Ok(found)
 }

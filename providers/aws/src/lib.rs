@@ -6,6 +6,7 @@ mod calls;
 mod discover;
 mod ec2;
 mod elbv2;
+mod failures;
 mod iam;
 mod logs;
 mod text;
