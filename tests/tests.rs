@@ -11,6 +11,7 @@ mod audit;
 mod cli;
 mod cli_snapshots;
 mod engine_synth;
+mod first_contact;
 mod fixtures;
 mod hardening;
 mod moto;
