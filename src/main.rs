@@ -24,12 +24,13 @@ fn main() {
             });
         }
     };
+    let verbose = cli::failure::verbose(cli.verbose);
     let code = match cli::commands::run(cli) {
         Ok(code) => code,
         // A reader that went away (`decom plan | head -1`) is not an error.
-        Err(error) if cli::commands::is_broken_pipe(&error) => cli::commands::EXIT_OK,
+        Err(error) if cli::failure::is_broken_pipe(&error) => cli::commands::EXIT_OK,
         Err(error) => {
-            eprintln!("{}", cli::commands::error_message(&error));
+            eprintln!("{}", cli::failure::error_message(&error, verbose));
             cli::commands::EXIT_ERROR
         }
     };

@@ -12,6 +12,7 @@ mod cli;
 mod cli_snapshots;
 mod engine_synth;
 mod facts;
+mod first_contact;
 mod fixtures;
 mod hardening;
 mod moto;

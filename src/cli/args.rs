@@ -17,6 +17,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// On failure, also print each failed call's full error chain (so does setting
+    /// RUST_LOG).
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +42,11 @@ pub enum Command {
     /// Report standing orphans: unused security groups, target groups, load
     /// balancers, instance profiles, policies, roles and log groups.
     Audit(AuditArgs),
+    /// Check the credentials, the account guard, each region and every permission
+    /// decom needs, without changing anything.
+    Doctor(DoctorArgs),
+    /// Write a commented main.hcl for the account and region of the credentials.
+    Init(InitArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -282,6 +291,41 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Spec directory or .hcl file whose provider block (regions, account guard,
+    /// profile, role) to use; without it, the standard AWS configuration.
+    pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
+    /// Regions (repeatable); default: the spec's, else AWS_REGION.
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("selector").required(true).multiple(true).args(["tag", "name_prefix"])))]
+pub struct InitArgs {
+    /// The directory to write main.hcl into (made if missing).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The first `absent` selector: every resource with this tag, KEY=VALUE (e.g.
+    /// Service=lego-api).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub tag: Option<String>,
+    /// The first `absent` selector: every resource whose name starts with NAME.
+    #[arg(long, value_name = "NAME")]
+    pub name_prefix: Option<String>,
+    /// Regions (repeatable); default: AWS_REGION or the profile's.
+    #[arg(long = "region")]
+    pub regions: Vec<String>,
+    /// Overwrite an existing main.hcl.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DiffArgs {
     pub old: PathBuf,
     pub new: PathBuf,
@@ -314,6 +358,10 @@ const SINGLE_DASH_LONG: &[&str] = &[
     "as-of",
     "allowed-account-id",
     "spec",
+    "verbose",
+    "tag",
+    "name-prefix",
+    "force",
 ];
 
 /// Rewrites `-out=FILE`, `-json`, … to their `--` form so clap parses them.
@@ -398,5 +446,32 @@ mod tests {
         assert_eq!(plan.out.as_deref(), Some(std::path::Path::new("f")));
         assert!(plan.detailed_exitcode);
         assert_eq!(plan.spec_args.vars, ["a=b"]);
+    }
+
+    #[test]
+    fn verbose_is_global_in_both_spellings() {
+        for args in [
+            &["decom", "-verbose", "doctor"][..],
+            &["decom", "doctor", "-v"][..],
+            &["decom", "plan", "--verbose", "-json"][..],
+        ] {
+            let cli = Cli::try_parse_from(normalize_args(args.iter().copied()))
+                .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert!(cli.verbose, "{args:?}");
+        }
+        let cli = Cli::try_parse_from(["decom", "doctor"]).expect("parses");
+        assert!(!cli.verbose);
+    }
+
+    #[test]
+    fn init_needs_a_selector() {
+        let parse = |args: &[&str]| Cli::try_parse_from(normalize_args(args.iter().copied()));
+        assert!(parse(&["decom", "init"]).is_err());
+        let cli = parse(&["decom", "init", "spec", "-tag", "Service=web"]).expect("parses");
+        let Command::Init(init) = cli.command else {
+            panic!("init")
+        };
+        assert_eq!(init.tag.as_deref(), Some("Service=web"));
+        assert!(parse(&["decom", "init", "-name-prefix=web"]).is_ok());
     }
 }

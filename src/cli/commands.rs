@@ -23,8 +23,8 @@ use super::args::{
     ApplyArgs, AuditArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat,
     GuardArgs, PlanArgs, ShowArgs, SpecArgs, ValidateArgs,
 };
-use super::examples;
 use super::progress::{ApplyProgress, DiscoveryBars, bars_wanted};
+use super::{doctor, examples, init};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
@@ -45,6 +45,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             Command::Discover(args) => discover(args).await,
             Command::Diff(args) => diff(args),
             Command::Audit(args) => audit_command(args).await,
+            Command::Doctor(args) => doctor::run(args).await,
+            Command::Init(args) => init::run(args).await,
             Command::Completions { shell } => {
                 // Generated into memory: clap_complete panics when its writer fails,
                 // and a closed pipe is no reason to.
@@ -55,36 +57,6 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
         }
     })
-}
-
-/// Whether the error is a closed standard output (`decom plan | head -1`): the reader
-/// has what it wanted, so the command ends quietly with success, as ripgrep does.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// The message for an error that ends a command: `Error: ` and the error, then each
-/// cause the message does not already say (error types here put their source in
-/// their own message, so printing the chain repeated the OS error). Spec
-/// diagnostics arrive rendered, `error:` lines and snippets, and stand as they are.
-pub fn error_message(error: &anyhow::Error) -> String {
-    let mut message = error.to_string();
-    for cause in error.chain().skip(1) {
-        let cause = cause.to_string();
-        if !message.contains(&cause) {
-            message.push_str(": ");
-            message.push_str(&cause);
-        }
-    }
-    if message.starts_with("error:") || message.starts_with("warning:") {
-        message
-    } else {
-        format!("Error: {message}")
-    }
 }
 
 fn load_options(args: &SpecArgs) -> Result<LoadOptions> {
@@ -105,7 +77,7 @@ fn load_options(args: &SpecArgs) -> Result<LoadOptions> {
     })
 }
 
-fn load_spec(path: &Path, args: &SpecArgs) -> Result<Spec> {
+pub(super) fn load_spec(path: &Path, args: &SpecArgs) -> Result<Spec> {
     spec::load(path, &load_options(args)?).map_err(|diagnostics| anyhow!("{diagnostics}"))
 }
 

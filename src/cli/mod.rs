@@ -5,5 +5,8 @@
 
 pub mod args;
 pub mod commands;
+mod doctor;
 mod examples;
+pub mod failure;
+mod init;
 mod progress;

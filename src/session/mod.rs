@@ -4,6 +4,7 @@
 //! as data, progress goes through the [`DiscoveryProgress`] the caller gives.
 
 mod account;
+mod doctor;
 mod saved;
 
 use std::collections::BTreeSet;
@@ -14,7 +15,10 @@ use decom_provider::{
 };
 
 pub use account::{Access, Account, connection_of};
+pub use doctor::{Checkup, GuardCheck, doctor, identify};
 pub use saved::{CheckedPlan, SavedPlanChecks, check_saved_plan};
+
+use decom_aws::{Explained, Remedy};
 
 use crate::guard::{self, AccountGuard, GuardError};
 use crate::plan::{Plan, build_plan};
@@ -31,14 +35,13 @@ pub enum SessionError {
     AlreadyDiscovered(#[from] decom_sim::AlreadyDiscovered),
     #[error(transparent)]
     AwsSetup(#[from] decom_aws::AwsSetupError),
-    #[error(
-        "cannot tell which account the credentials belong to: {0}\n  hint: configure AWS credentials (AWS_PROFILE, `aws sso login`, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or plan offline against a snapshot with --inventory FILE"
-    )]
+    #[error("cannot tell which account the credentials belong to: {}", identity_failure(.0))]
     Identity(ProviderError),
     #[error(transparent)]
     Guard(#[from] GuardError),
     #[error(
-        "discovery failed, so no plan is made (a partial inventory could hide a dependency): {0}"
+        "discovery failed, and decom never works from a partial inventory (it could hide a dependency): {}",
+        Explained(.0)
     )]
     Discovery(ProviderError),
     #[error(transparent)]
@@ -70,6 +73,32 @@ pub enum SessionError {
     NoRegion,
     #[error("internal error: a snapshot opened read-only cannot be changed")]
     ReadOnly,
+}
+
+impl SessionError {
+    /// The failed calls behind this error, for the full error chain of each that
+    /// `-v` shows.
+    pub fn provider_errors(&self) -> Vec<&ProviderError> {
+        match self {
+            SessionError::Identity(e) | SessionError::Discovery(e) => {
+                std::iter::once(e).chain(e.also_denied()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The identity call's failure with its hint; without one decom knows, the ways to
+/// give credentials.
+fn identity_failure(error: &ProviderError) -> String {
+    if Remedy::of(error).is_some() {
+        Explained(error).to_string()
+    } else {
+        format!(
+            "{}\n  hint: check the AWS credentials in use (AWS_PROFILE, `aws sso login`, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or plan offline against a snapshot with --inventory FILE",
+            Explained(error)
+        )
+    }
 }
 
 fn list(items: &[String]) -> String {

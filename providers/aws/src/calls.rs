@@ -1,20 +1,25 @@
 //! The edge between the SDK's calls and decom: counts every API call per
-//! `service:Operation`, turns SDK errors into [`ProviderError`]s and runs per-resource
-//! calls with bounded concurrency.
+//! `service:Operation`, names the endpoint of a request that could not reach it, and
+//! runs per-resource calls with bounded concurrency. SDK errors become
+//! [`ProviderError`]s in `failures`.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_ec2::config::{ConfigBag, RuntimeComponents};
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::orchestrator::{Metadata, OrchestratorError};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use decom_provider::{ApiCallStats, ErrorKind, ProviderError};
+
+pub(crate) use crate::failures::api_error;
+use crate::failures::{Unreachable, endpoint_of};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -52,6 +57,7 @@ impl CallLedger {
         CallCounter {
             service,
             ledger: self.clone(),
+            endpoint: Mutex::new(None),
         }
     }
 }
@@ -61,6 +67,9 @@ impl CallLedger {
 pub(crate) struct CallCounter {
     service: &'static str,
     ledger: CallLedger,
+    /// Where the client's requests go, as the last one sent said: a client serves
+    /// one service in one region, so all its requests go to the same endpoint.
+    endpoint: Mutex<Option<String>>,
 }
 
 impl Intercept for CallCounter {
@@ -81,65 +90,74 @@ impl Intercept for CallCounter {
         self.ledger.record(format!("{}:{operation}", self.service));
         Ok(())
     }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let endpoint = endpoint_of(context.request().uri());
+        *self.endpoint.lock().expect("endpoint lock") = Some(endpoint);
+        Ok(())
+    }
+
+    /// A request that could not reach its endpoint (refused, unresolvable, timed
+    /// out) fails with the connector's error, which does not say where it went:
+    /// the endpoint is put in front of it, once the SDK's retries are over.
+    fn modify_before_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(Err(error)) = context.output_or_error_mut() else {
+            return Ok(());
+        };
+        let Some(endpoint) = self.endpoint.lock().expect("endpoint lock").clone() else {
+            return Ok(());
+        };
+        let timed_out = match error.as_connector_error() {
+            Some(connector) if connector.is_io() => false,
+            Some(connector) if connector.is_timeout() => true,
+            _ => return Ok(()),
+        };
+        let original = std::mem::replace(error, OrchestratorError::other("replaced"));
+        let wrapped = Box::new(Unreachable {
+            endpoint,
+            timed_out,
+            source: Box::new(original),
+        });
+        *error = OrchestratorError::connector(if timed_out {
+            ConnectorError::timeout(wrapped)
+        } else {
+            ConnectorError::io(wrapped)
+        });
+        Ok(())
+    }
 }
 
-/// Converts an SDK error into a [`ProviderError`] naming the call and region. The AWS
-/// error code is kept as is, so [`ErrorKind::from_code`] classifies it; failures
-/// without a response are transient. AccessDenied names the missing permission.
-pub(crate) fn api_error<E>(
-    operation: &str,
-    region: Option<&str>,
-    err: SdkError<E, HttpResponse>,
-) -> ProviderError
-where
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-{
-    let (code, message, transient) = match &err {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let inner = service.err();
-            let code = inner
-                .code()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("Http{status}"));
-            let message = inner
-                .message()
-                .map(str::to_string)
-                .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
-            (code, message, status >= 500 && inner.code().is_none())
+/// The answers of two calls made together, or one error: when both were refused for
+/// a missing permission, the first with the second in its `also_denied`, so that
+/// discovery names both; otherwise the first failure.
+pub(crate) fn both<A, B>(
+    a: Result<A, ProviderError>,
+    b: Result<B, ProviderError>,
+) -> Result<(A, B), ProviderError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+        (Err(mut a), Err(b)) => {
+            if a.kind == ErrorKind::AccessDenied && b.kind == ErrorKind::AccessDenied {
+                a.detail_mut().also_denied.extend(b.denials().cloned());
+                Err(a)
+            } else if a.kind == ErrorKind::AccessDenied {
+                Err(b)
+            } else {
+                Err(a)
+            }
         }
-        SdkError::TimeoutError(_) => (
-            "TimeoutError".to_string(),
-            DisplayErrorContext(&err).to_string(),
-            true,
-        ),
-        SdkError::DispatchFailure(_) => (
-            "DispatchFailure".to_string(),
-            DisplayErrorContext(&err).to_string(),
-            true,
-        ),
-        SdkError::ResponseError(_) => (
-            "ResponseError".to_string(),
-            DisplayErrorContext(&err).to_string(),
-            true,
-        ),
-        _ => (
-            "ConstructionFailure".to_string(),
-            DisplayErrorContext(&err).to_string(),
-            false,
-        ),
-    };
-    let mut error = ProviderError::new(operation, region, code, message);
-    if transient {
-        error.kind = ErrorKind::Transient;
     }
-    if error.kind == ErrorKind::AccessDenied {
-        error.message = format!(
-            "{}\n  hint: the credentials need the permission `{operation}`; docs/aws.md lists every permission decom uses",
-            error.message
-        );
-    }
-    error
 }
 
 /// An error decom itself detects in an answer (a missing field AWS always sends).
@@ -198,68 +216,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_ec2::error::ErrorMetadata;
-    use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsError;
-    use aws_smithy_runtime_api::http::StatusCode;
-
-    fn service_error(
-        status: u16,
-        code: Option<&str>,
-    ) -> SdkError<DescribeSecurityGroupsError, HttpResponse> {
-        let mut meta = ErrorMetadata::builder().message("computer says no");
-        if let Some(code) = code {
-            meta = meta.code(code);
-        }
-        SdkError::service_error(
-            DescribeSecurityGroupsError::generic(meta.build()),
-            HttpResponse::new(StatusCode::try_from(status).unwrap(), "".into()),
-        )
-    }
-
-    #[test]
-    fn keeps_the_aws_code_and_names_the_call() {
-        let e = api_error(
-            "ec2:DescribeSecurityGroups",
-            Some("eu-west-1"),
-            service_error(400, Some("InvalidGroup.NotFound")),
-        );
-        assert_eq!(e.kind, ErrorKind::NotFound);
-        assert_eq!(e.code, "InvalidGroup.NotFound");
-        assert_eq!(e.operation, "ec2:DescribeSecurityGroups");
-        assert_eq!(
-            e.to_string(),
-            "ec2:DescribeSecurityGroups failed in eu-west-1: InvalidGroup.NotFound: computer says no"
-        );
-    }
-
-    #[test]
-    fn access_denied_names_the_missing_permission() {
-        let e = api_error(
-            "ec2:DescribeSecurityGroups",
-            Some("eu-west-1"),
-            service_error(403, Some("UnauthorizedOperation")),
-        );
-        assert_eq!(e.kind, ErrorKind::AccessDenied);
-        assert!(
-            e.message
-                .contains("need the permission `ec2:DescribeSecurityGroups`"),
-            "{}",
-            e.message
-        );
-    }
-
-    #[test]
-    fn failures_without_an_aws_answer_are_transient() {
-        let e = api_error("ec2:DescribeSecurityGroups", None, service_error(503, None));
-        assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Transient, "Http503"));
-        let timeout: SdkError<DescribeSecurityGroupsError, HttpResponse> =
-            SdkError::timeout_error("operation timed out");
-        let e = api_error("ec2:DescribeSecurityGroups", None, timeout);
-        assert_eq!(
-            (e.kind, e.code.as_str()),
-            (ErrorKind::Transient, "TimeoutError")
-        );
-    }
 
     #[tokio::test]
     async fn bounded_keeps_input_order_and_fails_on_the_first_error() {
@@ -279,6 +235,32 @@ mod tests {
         })
         .await;
         assert_eq!(failed.unwrap_err().kind, ErrorKind::Throttled);
+    }
+
+    #[test]
+    fn two_refused_calls_are_one_error_naming_both() {
+        let refused = |op: &str| ProviderError::new(op, None, "AccessDenied", "no");
+        let throttled = ProviderError::new("ec2:X", None, "Throttling", "slow");
+        let both_refused = both::<(), ()>(
+            Err(refused("ec2:DescribeSecurityGroups")),
+            Err(refused("ec2:DescribeSecurityGroupRules")),
+        )
+        .unwrap_err();
+        let named: Vec<&str> = both_refused
+            .denials()
+            .map(|e| e.operation.as_str())
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSecurityGroupRules"
+            ]
+        );
+        // A failure that is not a refusal wins: it ends discovery.
+        let e = both::<(), ()>(Err(refused("ec2:A")), Err(throttled.clone())).unwrap_err();
+        assert_eq!(e, throttled);
+        assert_eq!(both::<u8, u8>(Ok(1), Ok(2)), Ok((1, 2)));
     }
 
     #[test]

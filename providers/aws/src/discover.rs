@@ -1,13 +1,15 @@
 //! Discovery orchestration: one job per (service, region) for the regional services
-//! and one for IAM, run with bounded concurrency, joined into one inventory. The first
-//! failing job fails the whole discovery: a partial inventory is never returned.
+//! and one for IAM, run with bounded concurrency, joined into one inventory. A partial
+//! inventory is never returned: the first failing job fails the whole discovery,
+//! except that calls refused for a missing permission are collected while every
+//! other call is still made, and then fail it as one error that names them all.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use decom_provider::{
-    DiscoveryProgress, DiscoveryRequest, GLOBAL_REGION, Inventory, Provider, ProviderError,
-    Resource, ResourceKey, ResourceType, Service,
+    DiscoveryProgress, DiscoveryRequest, ErrorKind, GLOBAL_REGION, Inventory, Provider,
+    ProviderError, Resource, ResourceKey, ResourceType, Service,
 };
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -29,6 +31,45 @@ pub(crate) struct Found {
 /// Resources of one type in one region as a discovery moments before found them, by
 /// id: what describing them may take instead of reading it again.
 pub(crate) type Known<'a> = BTreeMap<&'a str, &'a Resource>;
+
+/// Calls of one discovery refused for a missing permission. Discovery goes on with
+/// the calls it can still make (those that need a refused call's answer cannot be),
+/// so that one run names every missing permission instead of one per run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Denials(Arc<Mutex<Vec<ProviderError>>>);
+
+impl Denials {
+    /// The answer of a call, or `None` when it was refused for a missing permission
+    /// (kept for the final error). Any other failure stays an error.
+    pub(crate) fn unless_denied<T>(
+        &self,
+        result: Result<T, ProviderError>,
+    ) -> Result<Option<T>, ProviderError> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(mut error) if error.kind == ErrorKind::AccessDenied => {
+                let more = std::mem::take(&mut error.detail_mut().also_denied);
+                let mut denied = self.0.lock().expect("denials lock");
+                denied.push(error);
+                denied.extend(more);
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Every refusal as one error, the first by call and region with the others in
+    /// its `also_denied`; `None` when nothing was refused.
+    fn into_error(self) -> Option<ProviderError> {
+        let mut denied = std::mem::take(&mut *self.0.lock().expect("denials lock"));
+        denied.sort_by(|a, b| (&a.operation, &a.region).cmp(&(&b.operation, &b.region)));
+        denied.dedup_by(|a, b| (&a.operation, &a.region) == (&b.operation, &b.region));
+        let mut denied = denied.into_iter();
+        let mut first = denied.next()?;
+        first.detail_mut().also_denied = denied.collect();
+        Some(first)
+    }
+}
 
 enum Event {
     Started(Service, String),
@@ -57,6 +98,7 @@ pub(crate) async fn discover(
             || types.contains(&ResourceType::NetworkInterface)
     };
 
+    let denials = Denials::default();
     let permits = Arc::new(Semaphore::new(CONCURRENT_JOBS));
     let (events, mut heard) = mpsc::unbounded_channel::<Event>();
     let mut jobs: JoinSet<Result<(String, Found), ProviderError>> = JoinSet::new();
@@ -82,40 +124,44 @@ pub(crate) async fn discover(
 
     // IAM first: it is global, often the longest job, and has no region to wait for.
     if wants(Service::Iam) {
-        let (client, types) = (provider.iam().clone(), types.clone());
+        let (client, types, denials) = (provider.iam().clone(), types.clone(), denials.clone());
         spawn(
             Service::Iam,
             GLOBAL_REGION.to_string(),
-            Box::pin(async move { crate::iam::discover(&client, &types).await }),
+            Box::pin(async move { crate::iam::discover(&client, &types, &denials).await }),
         );
     }
     for region in &regions {
         let clients = provider.region_clients(region);
         if wants(Service::Ec2) {
             let (client, types, account) = (clients.ec2.clone(), types.clone(), account_id.clone());
-            let r = region.clone();
+            let (r, denials) = (region.clone(), denials.clone());
             spawn(
                 Service::Ec2,
                 region.clone(),
-                Box::pin(async move { crate::ec2::discover(&client, &r, &account, &types).await }),
+                Box::pin(async move {
+                    crate::ec2::discover(&client, &r, &account, &types, &denials).await
+                }),
             );
         }
         if needs_lbs(&types) {
             let (client, types) = (clients.elbv2.clone(), types.clone());
-            let r = region.clone();
+            let (r, denials) = (region.clone(), denials.clone());
             spawn(
                 Service::Elbv2,
                 region.clone(),
-                Box::pin(async move { crate::elbv2::discover(&client, &r, &types).await }),
+                Box::pin(
+                    async move { crate::elbv2::discover(&client, &r, &types, &denials).await },
+                ),
             );
         }
         if wants(Service::Logs) {
             let client = clients.logs.clone();
-            let r = region.clone();
+            let (r, denials) = (region.clone(), denials.clone());
             spawn(
                 Service::Logs,
                 region.clone(),
-                Box::pin(async move { crate::logs::discover(&client, &r).await }),
+                Box::pin(async move { crate::logs::discover(&client, &r, &denials).await }),
             );
         }
     }
@@ -139,6 +185,9 @@ pub(crate) async fn discover(
     }
     while let Ok(event) = heard.try_recv() {
         report(progress, event);
+    }
+    if let Some(denied) = denials.into_error() {
+        return Err(denied);
     }
 
     attribute_elb_interfaces(&mut resources, &lb_arns);
@@ -199,6 +248,55 @@ mod tests {
                 ..Default::default()
             }),
         }
+    }
+
+    fn refused(operation: &str, region: Option<&str>) -> ProviderError {
+        ProviderError::new(operation, region, "AccessDenied", "no")
+    }
+
+    /// Refusals are kept while discovery goes on; any other failure still ends it;
+    /// the final error names every refused call once, in a stable order.
+    #[test]
+    fn denials_are_collected_into_one_error() {
+        let denials = Denials::default();
+        assert_eq!(
+            denials.unless_denied(Ok::<_, ProviderError>(1)),
+            Ok(Some(1))
+        );
+        let mut pair = refused("logs:DescribeLogGroups", Some("us-east-1"));
+        pair.detail_mut().also_denied = vec![refused("iam:ListRoles", None)];
+        for error in [
+            refused("logs:DescribeLogGroups", Some("eu-west-1")),
+            pair,
+            refused("logs:DescribeLogGroups", Some("eu-west-1")),
+        ] {
+            assert_eq!(denials.unless_denied(Err::<(), _>(error)), Ok(None));
+        }
+        let throttled = ProviderError::new("ec2:DescribeInstances", None, "Throttling", "slow");
+        assert_eq!(
+            denials.unless_denied(Err::<(), _>(throttled.clone())),
+            Err(throttled)
+        );
+        let error = denials.into_error().expect("refusals");
+        let named: Vec<(String, Option<String>)> = error
+            .denials()
+            .map(|e| (e.operation.clone(), e.region.clone()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("iam:ListRoles".to_string(), None),
+                (
+                    "logs:DescribeLogGroups".to_string(),
+                    Some("eu-west-1".to_string())
+                ),
+                (
+                    "logs:DescribeLogGroups".to_string(),
+                    Some("us-east-1".to_string())
+                ),
+            ]
+        );
+        assert_eq!(Denials::default().into_error(), None);
     }
 
     #[test]

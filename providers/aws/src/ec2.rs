@@ -15,8 +15,8 @@ use decom_provider::{
     SecurityGroup, SecurityGroupRule,
 };
 
-use crate::calls::{api_error, bounded};
-use crate::discover::{Found, Known};
+use crate::calls::{api_error, both, bounded};
+use crate::discover::{Denials, Found, Known};
 use crate::text::{arn_name, name_tag, tag_map, timestamp};
 
 /// A filter on `name` (`group-id`, `instance-id`, …) to the ids of `only`, if given.
@@ -46,22 +46,26 @@ pub(crate) async fn discover(
     region: &str,
     account_id: &str,
     types: &BTreeSet<ResourceType>,
+    denials: &Denials,
 ) -> Result<Found, ProviderError> {
     let mut found = Found::default();
     if types.contains(&ResourceType::SecurityGroup) {
+        let groups = security_groups(client, region, Some(account_id), None).await;
         found
             .resources
-            .extend(security_groups(client, region, Some(account_id), None).await?);
+            .extend(denials.unless_denied(groups)?.unwrap_or_default());
     }
     if types.contains(&ResourceType::NetworkInterface) {
+        let interfaces = network_interfaces(client, region, None).await;
         found
             .resources
-            .extend(network_interfaces(client, region, None).await?);
+            .extend(denials.unless_denied(interfaces)?.unwrap_or_default());
     }
     if types.contains(&ResourceType::Instance) {
+        let instances = instances(client, region, None).await;
         found
             .resources
-            .extend(instances(client, region, None).await?);
+            .extend(denials.unless_denied(instances)?.unwrap_or_default());
     }
     Ok(found)
 }
@@ -75,24 +79,33 @@ async fn security_groups(
     account_id: Option<&str>,
     only: Option<&[String]>,
 ) -> Result<Vec<Resource>, ProviderError> {
-    let groups = client
-        .describe_security_groups()
-        .set_filters(id_filter("group-id", only))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| api_error("ec2:DescribeSecurityGroups", Some(region), e))?;
-    let rules = client
-        .describe_security_group_rules()
-        .set_filters(id_filter("group-id", only))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| api_error("ec2:DescribeSecurityGroupRules", Some(region), e))?;
+    // Both at once: neither needs the other's answer, and when both are refused
+    // the error names both permissions.
+    let (groups, rules) = tokio::join!(
+        async {
+            client
+                .describe_security_groups()
+                .set_filters(id_filter("group-id", only))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| api_error("ec2:DescribeSecurityGroups", Some(region), e))
+        },
+        async {
+            client
+                .describe_security_group_rules()
+                .set_filters(id_filter("group-id", only))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| api_error("ec2:DescribeSecurityGroupRules", Some(region), e))
+        }
+    );
+    let (groups, rules) = both(groups, rules)?;
 
     let owners: BTreeMap<&str, &str> = groups
         .iter()

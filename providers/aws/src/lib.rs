@@ -6,8 +6,12 @@ mod calls;
 mod discover;
 mod ec2;
 mod elbv2;
+mod failures;
 mod iam;
 mod logs;
+pub mod permissions;
+mod probes;
+mod remedy;
 mod text;
 
 use std::collections::BTreeMap;
@@ -23,6 +27,9 @@ use decom_provider::{
     ApiCallStats, CallerIdentity, DiscoveryProgress, DiscoveryRequest, Inventory, Operation,
     Provider, ProviderError, ResourceKey, ResourceType,
 };
+
+pub use crate::probes::{PermissionCheck, Verdict};
+pub use crate::remedy::{Explained, OPT_IN_REGIONS, Remedy};
 
 use crate::calls::{CallLedger, api_error};
 

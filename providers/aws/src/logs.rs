@@ -12,20 +12,29 @@ use decom_provider::{
 use serde_json::{Value, json};
 
 use crate::calls::{api_error, bounded};
-use crate::discover::{Found, Known};
+use crate::discover::{Denials, Found, Known};
 use crate::text::millis;
 
 /// ListTagsForResource calls in flight per region (one per log group).
 const CONCURRENCY: usize = 8;
 
-pub(crate) async fn discover(client: &Client, region: &str) -> Result<Found, ProviderError> {
-    let groups = log_groups(client, region, None).await?;
+pub(crate) async fn discover(
+    client: &Client,
+    region: &str,
+    denials: &Denials,
+) -> Result<Found, ProviderError> {
+    let Some(groups) = denials.unless_denied(log_groups(client, region, None).await)? else {
+        return Ok(Found::default());
+    };
     let arns: Vec<String> = groups.iter().map(group_arn).collect();
     let tags = bounded(arns, CONCURRENCY, |arn| {
         let (client, region) = (client.clone(), region.to_string());
         async move { tags(&client, &region, &arn).await }
     })
-    .await?;
+    .await;
+    let Some(tags) = denials.unless_denied(tags)? else {
+        return Ok(Found::default());
+    };
     Ok(Found {
         resources: groups
             .iter()

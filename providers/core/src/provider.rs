@@ -209,10 +209,9 @@ impl ErrorKind {
             | "InternalFailure"
             | "ServiceUnavailable"
             | "ServiceUnavailableException" => ErrorKind::Transient,
-            c if c.contains("AccessDenied")
-                || c == "UnauthorizedOperation"
-                || c == "UnrecognizedClientException" =>
-            {
+            // Not `UnrecognizedClientException` or `InvalidClientTokenId`: credentials
+            // AWS does not know (or a disabled opt-in region), not a missing permission.
+            c if c.contains("AccessDenied") || c == "UnauthorizedOperation" => {
                 ErrorKind::AccessDenied
             }
             _ => ErrorKind::Other,
@@ -228,8 +227,7 @@ impl ErrorKind {
 }
 
 /// A failed API call, named so a user can act on it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[error("{operation} failed{}: {code}: {message}", region.as_deref().map(|r| format!(" in {r}")).unwrap_or_default())]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderError {
     pub kind: ErrorKind,
     /// The AWS error code (`DependencyViolation`, `AccessDenied`, …).
@@ -238,7 +236,44 @@ pub struct ProviderError {
     /// The API call: `ec2:DeleteSecurityGroup`.
     pub operation: String,
     pub region: Option<String>,
+    /// What is known besides, when anything is: out of line, since errors travel by
+    /// value in `Result`s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Box<ErrorDetail>>,
 }
+
+/// The parts of a [`ProviderError`] that only some errors have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// AWS's id of the request, for its support and CloudTrail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The underlying errors, outermost first, one line each: shown only when asked
+    /// for (`-v`), since the message says what a person needs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<String>,
+    /// Other calls of the same discovery refused for a missing permission:
+    /// discovery goes on past the first refusal, so that one run names every missing
+    /// permission. Empty unless the error is itself an `AccessDenied`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_denied: Vec<ProviderError>,
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed", self.operation)?;
+        if let Some(region) = &self.region {
+            write!(f, " in {region}")?;
+        }
+        write!(f, ": {}: {}", self.code, self.message)?;
+        if let Some(id) = self.request_id() {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {}
 
 impl ProviderError {
     pub fn new(
@@ -254,7 +289,33 @@ impl ProviderError {
             message: message.into(),
             operation: operation.into(),
             region: region.map(str::to_string),
+            detail: None,
         }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.detail.as_ref()?.request_id.as_deref()
+    }
+
+    pub fn causes(&self) -> &[String] {
+        self.detail.as_ref().map_or(&[], |d| &d.causes)
+    }
+
+    pub fn also_denied(&self) -> &[ProviderError] {
+        self.detail.as_ref().map_or(&[], |d| &d.also_denied)
+    }
+
+    /// The detail, made when the error has none yet.
+    pub fn detail_mut(&mut self) -> &mut ErrorDetail {
+        self.detail.get_or_insert_with(Box::default)
+    }
+
+    /// Every call refused for a missing permission that this error stands for: itself
+    /// and [`ErrorDetail::also_denied`] (none unless it is an `AccessDenied`).
+    pub fn denials(&self) -> impl Iterator<Item = &ProviderError> {
+        std::iter::once(self)
+            .filter(|e| e.kind == ErrorKind::AccessDenied)
+            .chain(self.also_denied())
     }
 }
 

@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 
+use crate::enforcing::{ENFORCING_ACCOUNT, enforcing_server};
 use crate::moto_server::shared_server;
 use crate::sdk::{REGION, Sdk, account_for, test_role_arn};
 
@@ -66,6 +67,29 @@ impl MotoAccount {
         }
     }
 
+    /// A test's IAM user on the server that enforces IAM
+    /// ([`crate::enforcing`]), whose policy allows exactly `actions`: decom run
+    /// through [`MotoAccount::run`] is then refused every other action, as it would
+    /// be by AWS. The user is in moto's default account, which the enforcing
+    /// server's tests share (each with its own user).
+    pub fn restricted(test: &str, actions: &[&str]) -> MotoAccount {
+        let server = enforcing_server();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let user = format!("decom-{}", account_for(test));
+        let credentials = runtime.block_on(server.user(&user, actions));
+        MotoAccount {
+            endpoint: server.server.endpoint.clone(),
+            account: ENFORCING_ACCOUNT.to_string(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            credentials,
+            runtime,
+        }
+    }
+
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
@@ -90,22 +114,24 @@ impl MotoAccount {
         })
     }
 
-    /// Runs `program` in the test's directory against moto, in the test's account.
+    /// Runs `program` in the test's directory against moto, in the test's account,
+    /// with the test's credentials in the environment.
     pub fn run(&self, program: &Path, args: &[&str]) -> Run {
         self.run_with(program, args, &[])
     }
 
     /// As `run`, with more environment variables (set last, so they win).
     pub fn run_with(&self, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let token = self.credentials.session_token().expect("a session token");
         let mut all = vec![
             ("AWS_ACCESS_KEY_ID", self.credentials.access_key_id()),
             (
                 "AWS_SECRET_ACCESS_KEY",
                 self.credentials.secret_access_key(),
             ),
-            ("AWS_SESSION_TOKEN", token),
         ];
+        if let Some(token) = self.credentials.session_token() {
+            all.push(("AWS_SESSION_TOKEN", token));
+        }
         all.extend_from_slice(env);
         self.spawn(program, args, &all)
     }

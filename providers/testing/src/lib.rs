@@ -8,10 +8,13 @@
 //!   (`decom`) run against it as a user's shell would.
 //! - [`child`]: a test run in a child process whose environment points at moto (for
 //!   code that reads the AWS environment itself), with [`moto_test!`].
+//! - [`enforcing`]: a second moto server, which enforces IAM, started only for the
+//!   tests that need it, and users whose policy allows exactly what a test says.
 //! - [`stack`]: the `web` stack and its `neighbour`, and the census of an account.
 
 pub mod account;
 pub mod child;
+pub mod enforcing;
 pub mod moto_server;
 pub mod sdk;
 pub mod stack;

@@ -97,6 +97,12 @@ pub fn free_port() -> u16 {
 
 impl MotoServer {
     pub fn start() -> MotoServer {
+        MotoServer::start_with(&[])
+    }
+
+    /// A server with more environment variables: moto reads its settings (IAM
+    /// enforcement among them) from its environment, server-wide.
+    pub fn start_with(env: &[(&str, &str)]) -> MotoServer {
         let server = moto_server_path();
         let port = free_port();
         let tmp = scratch_dir();
@@ -117,6 +123,7 @@ kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0"#,
             .arg(&pid_file)
             // AWS managed policies exist, as in a real account.
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

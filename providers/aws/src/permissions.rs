@@ -1,0 +1,206 @@
+//! The IAM actions decom calls, written once: what each is needed for, which policy
+//! of docs/aws.md holds it, and whether it is regional. Hints name the policy of a
+//! refused action from here, and `decom doctor` checks every action listed.
+
+use std::fmt;
+
+/// What decom needs an action for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Need {
+    /// Discovery: `discover`, `plan`, `audit`, and `apply`'s re-reading of the
+    /// account before it changes anything.
+    Discovery,
+    /// The pre-deletion archive `apply` writes.
+    Archive,
+    /// The log events archived with `archive_log_events = true`.
+    LogEvents,
+    /// The changes `apply` makes.
+    Change,
+}
+
+impl Need {
+    /// The policy of docs/aws.md that holds the actions of this need.
+    pub fn policy(self) -> Policy {
+        match self {
+            Need::Discovery | Need::Archive | Need::LogEvents => Policy::ReadOnly,
+            Need::Change => Policy::Apply,
+        }
+    }
+
+    /// The commands that call the action, as people name them.
+    pub fn commands(self) -> &'static str {
+        match self {
+            Need::Discovery => "plan, discover, audit, apply",
+            Need::Archive => "apply (archive)",
+            Need::LogEvents => "apply (archive_log_events)",
+            Need::Change => "apply",
+        }
+    }
+}
+
+/// The two policies of docs/aws.md: the read-only one serves every command that
+/// reads; `apply` needs the apply one besides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Policy {
+    ReadOnly,
+    Apply,
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Policy::ReadOnly => "the read-only policy (`DecomDiscover`) in docs/aws.md",
+            Policy::Apply => "the apply policy (`DecomApply`) in docs/aws.md",
+        })
+    }
+}
+
+/// An action decom calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// `service:Operation`, as IAM names it and as decom counts its calls.
+    pub action: &'static str,
+    pub need: Need,
+    /// IAM and STS are global; the others are called in every region.
+    pub regional: bool,
+}
+
+const fn regional(action: &'static str, need: Need) -> Permission {
+    Permission {
+        action,
+        need,
+        regional: true,
+    }
+}
+
+const fn global(action: &'static str, need: Need) -> Permission {
+    Permission {
+        action,
+        need,
+        regional: false,
+    }
+}
+
+use Need::{Archive, Change, Discovery, LogEvents};
+
+/// Every action decom calls, in the order of docs/aws.md's policies (a test holds
+/// the two to each other).
+pub const PERMISSIONS: &[Permission] = &[
+    global("sts:GetCallerIdentity", Discovery),
+    regional("ec2:DescribeSecurityGroups", Discovery),
+    regional("ec2:DescribeSecurityGroupRules", Discovery),
+    regional("ec2:DescribeNetworkInterfaces", Discovery),
+    regional("ec2:DescribeInstances", Discovery),
+    regional("ec2:DescribeInstanceAttribute", Discovery),
+    regional("elasticloadbalancing:DescribeLoadBalancers", Discovery),
+    regional(
+        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        Discovery,
+    ),
+    regional("elasticloadbalancing:DescribeListeners", Discovery),
+    regional("elasticloadbalancing:DescribeRules", Discovery),
+    regional("elasticloadbalancing:DescribeTargetGroups", Discovery),
+    regional(
+        "elasticloadbalancing:DescribeTargetGroupAttributes",
+        Archive,
+    ),
+    regional("elasticloadbalancing:DescribeTargetHealth", Discovery),
+    regional("elasticloadbalancing:DescribeTags", Discovery),
+    global("iam:GetAccountAuthorizationDetails", Discovery),
+    global("iam:ListInstanceProfiles", Discovery),
+    global("iam:ListPolicyTags", Discovery),
+    global("iam:ListRoles", Archive),
+    global("iam:GetRole", Archive),
+    global("iam:ListRolePolicies", Archive),
+    global("iam:GetRolePolicy", Archive),
+    global("iam:ListAttachedRolePolicies", Archive),
+    global("iam:ListInstanceProfilesForRole", Archive),
+    global("iam:GetPolicy", Archive),
+    global("iam:GetPolicyVersion", Archive),
+    global("iam:ListPolicyVersions", Archive),
+    global("iam:ListEntitiesForPolicy", Archive),
+    global("iam:GetInstanceProfile", Archive),
+    regional("logs:DescribeLogGroups", Discovery),
+    regional("logs:ListTagsForResource", Discovery),
+    regional("logs:DescribeMetricFilters", Archive),
+    regional("logs:DescribeSubscriptionFilters", Archive),
+    regional("logs:FilterLogEvents", LogEvents),
+    regional("ec2:TerminateInstances", Change),
+    regional("ec2:ModifyInstanceAttribute", Change),
+    regional("ec2:DeleteSecurityGroup", Change),
+    regional("ec2:RevokeSecurityGroupIngress", Change),
+    regional("ec2:RevokeSecurityGroupEgress", Change),
+    regional("ec2:DeleteNetworkInterface", Change),
+    regional("elasticloadbalancing:DeleteLoadBalancer", Change),
+    regional("elasticloadbalancing:ModifyLoadBalancerAttributes", Change),
+    regional("elasticloadbalancing:DeleteListener", Change),
+    regional("elasticloadbalancing:DeleteRule", Change),
+    regional("elasticloadbalancing:DeleteTargetGroup", Change),
+    global("iam:DeleteRole", Change),
+    global("iam:DeleteRolePolicy", Change),
+    global("iam:DetachRolePolicy", Change),
+    global("iam:DetachUserPolicy", Change),
+    global("iam:DetachGroupPolicy", Change),
+    global("iam:DeletePolicy", Change),
+    global("iam:DeletePolicyVersion", Change),
+    global("iam:DeleteInstanceProfile", Change),
+    global("iam:RemoveRoleFromInstanceProfile", Change),
+    regional("logs:DeleteLogGroup", Change),
+];
+
+/// What `decom doctor` needs besides, to check the apply policy without calling its
+/// actions: IAM's policy simulator, and the caller's role (its ARN has the path
+/// that the assumed-role ARN leaves out).
+pub const SIMULATOR: &str = "iam:SimulatePrincipalPolicy";
+
+/// The permission of an action decom calls.
+pub fn permission(action: &str) -> Option<&'static Permission> {
+    PERMISSIONS.iter().find(|p| p.action == action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `Action` list of the statement `sid` of docs/aws.md.
+    fn documented(sid: &str) -> Vec<String> {
+        let docs = include_str!("../../../docs/aws.md");
+        let start = docs
+            .find(&format!("\"Sid\": \"{sid}\""))
+            .unwrap_or_else(|| panic!("docs/aws.md has the statement {sid}"));
+        let list = &docs[start..];
+        let list = &list[list.find('[').expect("an Action list") + 1..];
+        let list = &list[..list.find(']').expect("the list ends")];
+        list.split(',')
+            .map(|a| a.trim().trim_matches('"').to_string())
+            .filter(|a| !a.is_empty())
+            .collect()
+    }
+
+    fn actions(policy: Policy) -> Vec<String> {
+        PERMISSIONS
+            .iter()
+            .filter(|p| p.need.policy() == policy)
+            .map(|p| p.action.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_catalog_is_the_documented_policies() {
+        assert_eq!(actions(Policy::ReadOnly), documented("DecomDiscover"));
+        assert_eq!(actions(Policy::Apply), documented("DecomApply"));
+    }
+
+    #[test]
+    fn every_action_is_listed_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for p in PERMISSIONS {
+            assert!(seen.insert(p.action), "{} twice", p.action);
+        }
+        assert_eq!(
+            permission("iam:GetRole").map(|p| p.need),
+            Some(Need::Archive)
+        );
+        assert_eq!(permission("s3:ListBuckets"), None);
+    }
+}
