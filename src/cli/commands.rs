@@ -1,29 +1,26 @@
 //! The commands: each resolves its arguments, runs the library's session, prints
 //! data on stdout and everything else on stderr, and returns the exit code.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::CommandFactory;
-use decom::apply::{self, ApplyOptions};
 use decom::plan::Plan;
 use decom::planfile::{PLAN_FILE_FORMAT, PlanFile, SIGNING_KEY_ENV};
 use decom::render::{self, MarkdownOptions};
 use decom::review;
 use decom::select::select;
-use decom::session::{self, Access, Account, Planned, SavedPlanChecks};
+use decom::session::{self, Access, Account, Planned};
 use decom::spec::{self, LoadOptions, SourceFile, Spec};
 use decom_provider::{DiscoveryProgress, Inventory, NoProgress, ResourceType};
 use decom_sim::ReadOnlySnapshot;
 
 use super::args::{
-    ApplyArgs, AuditArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat,
-    GuardArgs, PlanArgs, ShowArgs, SpecArgs, ValidateArgs,
+    AuditArgs, Cli, Command, DiffArgs, DiscoverArgs, Example, GraphArgs, GraphFormat, GuardArgs,
+    PlanArgs, ShowArgs, SpecArgs, ValidateArgs,
 };
-use super::progress::{ApplyProgress, DiscoveryBars, bars_wanted};
+use super::progress::{DiscoveryBars, bars_wanted};
 use super::{doctor, examples, init};
 
 pub const EXIT_OK: i32 = 0;
@@ -39,7 +36,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         match cli.command {
             Command::Validate(args) => validate(args).await,
             Command::Plan(args) => plan(args).await,
-            Command::Apply(args) => apply_command(args).await,
+            Command::Apply(args) => super::apply::apply_command(args).await,
             Command::Show(args) => show(args),
             Command::Graph(args) => graph(args).await,
             Command::Discover(args) => discover(args).await,
@@ -82,13 +79,13 @@ pub(super) fn load_spec(path: &Path, args: &SpecArgs) -> Result<Spec> {
 }
 
 /// The guard of the command line.
-fn allowed(args: &GuardArgs) -> &[String] {
+pub(super) fn allowed(args: &GuardArgs) -> &[String] {
     &args.allowed_account_ids
 }
 
 /// Runs `work` with discovery progress bars where they are wanted (a live account,
 /// on a terminal), else with none.
-async fn with_bars<T>(
+pub(super) async fn with_bars<T>(
     live: bool,
     no_progress: bool,
     work: impl AsyncFnOnce(&dyn DiscoveryProgress) -> T,
@@ -104,7 +101,7 @@ async fn with_bars<T>(
 }
 
 /// Plans a spec, printing its warnings.
-async fn plan_spec(
+pub(super) async fn plan_spec(
     spec: Spec,
     account: Account,
     guard: &GuardArgs,
@@ -121,7 +118,7 @@ async fn plan_spec(
     Ok(planned)
 }
 
-fn print_stats(account: &Account) {
+pub(super) fn print_stats(account: &Account) {
     let calls = account.api_calls();
     let total: u64 = calls.values().sum();
     eprintln!("API calls: {total}");
@@ -231,7 +228,7 @@ async fn plan(args: PlanArgs) -> Result<i32> {
 }
 
 /// The plan-signing key, when `DECOM_PLAN_SIGNING_KEY` is set and not empty.
-fn signing_key() -> Option<Vec<u8>> {
+pub(super) fn signing_key() -> Option<Vec<u8>> {
     std::env::var_os(SIGNING_KEY_ENV)
         .filter(|k| !k.is_empty())
         .map(|k| k.into_encoded_bytes())
@@ -251,7 +248,7 @@ fn write_markdown(out: &mut impl Write, plan: &Plan, max_comment_chars: usize) -
     Ok(())
 }
 
-fn plan_exit_code(plan: &Plan, detailed: bool) -> i32 {
+pub(super) fn plan_exit_code(plan: &Plan, detailed: bool) -> i32 {
     if let Some(why) = plan.not_applyable_because().first() {
         eprintln!("Error: the plan cannot be applied: {why}.");
         EXIT_ERROR
@@ -486,174 +483,4 @@ async fn audit_command(args: AuditArgs) -> Result<i32> {
     } else {
         EXIT_OK
     })
-}
-
-async fn apply_command(args: ApplyArgs) -> Result<i32> {
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let mut notices = Vec::new();
-    let (plan_file, account, identity, discovered) = if PlanFile::looks_like_plan_file(&args.target)
-    {
-        let spec_at_hand = match &args.spec {
-            Some(dir) => Some((load_spec(dir, &args.spec_args)?, dir.display().to_string())),
-            None => None,
-        };
-        let key = signing_key();
-        let checks = SavedPlanChecks {
-            inventory: args.source.inventory.as_deref(),
-            spec_at_hand: spec_at_hand.as_ref().map(|(spec, dir)| (spec, dir.clone())),
-            allowed_account_ids: allowed(&args.guard),
-            signing_key: key.as_deref(),
-            state_root: args.state_dir.clone(),
-        };
-        eprintln!("Checking the plan file against its spec and the account...");
-        let live = args.source.inventory.is_none();
-        let checked = with_bars(live, args.source.no_progress, async |progress| {
-            session::check_saved_plan(&args.target, &checks, progress).await
-        })
-        .await?;
-        if let Some(notice) = &checked.notice {
-            eprintln!("Note: {notice}");
-        }
-        notices.extend(checked.notice);
-        (
-            checked.file,
-            checked.account,
-            checked.identity,
-            checked.live,
-        )
-    } else {
-        if args.spec.is_some() {
-            bail!(
-                "--spec goes with a plan file: `{}` is a spec itself\n  hint: decom apply PLAN_FILE --spec DIR",
-                args.target.display()
-            );
-        }
-        let spec = load_spec(&args.target, &args.spec_args)?;
-        let account = Account::for_spec(
-            args.source.inventory.as_deref(),
-            Some(&spec),
-            &[],
-            Access::Change,
-        )
-        .await?;
-        let planned = plan_spec(
-            spec,
-            account,
-            &args.guard,
-            Access::Change,
-            args.source.no_progress,
-        )
-        .await?;
-        std::io::stdout()
-            .lock()
-            .write_all(render::text(&planned.plan).as_bytes())?;
-        if !planned.plan.applyable {
-            plan_exit_code(&planned.plan, false);
-            return Ok(EXIT_ERROR);
-        }
-        if !planned.plan.has_changes() {
-            eprintln!("Nothing to do.");
-            return Ok(EXIT_OK);
-        }
-        if !args.auto_approve && !confirm()? {
-            eprintln!("Apply cancelled.");
-            return Ok(EXIT_ERROR);
-        }
-        let archive_events = planned.spec.decommission.archive_log_events;
-        (
-            PlanFile::new(planned.plan, &planned.inventory, archive_events),
-            planned.account,
-            planned.identity,
-            planned.inventory,
-        )
-    };
-    let state_dir = args.state_dir.join(plan_file.id());
-    let progress = Arc::new(ApplyProgress::new(
-        args.json,
-        bars_wanted(args.source.no_progress),
-        plan_file.plan.steps.len(),
-    ));
-    {
-        let interrupt = interrupt.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "\nInterrupted: no new steps start; running steps finish, then the state is recorded. Run apply again to resume."
-                );
-                interrupt.store(true, Ordering::SeqCst);
-            }
-        });
-    }
-    let options = ApplyOptions {
-        parallelism: args.parallelism,
-        state_dir: state_dir.clone(),
-        discovered: Some(Arc::new(discovered)),
-        notices,
-    };
-    let report = apply::execute(
-        &plan_file,
-        account.provider()?,
-        &identity,
-        &options,
-        progress.clone(),
-        interrupt.clone(),
-    )
-    .await?;
-    progress.finish();
-    if let (Some(out), Account::Sim(sim)) = (&args.write_inventory, &account) {
-        std::fs::write(out, sim.snapshot().to_json())
-            .with_context(|| format!("cannot write `{}`", out.display()))?;
-    }
-    let s = &report.summary;
-    if report.was_already_applied() {
-        eprintln!(
-            "This plan was already applied: all {} steps are done. Nothing to do.",
-            report.steps.len()
-        );
-    } else if s.deferred > 0 {
-        eprintln!(
-            "Deferred: not_before = {} is in the future; nothing was changed.",
-            plan_file.plan.deferred[0].until
-        );
-    } else {
-        eprintln!(
-            "Apply {}: {} completed, {} already gone, {} done earlier, {} failed, {} skipped, {} not run.",
-            if report.succeeded() {
-                "complete"
-            } else {
-                "incomplete"
-            },
-            s.completed,
-            s.already_gone,
-            s.completed_earlier,
-            s.failed,
-            s.skipped,
-            s.not_run
-        );
-    }
-    eprintln!("Report: {}", state_dir.join("report.md").display());
-    if args.source.stats {
-        print_stats(&account);
-    }
-    Ok(if report.succeeded() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
-    })
-}
-
-/// Terraform's prompt: only `yes` proceeds; without a terminal, never.
-fn confirm() -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to apply without confirmation: stdin is not a terminal\n  hint: review the plan, then pass -auto-approve, or apply a saved plan file"
-        );
-    }
-    eprint!(
-        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-    );
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim() == "yes")
 }

@@ -3,6 +3,7 @@
 //! codes), progress bars, prompts and the bundled examples. Decisions — the account
 //! guard, plan-file checks, planning — are the library's (`decom::session`).
 
+mod apply;
 pub mod args;
 pub mod commands;
 mod doctor;
