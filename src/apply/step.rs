@@ -2,19 +2,20 @@
 //! first change, its call retried within bounds, its asynchronous completion awaited
 //! through the poller, which asks about every waiting step at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use decom_provider::rules::consistency_retry_budget;
 use decom_provider::{
-    Action, ErrorKind, Operation, Provider, ProviderError, ResourceKey, ResourceType,
+    Action, ErrorKind, Operation, Provider, ProviderError, RateKey, ResourceKey, ResourceType,
 };
 
 use super::archive::Archive;
 use super::archiving::{archive_events, archive_resource};
 use super::events::{ApplyEvent, ApplyReporter};
 use super::journal::{Journal, JournalEntry};
+use super::pace::Pacer;
 use crate::plan::PlanStep;
 
 /// Calls retried after throttling or a transient failure, beyond the SDK's own.
@@ -47,6 +48,8 @@ pub(super) struct Shared {
     /// the archive (`true`) or it was found gone (`false`). Steps on the same
     /// resource share it, so the first of them archives and the others wait for it.
     pub(super) archived: BTreeMap<ResourceKey, tokio::sync::OnceCell<bool>>,
+    /// Keeps the calls within AWS's rate limits, and counts its throttling answers.
+    pub(super) pacer: Arc<Pacer>,
 }
 
 /// A waiting step's question to the poller, and where the answer goes.
@@ -61,6 +64,7 @@ pub(super) type PollRequest = (
 /// Steps answered together sleep and ask again together, so they stay in one batch.
 pub(super) async fn poller(
     provider: Arc<dyn Provider>,
+    pacer: Arc<Pacer>,
     mut requests: tokio::sync::mpsc::UnboundedReceiver<PollRequest>,
 ) {
     while let Some(first) = requests.recv().await {
@@ -69,7 +73,33 @@ pub(super) async fn poller(
             batch.push(more);
         }
         let (operations, replies): (Vec<Operation>, Vec<_>) = batch.into_iter().unzip();
-        let mut answers = provider.settled_many(&operations).await.into_iter();
+        // One describe call per type and bucket for up to POLL_BATCH operations.
+        let mut calls: BTreeMap<(RateKey, ResourceType), usize> = BTreeMap::new();
+        for operation in &operations {
+            *calls
+                .entry((operation.poll_rate_key(), operation.target.ty))
+                .or_default() += 1;
+        }
+        for ((key, _), n) in &calls {
+            for _ in 0..n.div_ceil(POLL_BATCH) {
+                pacer.acquire(key).await;
+            }
+        }
+        let answers = provider.settled_many(&operations).await;
+        let mut throttled = BTreeSet::new();
+        for (operation, answer) in operations.iter().zip(&answers) {
+            let key = operation.poll_rate_key();
+            match answer {
+                Err(e) if e.kind == ErrorKind::Throttled => {
+                    throttled.insert(key);
+                }
+                _ => pacer.answered(&key),
+            }
+        }
+        for key in &throttled {
+            pacer.throttled(key);
+        }
+        let mut answers = answers.into_iter();
         for (operation, reply) in operations.iter().zip(replies) {
             let answer = answers.next().unwrap_or_else(|| {
                 Err(ProviderError::new(
@@ -84,6 +114,9 @@ pub(super) async fn poller(
         }
     }
 }
+
+/// Operations one poll call asks about: as many ids as an EC2 filter takes.
+const POLL_BATCH: usize = 200;
 
 /// Steps whose resource is archived first: everything but the wait for a deletion
 /// AWS makes by itself (an interface of a deleted load balancer), which decom does
@@ -200,7 +233,12 @@ async fn run_step_inner(
         archive_events(shared, step, &operation.target).await?;
     }
 
-    match call_with_retries(shared, step, result, || shared.provider.execute(&operation)).await {
+    let rate_key = operation.rate_key();
+    match call_with_retries(shared, step, result, &rate_key, || {
+        shared.provider.execute(&operation)
+    })
+    .await
+    {
         Ok(()) => {}
         Err(CallError::NotFound) => {
             result.already_gone = true;
@@ -231,13 +269,15 @@ impl From<CallError> for String {
     }
 }
 
-/// One provider call, retried: throttling and transient failures a few times with
-/// backoff, eventual-consistency conflicts until their budget for the error code
-/// runs out (docs/dependency-rules.md). Anything else fails the step at once.
+/// One provider call, paced by the bucket `rate_key` names and retried: throttling
+/// and transient failures a few times with backoff, eventual-consistency conflicts
+/// until their budget for the error code runs out (docs/dependency-rules.md).
+/// Anything else fails the step at once.
 pub(super) async fn call_with_retries<T, F, Fut>(
     shared: &Shared,
     step: &PlanStep,
     result: &mut StepResult,
+    rate_key: &RateKey,
     mut call: F,
 ) -> Result<T, CallError>
 where
@@ -247,10 +287,19 @@ where
     let first = Instant::now();
     let mut attempt: u32 = 0;
     loop {
+        shared.pacer.acquire(rate_key).await;
         let error = match call().await {
-            Ok(value) => return Ok(value),
+            Ok(value) => {
+                shared.pacer.answered(rate_key);
+                return Ok(value);
+            }
             Err(error) => error,
         };
+        if error.kind == ErrorKind::Throttled {
+            shared.pacer.throttled(rate_key);
+        } else {
+            shared.pacer.answered(rate_key);
+        }
         let retry = match error.kind {
             ErrorKind::NotFound => return Err(CallError::NotFound),
             ErrorKind::Throttled | ErrorKind::Transient => attempt < MAX_TRANSIENT_RETRIES,
