@@ -30,8 +30,9 @@ use crate::planfile::PlanFile;
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Steps making calls at once (`-parallelism`, default 10). A step that only
-    /// waits for an asynchronous completion gives its slot back; the waiting steps
-    /// are polled together ([`Provider::settled_many`]), one batch at a time.
+    /// waits for an asynchronous completion, or for its turn within AWS's rate
+    /// limits, gives its slot back; the waiting steps are polled together
+    /// ([`Provider::settled_many`]), one batch at a time.
     pub parallelism: usize,
     /// Holds the run lock, the journal, the archive and the reports of this plan.
     pub state_dir: std::path::PathBuf,

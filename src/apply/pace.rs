@@ -70,9 +70,12 @@ impl Pacer {
         f(pace)
     }
 
-    /// How long a call on `key` asked at `now` waits for its token (the token is
-    /// taken).
-    fn reserve(&self, key: &RateKey, now: Instant) -> Duration {
+    /// How long a call on `key` asked now waits for its token (the token is taken).
+    pub(super) fn reserve(&self, key: &RateKey) -> Duration {
+        self.reserve_at(key, Instant::now())
+    }
+
+    fn reserve_at(&self, key: &RateKey, now: Instant) -> Duration {
         self.with_pace(key, now, |pace| {
             pace.tokens -= 1.0;
             if pace.tokens >= 0.0 {
@@ -85,7 +88,7 @@ impl Pacer {
 
     /// Waits for a token of `key`'s bucket.
     pub(super) async fn acquire(&self, key: &RateKey) {
-        let wait = self.reserve(key, Instant::now());
+        let wait = self.reserve(key);
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
@@ -134,10 +137,10 @@ mod tests {
         let now = Instant::now();
         // EC2's mutating bucket is 200 and 5 a second; the pacer keeps 10 % back.
         for _ in 0..180 {
-            assert_eq!(pacer.reserve(&key, now), Duration::ZERO);
+            assert_eq!(pacer.reserve_at(&key, now), Duration::ZERO);
         }
-        let first = pacer.reserve(&key, now).as_secs_f64();
-        let second = pacer.reserve(&key, now).as_secs_f64();
+        let first = pacer.reserve_at(&key, now).as_secs_f64();
+        let second = pacer.reserve_at(&key, now).as_secs_f64();
         assert!((first - 1.0 / 4.5).abs() < 1e-6, "{first}");
         assert!((second - 2.0 / 4.5).abs() < 1e-6, "{second}");
     }
@@ -147,10 +150,10 @@ mod tests {
         let pacer = Pacer::new(1.0);
         let key = ec2_mutating();
         let now = Instant::now();
-        pacer.reserve(&key, now);
+        pacer.reserve_at(&key, now);
         pacer.throttled(&key);
         pacer.throttled(&key);
-        let slowed = pacer.reserve(&key, now).as_secs_f64();
+        let slowed = pacer.reserve_at(&key, now).as_secs_f64();
         assert!(
             (slowed - 1.0 / (4.5 * 0.49)).abs() < 0.05,
             "after two throttling answers, one token takes {slowed} s"
@@ -169,9 +172,9 @@ mod tests {
         let key = ec2_mutating();
         let now = Instant::now();
         for _ in 0..180 {
-            pacer.reserve(&key, now);
+            pacer.reserve_at(&key, now);
         }
-        let wait = pacer.reserve(&key, now).as_secs_f64();
+        let wait = pacer.reserve_at(&key, now).as_secs_f64();
         assert!((wait - 0.001 / 4.5).abs() < 1e-9, "{wait}");
     }
 }

@@ -22,6 +22,10 @@ use crate::plan::PlanStep;
 const MAX_TRANSIENT_RETRIES: u32 = 8;
 
 pub(super) struct StepResult {
+    /// The step's index in the plan, and whether it gave its parallelism slot back
+    /// (it waits for a rate-limit token or an asynchronous completion): at most once.
+    index: usize,
+    slot_released: bool,
     pub(super) retries: u32,
     pub(super) already_gone: bool,
     pub(super) duration: Duration,
@@ -128,6 +132,8 @@ pub(super) fn archived_before(action: &Action) -> bool {
 pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> StepResult {
     let started = Instant::now();
     let mut result = StepResult {
+        index,
+        slot_released: false,
         retries: 0,
         already_gone: false,
         duration: Duration::ZERO,
@@ -248,11 +254,21 @@ async fn run_step_inner(
     }
 
     if let Some(wait) = operation.wait() {
-        // The scheduler is gone only if the run is over; nothing to tell then.
-        let _ = shared.entered_wait.send(index);
+        release_slot(shared, result);
         await_condition(shared, step, &operation, &wait.condition, wait.timeout).await?;
     }
     Ok(())
+}
+
+/// Tells the scheduler that the step no longer makes calls for now, so that another
+/// ready step can start: a 90 s ENI release, or 2 000 load balancer deletions queued
+/// behind ELB's 5 calls a second, must not keep other services' steps waiting.
+fn release_slot(shared: &Shared, result: &mut StepResult) {
+    if !result.slot_released {
+        result.slot_released = true;
+        // The scheduler is gone only if the run is over; nothing to tell then.
+        let _ = shared.entered_wait.send(result.index);
+    }
 }
 
 pub(super) enum CallError {
@@ -287,7 +303,11 @@ where
     let first = Instant::now();
     let mut attempt: u32 = 0;
     loop {
-        shared.pacer.acquire(rate_key).await;
+        let wait = shared.pacer.reserve(rate_key);
+        if !wait.is_zero() {
+            release_slot(shared, result);
+            tokio::time::sleep(wait).await;
+        }
         let error = match call().await {
             Ok(value) => {
                 shared.pacer.answered(rate_key);
