@@ -15,10 +15,11 @@ use tokio::time::Instant;
 /// The share of AWS's bucket and refill rate the pacer uses: the rest absorbs the
 /// jitter of round trips, which bunches calls the pacer spaced out.
 const HEADROOM: f64 = 0.9;
-/// A throttling answer multiplies the rate by this.
+/// A throttling answer multiplies the rate by this, once per second at most: the
+/// calls already under way when AWS started refusing say nothing new.
 const SLOW_DOWN: f64 = 0.7;
 /// Each call answered without throttling gives back this share of the full rate.
-const RECOVER: f64 = 0.01;
+const RECOVER: f64 = 0.02;
 /// The rate never goes below this share of the full rate.
 const FLOOR: f64 = 0.05;
 
@@ -31,6 +32,7 @@ struct Pace {
     /// Tokens per wall-clock second, now and at most.
     rate: f64,
     full_rate: f64,
+    slowed_at: Option<Instant>,
 }
 
 /// The pacer of one apply run.
@@ -62,6 +64,7 @@ impl Pacer {
                 capacity: (bucket.capacity * HEADROOM).floor().max(1.0),
                 rate: full_rate,
                 full_rate,
+                slowed_at: None,
             }
         });
         let elapsed = now.duration_since(pace.at).as_secs_f64();
@@ -97,9 +100,20 @@ impl Pacer {
     /// AWS answered a call on `key` with throttling: slow down, and empty the bucket
     /// (AWS's is empty).
     pub(super) fn throttled(&self, key: &RateKey) {
+        self.throttled_at(key, Instant::now());
+    }
+
+    fn throttled_at(&self, key: &RateKey, now: Instant) {
         self.throttled.fetch_add(1, Ordering::Relaxed);
-        self.with_pace(key, Instant::now(), |pace| {
-            pace.rate = (pace.rate * SLOW_DOWN).max(pace.full_rate * FLOOR);
+        let second = Duration::from_secs(1).mul_f64(self.scale);
+        self.with_pace(key, now, |pace| {
+            if pace
+                .slowed_at
+                .is_none_or(|at| now.duration_since(at) >= second)
+            {
+                pace.rate = (pace.rate * SLOW_DOWN).max(pace.full_rate * FLOOR);
+                pace.slowed_at = Some(now);
+            }
             pace.tokens = pace.tokens.min(0.0);
         });
     }
@@ -151,9 +165,12 @@ mod tests {
         let key = ec2_mutating();
         let now = Instant::now();
         pacer.reserve_at(&key, now);
-        pacer.throttled(&key);
-        pacer.throttled(&key);
-        let slowed = pacer.reserve_at(&key, now).as_secs_f64();
+        // Two answers in the same second slow down once; one a second later again.
+        pacer.throttled_at(&key, now);
+        pacer.throttled_at(&key, now);
+        let later = now + Duration::from_secs(1);
+        pacer.throttled_at(&key, later);
+        let slowed = pacer.reserve_at(&key, later).as_secs_f64();
         assert!(
             (slowed - 1.0 / (4.5 * 0.49)).abs() < 0.05,
             "after two throttling answers, one token takes {slowed} s"
@@ -161,9 +178,9 @@ mod tests {
         for _ in 0..200 {
             pacer.answered(&key);
         }
-        let recovered = pacer.with_pace(&key, now, |pace| pace.rate);
+        let recovered = pacer.with_pace(&key, later, |pace| pace.rate);
         assert!((recovered - 4.5).abs() < 1e-9, "{recovered}");
-        assert_eq!(pacer.throttled_answers(), 2);
+        assert_eq!(pacer.throttled_answers(), 3);
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> 
         duration: Duration::ZERO,
         error: None,
     };
-    let outcome = run_step_inner(shared, index, step, &mut result).await;
+    let outcome = run_step_inner(shared, step, &mut result).await;
     result.duration = started.elapsed();
     let at = jiff::Timestamp::now().to_string();
     let entry = match &outcome {
@@ -195,7 +195,6 @@ pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> 
 
 async fn run_step_inner(
     shared: &Shared,
-    index: usize,
     step: &PlanStep,
     result: &mut StepResult,
 ) -> Result<(), String> {
