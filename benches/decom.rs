@@ -1,10 +1,11 @@
-//! decom's benchmarks (issue 7), outside the test run: `plan` on synthetic
-//! snapshots of 1k/10k/100k resources (the `decom plan` command as a whole, then its
+//! decom's benchmarks, outside the test run: `plan` on synthetic
+//! snapshots of 1k/10k/100k/1M resources (the `decom plan` command as a whole, then its
 //! pipeline phase by phase), and `apply` on the simulator with realistic latencies
 //! against the critical-path bound and the runbook's order.
 //!
-//!     cargo bench --bench decom -- plan  [--sizes 1000,10000,100000] [--runs 7]
+//!     cargo bench --bench decom -- plan  [--sizes 1000,10000,100000,1000000] [--runs 7]
 //!     cargo bench --bench decom -- apply [--scale 0.01] [--stacks 1,10,50] [--parallelism 1,10,32]
+//!     cargo bench --bench decom -- apply --rate-limits [--scale 0.01] [--stacks 500] [--parallelism 32]
 //!
 //! Method and results: docs/performance.md.
 
@@ -83,7 +84,7 @@ fn work_dir() -> PathBuf {
 // plan
 
 fn plan_bench(args: &[String]) {
-    let sizes = list(args, "--sizes", &[1_000, 10_000, 100_000]);
+    let sizes = list(args, "--sizes", &[1_000, 10_000, 100_000, 1_000_000]);
     let runs: usize = flag(args, "--runs").map_or(7, |s| s.parse().expect("runs"));
     let dir = work_dir();
     let spec_dir = dir.join("spec");
@@ -216,7 +217,17 @@ fn command_bench(snapshots: &[(usize, PathBuf)], spec_dir: &Path, runs: usize) {
         );
     }
     if let (Some(a), Some(b)) = (medians.get(&10_000), medians.get(&100_000)) {
-        println!("growth 10k -> 100k (median): {:.1}x", b / a);
+        println!("growth 10k -> 100k (median): {:.1}x (goal <= 11x)", b / a);
+    }
+    for (size, ms_goal, mb_goal) in [(100_000, 1_000.0, 500.0), (1_000_000, 12_000.0, 4_000.0)] {
+        if let (Some(ms), Some(mb)) = (medians.get(&size), peaks.get(&size)) {
+            let met = |ok: bool| if ok { "met" } else { "missed" };
+            println!(
+                "goal at {size}: median {ms:.0} ms (< {ms_goal:.0}: {}), peak {mb:.0} MB (< {mb_goal:.0}: {})",
+                met(*ms < ms_goal),
+                met(*mb < mb_goal)
+            );
+        }
     }
 }
 
@@ -301,6 +312,9 @@ fn plan_child(args: &[String]) {
 // apply
 
 fn apply_bench(args: &[String]) {
+    if args.iter().any(|a| a == "--rate-limits") {
+        return rate_limited_bench(args);
+    }
     let scale: f64 = flag(args, "--scale").map_or(0.01, |s| s.parse().expect("scale"));
     let stacks = list(args, "--stacks", &[1, 10, 50]);
     let parallelisms = list(args, "--parallelism", &[1, 10, 32]);
@@ -335,8 +349,8 @@ fn apply_bench(args: &[String]) {
         assert!(plan.applyable, "the bench plan is applyable");
         let (bound, call_time) = critical_path_bound(&plan, &inventory, &knobs);
         let runbook = runbook_order(&plan);
-        let (runbook_wall, runbook_retries) =
-            runtime.block_on(apply_once(&runbook, &inventory, &knobs, 1));
+        let runbook_run = runtime.block_on(apply_once(&runbook, &inventory, &knobs, 1));
+        let (runbook_wall, runbook_retries) = (runbook_run.wall, runbook_run.retries);
         let runbook_real = runbook_wall.as_secs_f64() / scale;
         let row = |order: &str, par: usize, wall: Duration, retries: u32| {
             let real = wall.as_secs_f64() / scale;
@@ -359,8 +373,8 @@ fn apply_bench(args: &[String]) {
         };
         row("runbook", 1, runbook_wall, runbook_retries);
         for &p in &parallelisms {
-            let (wall, retries) = runtime.block_on(apply_once(&plan, &inventory, &knobs, p));
-            row("graph", p, wall, retries);
+            let run = runtime.block_on(apply_once(&plan, &inventory, &knobs, p));
+            row("graph", p, run.wall, run.retries);
         }
     }
 }
@@ -378,13 +392,17 @@ fn select_stacks(inventory: &Inventory) -> Selection {
     selection
 }
 
-/// One apply on a fresh simulated account; the wall time and the retries it took.
-async fn apply_once(
-    plan: &Plan,
-    inventory: &Inventory,
-    knobs: &Knobs,
-    parallelism: usize,
-) -> (Duration, u32) {
+/// What one apply took.
+struct Run {
+    wall: Duration,
+    retries: u32,
+    /// Calls the simulator answered, and how many of them with throttling.
+    calls: u64,
+    throttled: u64,
+}
+
+/// One apply on a fresh simulated account.
+async fn apply_once(plan: &Plan, inventory: &Inventory, knobs: &Knobs, parallelism: usize) -> Run {
     let sim = Arc::new(SimProvider::new(inventory.clone(), knobs.clone()));
     let plan_file = PlanFile::new(plan.clone(), inventory, false);
     // The journal and archive fsync on every step: a real cost, but not one of AWS's,
@@ -422,8 +440,104 @@ async fn apply_once(
         report.summary
     );
     assert!(sim.repeated_successes().is_empty());
-    let retries = report.steps.iter().map(|s| s.retries).sum();
-    (wall, retries)
+    let throttled: u64 = sim.throttled().values().sum();
+    assert_eq!(
+        report.throttled, throttled,
+        "the report counts every throttling answer"
+    );
+    Run {
+        wall,
+        retries: report.steps.iter().map(|s| s.retries).sum(),
+        calls: sim.api_calls().values().sum(),
+        throttled,
+    }
+}
+
+/// apply against AWS's token buckets (`Knobs::with_rate_limits`): wall time against
+/// the larger of the critical path and the rate-limit bound, and the throttling
+/// answers among the calls.
+fn rate_limited_bench(args: &[String]) {
+    let scale: f64 = flag(args, "--scale").map_or(0.01, |s| s.parse().expect("scale"));
+    let stacks = list(args, "--stacks", &[500]);
+    let parallelisms = list(args, "--parallelism", &[32]);
+    let knobs = Knobs::realistic()
+        .with_time_scale(scale)
+        .with_rate_limits()
+        .with_faults(0.0, 0.001);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "apply on the simulator with AWS's token buckets, Knobs::realistic().with_rate_limits() at time scale {scale} (real-AWS seconds = wall / scale)"
+    );
+    println!(
+        "{:>6} {:>6} {:>5} {:>8} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9} {:>7}  limiting bucket",
+        "stacks",
+        "steps",
+        "par.",
+        "wall s",
+        "crit. s",
+        "rate s",
+        "/max",
+        "calls",
+        "thrott.",
+        "thrott. %",
+        "retry"
+    );
+    for &n in &stacks {
+        let inventory = synth::stacks(n, SEED);
+        let plan = build_plan(
+            &inventory,
+            &select_stacks(&inventory),
+            &PlanOptions::default(),
+        );
+        assert!(plan.applyable, "the bench plan is applyable");
+        let (critical, _) = critical_path_bound(&plan, &inventory, &knobs);
+        let (rate, limiting) = rate_limit_bound(&plan);
+        for &p in &parallelisms {
+            let run = runtime.block_on(apply_once(&plan, &inventory, &knobs, p));
+            let real = run.wall.as_secs_f64() / scale;
+            println!(
+                "{:>6} {:>6} {:>5} {:>8.0} {:>9.0} {:>9.0} {:>8.2}x {:>8} {:>7} {:>8.2}% {:>7}  {}",
+                n,
+                plan.steps.len(),
+                p,
+                real,
+                critical,
+                rate,
+                real / critical.max(rate),
+                run.calls,
+                run.throttled,
+                100.0 * run.throttled as f64 / run.calls.max(1) as f64,
+                run.retries,
+                limiting
+            );
+        }
+    }
+}
+
+/// The rate-limit bound, in real-AWS seconds: the time AWS's fullest bucket takes
+/// to let the plan's calls through (its burst at once, the rest at its refill rate),
+/// and which bucket that is. Each step but an `AwaitDeletion` is one call; polls are
+/// batched and left out.
+fn rate_limit_bound(plan: &Plan) -> (f64, String) {
+    let mut calls: BTreeMap<decom_provider::RateKey, f64> = BTreeMap::new();
+    for step in &plan.steps {
+        if step.action != Action::AwaitDeletion {
+            *calls.entry(step.operation().rate_key()).or_default() += 1.0;
+        }
+    }
+    calls
+        .into_iter()
+        .map(|(key, n)| {
+            let bucket = decom_provider::rate_limits::default_bucket(key.service, key.family);
+            let secs = (n - bucket.capacity).max(0.0) / bucket.refill_per_second;
+            (secs, format!("{key}: {n} calls"))
+        })
+        .fold((0.0, String::new()), |best, this| {
+            if this.0 > best.0 { this } else { best }
+        })
 }
 
 /// The plan in a runbook's order: stack after stack (a stack is a connected part of

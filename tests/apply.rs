@@ -948,3 +948,39 @@ async fn the_steps_before_long_waits_start_first() {
     }
     assert_end_state(&plan, &inventory, &sim.snapshot());
 }
+
+#[tokio::test]
+async fn apply_keeps_within_aws_rate_limits_and_reports_throttling() {
+    // AWS's token buckets in the simulator (IAM's mutating bucket holds 10 calls,
+    // ELBv2's 20): 20 stacks at parallelism 32 make hundreds of calls per bucket,
+    // far more than their burst. Paced, under 1 % of them are answered with
+    // throttling; the report counts every one the executor saw.
+    let (inventory, plan) = every_stack(20);
+    // A simulated second takes 0.2 s, the poll interval included (the executor
+    // scales its pacing by it), so that apply's own bookkeeping does not slow the
+    // calls below AWS's rates; short waits keep the test short.
+    let knobs = Knobs {
+        time_scale: 0.2,
+        poll_interval: Duration::from_secs(5),
+        termination_delay: decom_sim::Delay::Time(Duration::from_secs(2)),
+        eni_release_delay: decom_sim::Delay::Time(Duration::from_secs(2)),
+        ..Knobs::default()
+    }
+    .with_rate_limits();
+    let sim = Arc::new(SimProvider::new(inventory.clone(), knobs));
+    let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 32).await;
+    assert!(report.succeeded(), "{}", report.to_markdown());
+    assert_end_state(&plan, &inventory, &sim.snapshot());
+    let calls: u64 = sim.api_calls().values().sum();
+    let throttled: u64 = sim.throttled().values().sum();
+    assert_eq!(
+        report.throttled, throttled,
+        "the report counts the throttling answers the simulator gave"
+    );
+    assert!(calls > 400, "{calls} calls");
+    assert!(
+        throttled * 100 < calls,
+        "{throttled} of {calls} calls throttled: {:?}",
+        sim.throttled()
+    );
+}

@@ -103,8 +103,14 @@ pub(super) async fn archive_resource(
     if shared.archive.contains(target) {
         return Ok(true);
     }
-    let Some(description) =
-        call_with_retries(shared, step, result, || shared.provider.describe(target)).await?
+    let rate_key = decom_provider::RateKey {
+        family: decom_provider::ActionFamily::NonMutating,
+        ..step.operation().rate_key()
+    };
+    let Some(description) = call_with_retries(shared, step, result, &rate_key, || {
+        shared.provider.describe(target)
+    })
+    .await?
     else {
         return Ok(false);
     };

@@ -20,6 +20,7 @@ use super::events::{ApplyEvent, ApplyReporter};
 use super::in_doubt;
 use super::journal::{JOURNAL_FILE, Journal, JournalEntry};
 use super::lock::RunLock;
+use super::pace::Pacer;
 use super::report::{ApplyReport, Outcome, StepReport};
 use super::schedule::{Ready, Status, skip_dependents};
 use super::step::{Shared, StepResult, archived_before, poller, run_step};
@@ -29,8 +30,9 @@ use crate::planfile::PlanFile;
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Steps making calls at once (`-parallelism`, default 10). A step that only
-    /// waits for an asynchronous completion gives its slot back; the waiting steps
-    /// are polled together ([`Provider::settled_many`]), one batch at a time.
+    /// waits for an asynchronous completion, or for its turn within AWS's rate
+    /// limits, gives its slot back; the waiting steps are polled together
+    /// ([`Provider::settled_many`]), one batch at a time.
     pub parallelism: usize,
     /// Holds the run lock, the journal, the archive and the reports of this plan.
     pub state_dir: std::path::PathBuf,
@@ -117,8 +119,9 @@ pub async fn execute(
     let (entered_wait, mut waits) = tokio::sync::mpsc::unbounded_channel();
     let (polls, poll_requests) = tokio::sync::mpsc::unbounded_channel();
     // Dropped (and the poller aborted) when the run returns, by any path.
+    let pacer = Arc::new(Pacer::new(scale));
     let mut poller_task = JoinSet::new();
-    poller_task.spawn(poller(provider.clone(), poll_requests));
+    poller_task.spawn(poller(provider.clone(), pacer.clone(), poll_requests));
     let shared = Arc::new(Shared {
         provider,
         journal,
@@ -134,6 +137,7 @@ pub async fn execute(
             .filter(|s| archived_before(&s.action))
             .map(|s| (s.key(), tokio::sync::OnceCell::new()))
             .collect(),
+        pacer,
     });
 
     let n = plan.steps.len();
@@ -261,6 +265,7 @@ pub async fn execute(
         report.steps.push(entry);
     }
     report.interrupted = interrupted;
+    report.throttled = shared.pacer.throttled_answers();
     let manifest = shared.archive.seal()?;
     report.finish(jiff::Timestamp::now(), Some(manifest));
     report.write(&options.state_dir)?;

@@ -9,6 +9,7 @@ mod execute;
 mod in_doubt;
 mod journal;
 mod lock;
+mod pace;
 mod report;
 mod schedule;
 mod stale;

@@ -34,6 +34,14 @@ pub struct ApplyReport {
     pub notices: Vec<String>,
     pub steps: Vec<StepReport>,
     pub summary: ReportSummary,
+    /// Calls AWS answered with throttling in this run (each was paced down and
+    /// retried).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttled: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +127,7 @@ impl ApplyReport {
             notices: Vec::new(),
             steps: Vec::new(),
             summary: ReportSummary::default(),
+            throttled: 0,
         }
     }
 
@@ -212,6 +221,13 @@ impl ApplyReport {
         let _ = writeln!(s, "| Archive | `{}` |", self.archive_dir);
         if let Some(m) = &self.manifest_sha256 {
             let _ = writeln!(s, "| Manifest | `{m}` |");
+        }
+        if self.throttled > 0 {
+            let _ = writeln!(
+                s,
+                "| Throttled | {} call(s) answered with throttling, paced down and retried |",
+                self.throttled
+            );
         }
         let status = if self.succeeded() {
             "complete"

@@ -2,25 +2,30 @@
 //! first change, its call retried within bounds, its asynchronous completion awaited
 //! through the poller, which asks about every waiting step at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use decom_provider::rules::consistency_retry_budget;
 use decom_provider::{
-    Action, ErrorKind, Operation, Provider, ProviderError, ResourceKey, ResourceType,
+    Action, ErrorKind, Operation, Provider, ProviderError, RateKey, ResourceKey, ResourceType,
 };
 
 use super::archive::Archive;
 use super::archiving::{archive_events, archive_resource};
 use super::events::{ApplyEvent, ApplyReporter};
 use super::journal::{Journal, JournalEntry};
+use super::pace::Pacer;
 use crate::plan::PlanStep;
 
 /// Calls retried after throttling or a transient failure, beyond the SDK's own.
 const MAX_TRANSIENT_RETRIES: u32 = 8;
 
 pub(super) struct StepResult {
+    /// The step's index in the plan, and whether it gave its parallelism slot back
+    /// (it waits for a rate-limit token or an asynchronous completion): at most once.
+    index: usize,
+    slot_released: bool,
     pub(super) retries: u32,
     pub(super) already_gone: bool,
     pub(super) duration: Duration,
@@ -79,6 +84,8 @@ pub(super) struct Shared {
     /// the archive (`true`) or it was found gone (`false`). Steps on the same
     /// resource share it, so the first of them archives and the others wait for it.
     pub(super) archived: BTreeMap<ResourceKey, tokio::sync::OnceCell<bool>>,
+    /// Keeps the calls within AWS's rate limits, and counts its throttling answers.
+    pub(super) pacer: Arc<Pacer>,
 }
 
 /// A waiting step's question to the poller, and where the answer goes.
@@ -93,6 +100,7 @@ pub(super) type PollRequest = (
 /// Steps answered together sleep and ask again together, so they stay in one batch.
 pub(super) async fn poller(
     provider: Arc<dyn Provider>,
+    pacer: Arc<Pacer>,
     mut requests: tokio::sync::mpsc::UnboundedReceiver<PollRequest>,
 ) {
     while let Some(first) = requests.recv().await {
@@ -101,7 +109,33 @@ pub(super) async fn poller(
             batch.push(more);
         }
         let (operations, replies): (Vec<Operation>, Vec<_>) = batch.into_iter().unzip();
-        let mut answers = provider.settled_many(&operations).await.into_iter();
+        // One describe call per type and bucket for up to POLL_BATCH operations.
+        let mut calls: BTreeMap<(RateKey, ResourceType), usize> = BTreeMap::new();
+        for operation in &operations {
+            *calls
+                .entry((operation.poll_rate_key(), operation.target.ty))
+                .or_default() += 1;
+        }
+        for ((key, _), n) in &calls {
+            for _ in 0..n.div_ceil(POLL_BATCH) {
+                pacer.acquire(key).await;
+            }
+        }
+        let answers = provider.settled_many(&operations).await;
+        let mut throttled = BTreeSet::new();
+        for (operation, answer) in operations.iter().zip(&answers) {
+            let key = operation.poll_rate_key();
+            match answer {
+                Err(e) if e.kind == ErrorKind::Throttled => {
+                    throttled.insert(key);
+                }
+                _ => pacer.answered(&key),
+            }
+        }
+        for key in &throttled {
+            pacer.throttled(key);
+        }
+        let mut answers = answers.into_iter();
         for (operation, reply) in operations.iter().zip(replies) {
             let answer = answers.next().unwrap_or_else(|| {
                 Err(ProviderError::new(
@@ -117,6 +151,9 @@ pub(super) async fn poller(
     }
 }
 
+/// Operations one poll call asks about: as many ids as an EC2 filter takes.
+const POLL_BATCH: usize = 200;
+
 /// Steps whose resource is archived first: everything but the wait for a deletion
 /// AWS makes by itself (an interface of a deleted load balancer), which decom does
 /// not call.
@@ -127,12 +164,14 @@ pub(super) fn archived_before(action: &Action) -> bool {
 pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> StepResult {
     let started = Instant::now();
     let mut result = StepResult {
+        index,
+        slot_released: false,
         retries: 0,
         already_gone: false,
         duration: Duration::ZERO,
         error: None,
     };
-    let outcome = run_step_inner(shared, index, step, &mut result).await;
+    let outcome = run_step_inner(shared, step, &mut result).await;
     result.duration = started.elapsed();
     let at = jiff::Timestamp::now().to_string();
     let entry = match &outcome {
@@ -192,7 +231,6 @@ pub(super) async fn run_step(shared: &Shared, index: usize, step: &PlanStep) -> 
 
 async fn run_step_inner(
     shared: &Shared,
-    index: usize,
     step: &PlanStep,
     result: &mut StepResult,
 ) -> Result<(), StepFailure> {
@@ -236,7 +274,12 @@ async fn run_step_inner(
         archive_events(shared, step, &operation.target).await?;
     }
 
-    match call_with_retries(shared, step, result, || shared.provider.execute(&operation)).await {
+    let rate_key = operation.rate_key();
+    match call_with_retries(shared, step, result, &rate_key, || {
+        shared.provider.execute(&operation)
+    })
+    .await
+    {
         Ok(()) => {}
         Err(CallError::NotFound) => {
             result.already_gone = true;
@@ -246,11 +289,21 @@ async fn run_step_inner(
     }
 
     if let Some(wait) = operation.wait() {
-        // The scheduler is gone only if the run is over; nothing to tell then.
-        let _ = shared.entered_wait.send(index);
+        release_slot(shared, result);
         await_condition(shared, step, &operation, &wait.condition, wait.timeout).await?;
     }
     Ok(())
+}
+
+/// Tells the scheduler that the step no longer makes calls for now, so that another
+/// ready step can start: a 90 s ENI release, or 2 000 load balancer deletions queued
+/// behind ELB's 5 calls a second, must not keep other services' steps waiting.
+fn release_slot(shared: &Shared, result: &mut StepResult) {
+    if !result.slot_released {
+        result.slot_released = true;
+        // The scheduler is gone only if the run is over; nothing to tell then.
+        let _ = shared.entered_wait.send(result.index);
+    }
 }
 
 pub(super) enum CallError {
@@ -267,13 +320,15 @@ impl From<CallError> for StepFailure {
     }
 }
 
-/// One provider call, retried: throttling and transient failures a few times with
-/// backoff, eventual-consistency conflicts until their budget for the error code
-/// runs out (docs/dependency-rules.md). Anything else fails the step at once.
+/// One provider call, paced by the bucket `rate_key` names and retried: throttling
+/// and transient failures a few times with backoff, eventual-consistency conflicts
+/// until their budget for the error code runs out (docs/dependency-rules.md).
+/// Anything else fails the step at once.
 pub(super) async fn call_with_retries<T, F, Fut>(
     shared: &Shared,
     step: &PlanStep,
     result: &mut StepResult,
+    rate_key: &RateKey,
     mut call: F,
 ) -> Result<T, CallError>
 where
@@ -283,10 +338,23 @@ where
     let first = Instant::now();
     let mut attempt: u32 = 0;
     loop {
+        let wait = shared.pacer.reserve(rate_key);
+        if !wait.is_zero() {
+            release_slot(shared, result);
+            tokio::time::sleep(wait).await;
+        }
         let error = match call().await {
-            Ok(value) => return Ok(value),
+            Ok(value) => {
+                shared.pacer.answered(rate_key);
+                return Ok(value);
+            }
             Err(error) => error,
         };
+        if error.kind == ErrorKind::Throttled {
+            shared.pacer.throttled(rate_key);
+        } else {
+            shared.pacer.answered(rate_key);
+        }
         let retry = match error.kind {
             ErrorKind::NotFound => return Err(CallError::NotFound),
             ErrorKind::Throttled | ErrorKind::Transient => attempt < MAX_TRANSIENT_RETRIES,

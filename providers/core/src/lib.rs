@@ -8,10 +8,12 @@ pub mod inventory;
 pub mod model;
 pub mod ownership;
 pub mod provider;
+pub mod rate_limits;
 pub mod rules;
 pub mod usage;
 
 pub use inventory::{Inventory, InventoryIndex, Referrer, ResourceId, SNAPSHOT_FORMAT_VERSION};
 pub use model::*;
 pub use provider::*;
+pub use rate_limits::{ActionFamily, RateKey, TokenBucket};
 pub use rules::{Obstacle, blocking_referrers, intrinsic_obstacles, obstacles_to_delete};

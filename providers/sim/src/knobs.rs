@@ -49,6 +49,11 @@ pub struct Knobs {
     pub time_scale: f64,
     /// Unscaled interval the engine sleeps between polls.
     pub poll_interval: Duration,
+    /// Throttle `execute` and polls with AWS's token buckets per region, service and
+    /// family of actions (`decom_provider::rate_limits::default_bucket`), refilled on
+    /// the scaled clock: a call finding its bucket empty is answered with the
+    /// service's throttling code.
+    pub rate_limits: bool,
 }
 
 impl Default for Knobs {
@@ -67,6 +72,7 @@ impl Default for Knobs {
             iam_propagation_delay: Delay::None,
             time_scale: 1.0,
             poll_interval: Duration::from_millis(1),
+            rate_limits: false,
         }
     }
 }
@@ -88,6 +94,7 @@ impl Knobs {
             iam_propagation_delay: Delay::Time(Duration::from_secs(5)),
             time_scale: 1.0,
             poll_interval: Duration::from_secs(5),
+            rate_limits: false,
         }
     }
 
@@ -104,6 +111,14 @@ impl Knobs {
     pub fn with_faults(mut self, throttle_rate: f64, transient_rate: f64) -> Self {
         self.throttle_rate = throttle_rate;
         self.transient_rate = transient_rate;
+        self
+    }
+
+    /// AWS's token buckets instead of random throttling: throttling answers then
+    /// come only from calls made faster than AWS allows.
+    pub fn with_rate_limits(mut self) -> Self {
+        self.rate_limits = true;
+        self.throttle_rate = 0.0;
         self
     }
 

@@ -10,6 +10,7 @@ pub mod knobs;
 mod provider;
 mod snapshot;
 pub mod synth;
+mod throttle;
 
 pub use knobs::{Delay, Knobs};
 pub use provider::{SimEvent, SimOutcome, SimProvider};

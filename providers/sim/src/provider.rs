@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use decom_provider::{
     ApiCallStats, CallerIdentity, DiscoveryProgress, DiscoveryRequest, Inventory, Obstacle,
-    Operation, Provider, ProviderError, Resource, ResourceKey, inventory::SnapshotError,
+    Operation, Provider, ProviderError, RateKey, Resource, ResourceKey, inventory::SnapshotError,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,6 +21,7 @@ use crate::account::Account;
 use crate::answers::{api_name, describe_api};
 use crate::discovery;
 use crate::knobs::Knobs;
+use crate::throttle::Buckets;
 
 /// Describes in flight in [`SimProvider::describe_many`]: as many as the AWS
 /// provider has at most (4 batches at once, 8 calls in flight in each).
@@ -108,6 +109,8 @@ struct SimState {
 pub struct SimProvider {
     knobs: Knobs,
     state: Mutex<SimState>,
+    /// AWS's token buckets, with [`Knobs::rate_limits`].
+    buckets: Option<Buckets>,
 }
 
 /// FNV-1a: a hash that is stable across runs and Rust versions, for seeding draws.
@@ -169,6 +172,7 @@ impl SimProvider {
                 calls: ApiCallStats::new(),
                 attempts: BTreeMap::new(),
             }),
+            buckets: knobs.rate_limits.then(|| Buckets::new(knobs.time_scale)),
             knobs,
         }
     }
@@ -185,6 +189,23 @@ impl SimProvider {
 
     pub fn knobs(&self) -> &Knobs {
         &self.knobs
+    }
+
+    /// Calls answered with a throttling code because their token bucket was empty
+    /// ([`Knobs::rate_limits`]), per bucket.
+    pub fn throttled(&self) -> BTreeMap<RateKey, u64> {
+        self.buckets
+            .as_ref()
+            .map(Buckets::throttled)
+            .unwrap_or_default()
+    }
+
+    /// Takes a token for the call, when the knobs model AWS's rate limits.
+    fn take_token(&self, key: &RateKey, api: &str) -> Result<(), ProviderError> {
+        match &self.buckets {
+            Some(buckets) => buckets.take(key, api),
+            None => Ok(()),
+        }
     }
 
     /// The account's regions, sorted and once each.
@@ -358,17 +379,21 @@ impl Provider for SimProvider {
         let state = &mut *state;
         let api = api_name(operation, state.account.get(&operation.target));
         *state.calls.entry(api.to_string()).or_default() += 1;
-        let result = match draw.fault {
-            Some(fault) => Err((fault.code(), fault.message().to_string(), true)),
-            None => state
+        let limited = self.take_token(&operation.rate_key(), api).err();
+        let result = match (limited, draw.fault) {
+            (Some(throttled), _) => Err((throttled.code, throttled.message, true)),
+            (None, Some(fault)) => {
+                Err((fault.code().to_string(), fault.message().to_string(), true))
+            }
+            (None, None) => state
                 .account
                 .execute(operation, Instant::now())
-                .map_err(|refusal| (refusal.code, refusal.message, false)),
+                .map_err(|refusal| (refusal.code.to_string(), refusal.message, false)),
         };
         let outcome = match &result {
             Ok(()) => SimOutcome::Succeeded,
             Err((code, _, injected)) => SimOutcome::Failed {
-                code: (*code).to_string(),
+                code: code.clone(),
                 injected: *injected,
             },
         };
@@ -392,6 +417,7 @@ impl Provider for SimProvider {
         let api = describe_api(operation.target.ty);
         if operation.wait().is_some() {
             *state.calls.entry(api.to_string()).or_default() += 1;
+            self.take_token(&operation.poll_rate_key(), api)?;
         }
         if let Some(fault) = draw.fault {
             return Err(ProviderError::new(
@@ -432,19 +458,23 @@ impl Provider for SimProvider {
                 }
                 let mut state = self.lock();
                 *state.calls.entry(api.to_string()).or_default() += 1;
+                let limited = self
+                    .take_token(&operations[chunk[0]].poll_rate_key(), api)
+                    .err();
                 let now = Instant::now();
                 chunk
                     .iter()
                     .zip(draws)
                     .map(|(&i, draw)| {
-                        let answer = match draw.fault {
-                            Some(fault) => Err(ProviderError::new(
+                        let answer = match (&limited, draw.fault) {
+                            (Some(throttled), _) => Err(throttled.clone()),
+                            (None, Some(fault)) => Err(ProviderError::new(
                                 api,
                                 Some(region),
                                 fault.code(),
                                 fault.message(),
                             )),
-                            None => Ok(state.account.poll(&operations[i], now)),
+                            (None, None) => Ok(state.account.poll(&operations[i], now)),
                         };
                         (i, answer)
                     })
