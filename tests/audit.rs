@@ -3,7 +3,7 @@
 //! back against the same snapshot, the JSON shape, the text table and the CLI.
 //!
 //! The fixture is generated here; after changing the builder, regenerate with
-//! `DECOM_UPDATE_FIXTURES=1 cargo test -p decom --test integration audit`.
+//! `DECOM_UPDATE_FIXTURES=1 cargo test -p decom-cli --test integration audit`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

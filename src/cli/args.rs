@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -10,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "decom",
     version,
+    long_version = LONG_VERSION.as_str(),
     about = "Declarative, reviewable AWS decommissioning: plan what must be gone, then apply it in dependency order.",
     long_about = None,
     after_help = "Exit codes: 0 success (no changes with -detailed-exitcode), 1 error or blocked plan, 2 changes present (with -detailed-exitcode)."
@@ -21,6 +23,25 @@ pub struct Cli {
     /// RUST_LOG).
     #[arg(short = 'v', long, global = true)]
     pub verbose: bool,
+}
+
+/// `decom --version`, laid out as `terraform version`: the version and the commit it
+/// was built from, then the target (`-V` prints the version alone). The build script
+/// (build.rs) supplies the commit, empty when the build could not tell.
+static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
+    long_version(
+        env!("CARGO_PKG_VERSION"),
+        env!("DECOM_BUILD_COMMIT"),
+        env!("DECOM_BUILD_TARGET"),
+    )
+});
+
+fn long_version(version: &str, commit: &str, target: &str) -> String {
+    let commit = match commit {
+        "" => String::new(),
+        commit => format!(" (commit {commit})"),
+    };
+    format!("v{version}{commit}\non {target}")
 }
 
 #[derive(Debug, Subcommand)]
@@ -394,6 +415,68 @@ pub fn normalize_args<A: Into<OsString>>(args: impl IntoIterator<Item = A>) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_names_the_commit_and_the_target_as_terraform_does() {
+        assert_eq!(
+            long_version("0.1.0", "1a2b3c4d5e6f", "x86_64-unknown-linux-musl"),
+            "v0.1.0 (commit 1a2b3c4d5e6f)\non x86_64-unknown-linux-musl"
+        );
+        // A build that could not tell the commit (no git, no crate metadata) says so
+        // by leaving it out.
+        assert_eq!(
+            long_version("0.1.0", "", "aarch64-apple-darwin"),
+            "v0.1.0\non aarch64-apple-darwin"
+        );
+
+        let error = Cli::try_parse_from(["decom", "--version"]).expect_err("--version exits");
+        assert_eq!(error.kind(), clap::error::ErrorKind::DisplayVersion);
+        let printed = error.render().to_string();
+        let target = env!("DECOM_BUILD_TARGET");
+        assert!(!target.is_empty(), "build.rs sets the target");
+        assert_eq!(
+            printed.lines().collect::<Vec<_>>(),
+            [
+                format!("decom v{}{}", env!("CARGO_PKG_VERSION"), commit_note()),
+                format!("on {target}"),
+            ],
+        );
+        let short = Cli::try_parse_from(["decom", "-V"]).expect_err("-V exits");
+        assert_eq!(
+            short.render().to_string().trim_end(),
+            format!("decom {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    fn commit_note() -> String {
+        match env!("DECOM_BUILD_COMMIT") {
+            "" => String::new(),
+            commit => format!(" (commit {commit})"),
+        }
+    }
+
+    /// Built from a git checkout of the repository, the binary names the commit at
+    /// HEAD, the one it was built from: the build script runs again when HEAD moves.
+    #[test]
+    fn version_commit_is_head_of_the_checkout() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let head = std::process::Command::new("git")
+            .args(["rev-parse", "--show-toplevel", "HEAD"])
+            .current_dir(root)
+            .output();
+        let Ok(head) = head else {
+            return; // no git here: nothing to compare with
+        };
+        let out = String::from_utf8_lossy(&head.stdout);
+        let mut lines = out.lines();
+        let (Some(top), Some(commit)) = (lines.next(), lines.next()) else {
+            return;
+        };
+        if std::fs::canonicalize(top).ok() != std::fs::canonicalize(root).ok() {
+            return; // not this repository's checkout
+        }
+        assert_eq!(env!("DECOM_BUILD_COMMIT"), &commit[..12]);
+    }
 
     #[test]
     fn terraform_spellings_are_accepted() {
