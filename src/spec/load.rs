@@ -14,7 +14,7 @@ use hcl_edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
 use sha2::{Digest, Sha256};
 
 use super::diag::{Diagnostic, Diagnostics, Location, did_you_mean};
-use super::eval::{self, Reference, type_name};
+use super::eval::{self, EvalError, Reference, type_name};
 use super::model::{Decommission, ProviderBlock, SourceFile, Spec};
 
 /// What the command line adds to a spec.
@@ -290,8 +290,13 @@ impl Loader {
             decommission = self.decommission(*file, block);
         }
         if decommissions.is_empty() && self.diagnostics.is_empty() {
+            // Like rustc's missing `main`: at the end of the (last) file.
+            let end = spec_files.checked_sub(1).map(|last| {
+                let end = self.sources[last].text.trim_end().len();
+                self.location(last, Some(end..end))
+            });
             self.error(
-                Diagnostic::error("the spec has no `decommission` block", None).with_hint(
+                Diagnostic::error("the spec has no `decommission` block", end).with_hint(
                     "add one: `decommission \"name\" { absent \"aws_lb\" { names = [\"...\"] } }`",
                 ),
             );
@@ -512,10 +517,21 @@ impl Loader {
         }
         match eval::evaluate(expr, &self.ctx) {
             Ok(value) => Some(value),
+            Err(EvalError::Arithmetic(err)) => {
+                let location = self.location(file, Some(err.span));
+                self.error(
+                    Diagnostic::error(
+                        format!("cannot evaluate expression: {}", err.problem),
+                        Some(location),
+                    )
+                    .with_hint(err.problem.hint()),
+                );
+                None
+            }
             Err(err) => {
                 let location = self.location(file, expr.span());
                 self.error(Diagnostic::error(
-                    format!("cannot evaluate expression: {}", err.kind()),
+                    format!("cannot evaluate expression: {err}"),
                     Some(location),
                 ));
                 None

@@ -4,6 +4,7 @@
 //!
 //! The language is described in `docs/spec.md`.
 
+mod arith;
 mod blocks;
 mod diag;
 mod eval;
@@ -11,6 +12,10 @@ mod load;
 mod model;
 mod variables;
 
+#[cfg(test)]
+mod fuzz;
+#[cfg(test)]
+mod input_tests;
 #[cfg(test)]
 mod tests;
 
