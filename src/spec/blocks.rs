@@ -591,6 +591,7 @@ impl Loader {
 
     /// An `absent` naming the same id or name as a `keep` of the same type: `keep`
     /// wins, so the `absent` entry is a contradiction the author should resolve.
+    /// Each entry is looked up among the kept ones, not compared with every `keep`.
     fn check_conflicts(
         &mut self,
         absent: &[Selector],
@@ -598,33 +599,57 @@ impl Loader {
         keep: &[Selector],
         keep_spans: &[SelectorSpans],
     ) {
-        for (a, a_spans) in absent.iter().zip(absent_spans) {
-            for (k, k_spans) in keep.iter().zip(keep_spans) {
-                let same_type = match (a.resource_type, k.resource_type) {
-                    (Some(x), Some(y)) => x == y,
-                    _ => true,
-                };
-                if !same_type {
-                    continue;
+        // (id or name, value) -> the first `keep` of each type (`None`: "*") naming it.
+        let mut kept: BTreeMap<(&str, &str), BTreeMap<Option<ResourceType>, usize>> =
+            BTreeMap::new();
+        for (index, k) in keep.iter().enumerate() {
+            for (what, values) in [("id", &k.ids), ("name", &k.names)] {
+                for value in values {
+                    kept.entry((what, value.as_str()))
+                        .or_default()
+                        .entry(k.resource_type)
+                        .or_insert(index);
                 }
-                let pairs = [
-                    ("id", &a.ids, &a_spans.ids, &k.ids, &k_spans.ids),
-                    ("name", &a.names, &a_spans.names, &k.names, &k_spans.names),
-                ];
-                for (what, a_values, a_at, k_values, k_at) in pairs {
-                    for value in a_values.iter().filter(|v| k_values.contains(v)) {
-                        let (Some(a_at), Some(k_at)) = (a_at.get(value), k_at.get(value)) else {
-                            continue;
-                        };
-                        self.error(
-                            Diagnostic::error(
-                                format!("{what} `{value}` is both absent and kept"),
-                                Some(a_at.clone()),
-                            )
-                            .with_hint(CONFLICT_HINT)
-                            .with_note(k_at.clone(), format!("kept by {} here", k.describe())),
-                        );
-                    }
+            }
+        }
+        for (a, a_spans) in absent.iter().zip(absent_spans) {
+            for (what, values, spans) in [
+                ("id", &a.ids, &a_spans.ids),
+                ("name", &a.names, &a_spans.names),
+            ] {
+                for value in values {
+                    let Some(keepers) = kept.get(&(what, value.as_str())) else {
+                        continue;
+                    };
+                    // The first `keep` in the spec that contradicts this entry.
+                    let first = match a.resource_type {
+                        None => keepers.values().min().copied(),
+                        Some(ty) => [keepers.get(&Some(ty)), keepers.get(&None)]
+                            .into_iter()
+                            .flatten()
+                            .min()
+                            .copied(),
+                    };
+                    let Some(index) = first else {
+                        continue;
+                    };
+                    let (k, k_spans) = (&keep[index], &keep_spans[index]);
+                    let k_at = if what == "id" {
+                        &k_spans.ids
+                    } else {
+                        &k_spans.names
+                    };
+                    let (Some(a_at), Some(k_at)) = (spans.get(value), k_at.get(value)) else {
+                        continue;
+                    };
+                    self.error(
+                        Diagnostic::error(
+                            format!("{what} `{value}` is both absent and kept"),
+                            Some(a_at.clone()),
+                        )
+                        .with_hint(CONFLICT_HINT)
+                        .with_note(k_at.clone(), format!("kept by {} here", k.describe())),
+                    );
                 }
             }
         }

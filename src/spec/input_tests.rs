@@ -1,6 +1,7 @@
-//! Tests of the loader on input that used to crash it: arithmetic that panicked in
-//! hcl-rs.
+//! Tests of the loader on input that used to crash or slow it: arithmetic that
+//! panicked in hcl-rs, large specs.
 
+use super::diag::LineIndex;
 use super::tests::{load_err, load_ok, position, single_error, source, summary, with_body};
 use super::*;
 
@@ -146,4 +147,54 @@ fn var_values_that_divide_by_zero_name_the_variable_and_value() {
         spec.decommission.absent[0].name_prefix.as_deref(),
         Some("api-2")
     );
+}
+
+// ---- large specs ----
+
+#[test]
+fn a_spec_of_many_names_and_conflicts_loads() {
+    let mut body = String::new();
+    for i in 0..5_000 {
+        body.push_str(&format!(
+            "  absent \"aws_lb\" {{ names = [\"svc-{i}\", \"é-{i}\"] }}\n"
+        ));
+    }
+    for i in (0..5_000).step_by(1000) {
+        body.push_str(&format!("  keep \"*\" {{ names = [\"svc-{i}\"] }}\n"));
+    }
+    let diagnostics = load_err(&with_body(&body));
+    assert_eq!(
+        summary(&diagnostics),
+        (0..5_000)
+            .step_by(1000)
+            .map(|i| format!(
+                "main.hcl:{}:30: name `svc-{i}` is both absent and kept",
+                i + 2
+            ))
+            .collect::<Vec<_>>()
+    );
+}
+
+proptest::proptest! {
+    /// The index locates a span exactly as scanning the text does.
+    #[test]
+    fn line_index_agrees_with_a_scan(
+        text in "(a|é|日|🦀|\n|\r\n|\t| ){0,60}",
+        offsets in proptest::collection::vec(0usize..200, 1..8),
+    ) {
+        let file = source("main.hcl", &text);
+        let index = LineIndex::new(&text);
+        for offset in offsets {
+            let located = index.locate(&file, offset..offset + 3);
+            let start = (0..=offset.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            proptest::prop_assert_eq!(located.line, line);
+            proptest::prop_assert_eq!(located.column, text[line_start..start].chars().count() + 1);
+            proptest::prop_assert_eq!(located.span.start, start);
+            let line_text = index.line(&text, line).unwrap_or("");
+            proptest::prop_assert_eq!(Some(line_text), text.split('\n').nth(line - 1));
+        }
+    }
 }

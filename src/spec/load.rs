@@ -13,7 +13,7 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
 use sha2::{Digest, Sha256};
 
-use super::diag::{Diagnostic, Diagnostics, Location, did_you_mean};
+use super::diag::{Diagnostic, Diagnostics, LineIndex, Location, did_you_mean};
 use super::eval::{self, EvalError, Reference, type_name};
 use super::model::{Decommission, ProviderBlock, SourceFile, Spec};
 
@@ -120,6 +120,7 @@ pub fn parse_sources(
     sources.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     let spec_files = sources.len();
     let mut loader = Loader {
+        line_indexes: sources.iter().map(|s| LineIndex::new(&s.text)).collect(),
         sources,
         diagnostics: Vec::new(),
         declared: BTreeMap::new(),
@@ -210,6 +211,8 @@ pub(super) struct Declared {
 pub(super) struct Loader {
     /// The spec files (sorted by name), then the var files.
     pub(super) sources: Vec<SourceFile>,
+    /// One per source, to locate spans.
+    pub(super) line_indexes: Vec<LineIndex>,
     pub(super) diagnostics: Vec<Diagnostic>,
     pub(super) declared: BTreeMap<String, Declared>,
     pub(super) values: BTreeMap<String, Value>,
@@ -311,7 +314,7 @@ impl Loader {
     }
 
     pub(super) fn location(&self, file: usize, span: Option<Range<usize>>) -> Location {
-        Location::new(&self.sources[file], span.unwrap_or(0..0))
+        self.line_indexes[file].locate(&self.sources[file], span.unwrap_or(0..0))
     }
 
     pub(super) fn parse(&mut self, file: usize) -> Option<Body> {

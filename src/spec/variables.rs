@@ -10,7 +10,7 @@ use hcl_edit::Span;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Structure};
 
-use super::diag::{Diagnostic, Location, did_you_mean};
+use super::diag::{Diagnostic, LineIndex, Location, did_you_mean};
 use super::eval::{self, EvalError, Reference};
 use super::load::{Declared, LoadOptions, Loader, file_name, label_span};
 use super::model::SourceFile;
@@ -184,6 +184,7 @@ impl Loader {
     fn read_var_file(&mut self, path: &Path) -> Option<usize> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
+                self.line_indexes.push(LineIndex::new(&text));
                 self.sources.push(SourceFile {
                     display_path: path.display().to_string(),
                     file_name: file_name(path),
