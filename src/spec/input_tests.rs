@@ -1,5 +1,5 @@
 //! Tests of the loader on input that used to crash or slow it: arithmetic that
-//! panicked in hcl-rs, large specs.
+//! panicked in hcl-rs, byte-order marks, oversized and large specs.
 
 use super::diag::LineIndex;
 use super::tests::{load_err, load_ok, position, single_error, source, summary, with_body};
@@ -146,6 +146,114 @@ fn var_values_that_divide_by_zero_name_the_variable_and_value() {
     assert_eq!(
         spec.decommission.absent[0].name_prefix.as_deref(),
         Some("api-2")
+    );
+}
+
+// ---- byte-order mark ----
+
+#[test]
+fn a_byte_order_mark_is_ignored_and_columns_stay_right() {
+    let text = format!(
+        "provider \"gcp\" {{}}\n{}",
+        with_body("  absent \"aws_lb\" { names = [\"a\"] }")
+    );
+    let d = single_error(&format!("\u{feff}{text}"));
+    assert_eq!(d.message, "unsupported provider `gcp`");
+    assert_eq!(position(&d), (1, 10));
+    assert_eq!(position(&single_error(&text)), (1, 10));
+    let rendered = d.render(&[source("main.hcl", &text)]);
+    assert!(
+        rendered.contains(" 1 | provider \"gcp\" {}\n   |          ^^^^^\n"),
+        "{rendered}"
+    );
+
+    let spec = load_ok(&format!(
+        "\u{feff}{}",
+        with_body("  absent \"aws_lb\" { names = [\"a\"] }")
+    ));
+    assert!(!spec.sources[0].text.starts_with('\u{feff}'));
+    // The same spec with or without the mark is the same spec.
+    let plain = load_ok(&with_body("  absent \"aws_lb\" { names = [\"a\"] }"));
+    assert_eq!(spec.hash, plain.hash);
+}
+
+#[test]
+fn a_var_file_with_a_byte_order_mark_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("prod.tfvars");
+    std::fs::write(&file, "\u{feff}count = 3\n").expect("write");
+    let options = LoadOptions {
+        vars: vec![],
+        var_files: vec![file],
+    };
+    let spec = parse_sources(vec![source("main.hcl", COUNT_SPEC)], &options).expect("loads");
+    assert_eq!(
+        spec.decommission.absent[0].name_prefix.as_deref(),
+        Some("api-3")
+    );
+}
+
+// ---- size ----
+
+/// A comment of `bytes` bytes.
+fn filler(bytes: usize) -> String {
+    let mut text = "#".repeat(bytes - 1);
+    text.push('\n');
+    text
+}
+
+#[test]
+fn specs_over_the_size_limit_are_refused() {
+    let half = usize::try_from(MAX_SPEC_BYTES / 2).expect("fits");
+    let body = with_body("  absent \"aws_lb\" { names = [\"a\"] }");
+    // Up to the limit, a spec loads.
+    let fits = vec![
+        source("a.hcl", &filler(half)),
+        source("b.hcl", &(filler(half - body.len()) + &body)),
+    ];
+    parse_sources(fits, &LoadOptions::default()).expect("a spec at the limit loads");
+    // One byte more, and the file that crosses the limit is named.
+    let over = vec![
+        source("a.hcl", &filler(half)),
+        source("b.hcl", &(filler(half - body.len() + 1) + &body)),
+    ];
+    let diagnostics = parse_sources(over, &LoadOptions::default()).expect_err("too large");
+    assert_eq!(
+        summary(&diagnostics),
+        [
+            "`spec/b.hcl` brings the spec to 10.0 MiB; a spec may hold at most 10.0 MiB across its files"
+        ]
+    );
+    assert!(diagnostics.items[0].hint.is_some());
+}
+
+#[test]
+fn files_over_the_size_limit_are_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = dir.path().join("big.hcl");
+    let file = std::fs::File::create(&big).expect("create");
+    // Sparse: nothing is written, the size is what counts.
+    file.set_len(MAX_SPEC_BYTES * 5).expect("set_len");
+    std::fs::write(dir.path().join("a.hcl"), "variable \"a\" {}\n").expect("write");
+    let diagnostics = load(dir.path(), &LoadOptions::default()).expect_err("too large");
+    assert_eq!(
+        summary(&diagnostics),
+        [format!(
+            "`{}` brings the spec to 50.0 MiB; a spec may hold at most 10.0 MiB across its files",
+            big.display()
+        )]
+    );
+    // A var file counts too.
+    let options = LoadOptions {
+        vars: vec![],
+        var_files: vec![big.clone()],
+    };
+    let diagnostics =
+        parse_sources(vec![source("main.hcl", COUNT_SPEC)], &options).expect_err("too large");
+    assert!(
+        summary(&diagnostics)[0]
+            .starts_with(&format!("`{}` brings the spec to 50.0 MiB", big.display())),
+        "{diagnostics}"
     );
 }
 

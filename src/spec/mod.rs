@@ -10,6 +10,7 @@ mod diag;
 mod eval;
 mod load;
 mod model;
+mod source;
 mod variables;
 
 #[cfg(test)]
@@ -21,6 +22,7 @@ mod tests;
 
 pub use diag::{Diagnostic, Diagnostics, Location, Severity};
 pub use load::{LoadOptions, load, parse_sources};
+pub use source::MAX_SPEC_BYTES;
 pub use model::{
     Allow, AssumeRole, Decommission, Glob, OrphanPolicy, ProviderBlock, Selector, SelectorKind,
     SourceFile, Spec,

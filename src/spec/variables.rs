@@ -12,8 +12,9 @@ use hcl_edit::structure::{Block, Structure};
 
 use super::diag::{Diagnostic, LineIndex, Location, did_you_mean};
 use super::eval::{self, EvalError, Reference};
-use super::load::{Declared, LoadOptions, Loader, file_name, label_span};
+use super::load::{Declared, LoadOptions, Loader, label_span};
 use super::model::SourceFile;
+use super::source;
 
 const VARIABLE_ATTRIBUTES: [&str; 2] = ["default", "description"];
 
@@ -182,19 +183,28 @@ impl Loader {
     }
 
     fn read_var_file(&mut self, path: &Path) -> Option<usize> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
+        let shown = path.display().to_string();
+        let budget = source::MAX_SPEC_BYTES.saturating_sub(self.bytes_read);
+        match source::read_within(path, budget) {
+            Ok(Ok(mut text)) => {
+                self.bytes_read += text.len() as u64;
+                source::strip_bom(&mut text);
                 self.line_indexes.push(LineIndex::new(&text));
                 self.sources.push(SourceFile {
-                    display_path: path.display().to_string(),
-                    file_name: file_name(path),
+                    display_path: shown,
+                    file_name: source::file_name(path),
                     text,
                 });
                 Some(self.sources.len() - 1)
             }
+            Ok(Err(size)) => {
+                let total = self.bytes_read.saturating_add(size);
+                self.error(source::too_large(&shown, total));
+                None
+            }
             Err(err) => {
                 self.error(Diagnostic::error(
-                    format!("cannot read var file `{}`: {err}", path.display()),
+                    format!("cannot read var file `{shown}`: {err}"),
                     None,
                 ));
                 None
