@@ -1,7 +1,9 @@
-//! Tests of the loader on input that used to crash or slow it: arithmetic that
-//! panicked in hcl-rs, byte-order marks, oversized and large specs.
+//! Tests of the loader on input that used to crash or slow it (arithmetic that
+//! panicked in hcl-rs, byte-order marks, oversized and large specs) and of the checks
+//! of region names and account ids.
 
 use super::diag::LineIndex;
+use super::provider::is_region_name;
 use super::tests::{load_err, load_ok, position, single_error, source, summary, with_body};
 use super::*;
 
@@ -305,4 +307,95 @@ proptest::proptest! {
             proptest::prop_assert_eq!(Some(line_text), text.split('\n').nth(line - 1));
         }
     }
+}
+
+// ---- regions and accounts ----
+
+#[test]
+fn region_name_shapes() {
+    for name in [
+        "us-east-1",
+        "eu-central-2",
+        "ap-southeast-4",
+        "us-gov-west-1",
+        "cn-north-1",
+        "us-isob-east-1",
+        "us-iso-east-1",
+        "eu-isoe-west-1",
+        "il-central-1",
+        "mx-central-1",
+        "ca-west-1",
+    ] {
+        assert!(is_region_name(name), "{name}");
+    }
+    for name in [
+        "",
+        "mars-1",
+        "global",
+        "us-east",
+        "us-east-1a",
+        "US-EAST-1",
+        "useast-1",
+        "use-east-1",
+        "us-east-1-",
+        "-us-east-1",
+        "us--east-1",
+        "us-isobb-east-1",
+        "us-east-",
+        "us-éast-1",
+    ] {
+        assert!(!is_region_name(name), "{name}");
+    }
+}
+
+#[test]
+fn region_names_are_checked_where_written() {
+    let diagnostics = load_err(&format!(
+        "provider \"aws\" {{\n  regions = [\"us-east-1\", \"\", \"mars-1\"]\n  allowed_account_ids = [\"123456789012\", \"12345678901x\"]\n}}\n{}",
+        with_body(
+            "  absent \"aws_iam_role\" {\n    names   = [\"a\"]\n    regions = [\"global\", \"us-gov-west-1\", \"moon\"]\n  }"
+        ),
+    ));
+    assert_eq!(
+        summary(&diagnostics),
+        [
+            "main.hcl:2:27: a region name is empty",
+            "main.hcl:2:31: `mars-1` is not an AWS region name",
+            "main.hcl:3:42: `12345678901x` is not an AWS account id",
+            "main.hcl:8:43: `moon` is not an AWS region name",
+        ]
+    );
+    let hints: Vec<&str> = diagnostics
+        .items
+        .iter()
+        .map(|d| d.hint.as_deref().unwrap_or(""))
+        .collect();
+    assert!(
+        hints[0].contains("`us-east-1`, `eu-central-2`"),
+        "{}",
+        hints[0]
+    );
+    assert!(hints[3].contains("`global`"), "{}", hints[3]);
+    // `global` is no region to discover in.
+    let d = single_error(&format!(
+        "provider \"aws\" {{\n  regions = [\"global\"]\n  allowed_account_ids = [\"123456789012\"]\n}}\n{}",
+        with_body("  absent \"aws_lb\" { names = [\"a\"] }"),
+    ));
+    assert_eq!(d.message, "`global` is not an AWS region name");
+}
+
+#[test]
+fn the_provider_block_records_where_accounts_and_regions_are_written() {
+    let spec = load_ok(&format!(
+        "provider \"aws\" {{\n  regions = [\"us-east-1\"]\n\n  allowed_account_ids = [\n    \"123456789012\",\n  ]\n}}\n{}",
+        with_body("  absent \"aws_lb\" { names = [\"a\"] }"),
+    ));
+    let provider = spec.provider.expect("provider");
+    let at = |l: &Option<Location>| l.as_ref().map(|l| (l.line, l.column));
+    assert_eq!(at(&provider.regions_location), Some((2, 3)));
+    assert_eq!(at(&provider.allowed_account_ids_location), Some((4, 3)));
+    assert_eq!(
+        provider.allowed_account_ids_location.map(|l| l.to_string()),
+        Some("main.hcl:4".to_string())
+    );
 }

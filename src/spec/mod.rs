@@ -10,6 +10,7 @@ mod diag;
 mod eval;
 mod load;
 mod model;
+mod provider;
 mod source;
 mod variables;
 
@@ -22,8 +23,8 @@ mod tests;
 
 pub use diag::{Diagnostic, Diagnostics, Location, Severity};
 pub use load::{LoadOptions, load, parse_sources};
-pub use source::MAX_SPEC_BYTES;
 pub use model::{
     Allow, AssumeRole, Decommission, Glob, OrphanPolicy, ProviderBlock, Selector, SelectorKind,
     SourceFile, Spec,
 };
+pub use source::MAX_SPEC_BYTES;

@@ -456,7 +456,7 @@ fn provider_errors() {
         summary(&diagnostics),
         [
             "main.hcl:2:13: `regions` must be a list of strings, found a string",
-            "main.hcl:3:25: `12345` is not an AWS account id",
+            "main.hcl:3:26: `12345` is not an AWS account id",
             "main.hcl:4:3: unknown attribute `profil` in the `provider` block",
         ]
     );
