@@ -229,7 +229,7 @@ struct Prepare {
 }
 
 impl Prepare {
-    fn binds_var<'a>(key: Option<&'a Ident>, value: &'a Ident) -> usize {
+    fn binds_var(key: Option<&Ident>, value: &Ident) -> usize {
         usize::from(key.is_some_and(|k| k.as_str() == "var") || value.as_str() == "var")
     }
 }
