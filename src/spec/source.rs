@@ -9,11 +9,11 @@ use super::model::SourceFile;
 
 /// The most a spec may hold, its files and var files together: 10 MiB.
 ///
-/// A spec that lists every name explicitly needs about 100 bytes per resource
-/// (`docs/performance.md`, "Loading a spec"), so this allows some 100 000 names,
-/// more than any account decom plans against; it bounds the time (about a second)
-/// and the memory (a few hundred MB) a spec can take to load, and a file that is not
-/// a spec at all (a log, a dump) is refused before it is read.
+/// A spec that lists every name explicitly needs about 100 bytes per name
+/// (docs/performance.md, section 5), so this allows some 100 000 names, more than a
+/// decommission names one by one; it bounds what a spec costs to load (about a
+/// second of CPU and 0.9 GB at the limit), and a file that is not a spec at all (a
+/// log, a dump) is refused before it is read.
 pub const MAX_SPEC_BYTES: u64 = 10 * 1024 * 1024;
 
 const SIZE_HINT: &str = "select by `name_prefix`, `name_glob` or `tags` rather than listing \
