@@ -1,9 +1,14 @@
 //! Checked arithmetic for spec expressions, part of evaluation. hcl-rs computes `+`,
 //! `-`, `*`, `/` and `%` with Rust's operators on its numbers: `10 % 0` and integer
 //! overflow panic, `1 / 0` makes a number that is not finite. So before evaluation
-//! every arithmetic operation is rewritten into a call of a function that checks
-//! (`eval::prepare`), and a failure comes back with the span of the operation that
-//! failed.
+//! arithmetic is rewritten into calls of a function that checks (`eval::prepare`),
+//! and a failure comes back with the span of the operation that failed.
+//!
+//! One call takes a whole left-associative chain (`a + b * c - d` is
+//! `decom::arith(a, "+", decom::arith(b, "*", c, ..), "-", d, ..)`), so that the
+//! calls nest no deeper than the operators' precedence levels: hcl-rs parses a
+//! template again when it evaluates it, and a call per operation would pass
+//! hcl-edit's limit of 64 nested levels long before its 128 chained operators.
 
 use std::fmt;
 use std::ops::Range;
@@ -15,9 +20,10 @@ use hcl_edit::{Decorated, Ident, Span};
 
 use super::eval::type_name;
 
-/// The namespace of the checking functions. A spec cannot call them: every function
-/// call is checked against the spec's own functions before evaluation.
+/// The checking function, `decom::arith`. A spec cannot call it: every function call
+/// is checked against the spec's own functions before evaluation.
 const NAMESPACE: &str = "decom";
+const FUNCTION: &str = "arith";
 
 /// Why an arithmetic operation has no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,14 +163,8 @@ impl Operator {
         }
     }
 
-    fn function(self) -> &'static str {
-        match self {
-            Operator::Add => "add",
-            Operator::Sub => "sub",
-            Operator::Mul => "mul",
-            Operator::Div => "div",
-            Operator::Rem => "mod",
-        }
+    fn from_symbol(symbol: &str) -> Option<Operator> {
+        Operator::ALL.into_iter().find(|op| op.symbol() == symbol)
     }
 
     fn symbol(self) -> &'static str {
@@ -251,68 +251,53 @@ fn float_result(f: f64) -> Result<Number, ArithmeticProblem> {
     Number::from_f64(f).ok_or(ArithmeticProblem::OutOfRange)
 }
 
-/// The checking function's arguments: `lhs`, `rhs` and the operation's span.
-fn checked(operator: Operator, args: &FuncArgs) -> Result<Value, String> {
-    let span = |index: usize| match args.get(index) {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        _ => 0,
+/// `decom::arith(first, operator, operand, start, end, operator, operand, start, end,
+/// ...)`: the operations of a chain, applied from the left; `start..end` is where
+/// each was written.
+fn arith(args: FuncArgs) -> Result<Value, String> {
+    let Some((first, steps)) = args.split_first() else {
+        return Err("no operands".to_string());
     };
-    // The definition's four parameters are checked before the call.
-    let (Some(lhs), Some(rhs)) = (args.first(), args.get(1)) else {
-        return Err("missing operands".to_string());
-    };
-    operator
-        .apply(lhs, rhs)
-        .map(Value::Number)
-        .map_err(|problem| format!("{}:{}:{}", span(2), span(3), problem.encode()))
-}
-
-fn add(args: FuncArgs) -> Result<Value, String> {
-    checked(Operator::Add, &args)
-}
-
-fn sub(args: FuncArgs) -> Result<Value, String> {
-    checked(Operator::Sub, &args)
-}
-
-fn mul(args: FuncArgs) -> Result<Value, String> {
-    checked(Operator::Mul, &args)
-}
-
-fn div(args: FuncArgs) -> Result<Value, String> {
-    checked(Operator::Div, &args)
-}
-
-fn rem(args: FuncArgs) -> Result<Value, String> {
-    checked(Operator::Rem, &args)
-}
-
-/// Declares the checking functions in `ctx`.
-pub fn declare(ctx: &mut Context) {
-    for operator in Operator::ALL {
-        let function = match operator {
-            Operator::Add => add,
-            Operator::Sub => sub,
-            Operator::Mul => mul,
-            Operator::Div => div,
-            Operator::Rem => rem,
+    let mut value = first.clone();
+    for step in steps.chunks(4) {
+        let [
+            Value::String(symbol),
+            operand,
+            Value::Number(start),
+            Value::Number(end),
+        ] = step
+        else {
+            return Err("malformed operation".to_string());
         };
-        ctx.declare_func(
-            hcl::expr::FuncName::new(operator.function()).with_namespace([NAMESPACE]),
-            FuncDef::builder()
-                .params([
-                    ParamType::Any,
-                    ParamType::Any,
-                    ParamType::Any,
-                    ParamType::Any,
-                ])
-                .build(function),
-        );
+        let operator =
+            Operator::from_symbol(symbol).ok_or_else(|| format!("unknown operator {symbol}"))?;
+        let result = operator.apply(&value, operand).map_err(|problem| {
+            let (start, end) = (start.as_u64().unwrap_or(0), end.as_u64().unwrap_or(0));
+            format!("{start}:{end}:{}", problem.encode())
+        })?;
+        value = Value::Number(result);
     }
+    Ok(value)
 }
 
-/// Replaces `expr`, if it is an arithmetic operation, by a call of its checking
-/// function (its operands as they are: the caller rewrites them first).
+/// Declares the checking function in `ctx`.
+pub fn declare(ctx: &mut Context) {
+    ctx.declare_func(
+        hcl::expr::FuncName::new(FUNCTION).with_namespace([NAMESPACE]),
+        FuncDef::builder()
+            .variadic_param(ParamType::Any)
+            .build(arith),
+    );
+}
+
+fn is_checking_call(call: &FuncCall) -> bool {
+    call.name.name.as_str() == FUNCTION
+        && matches!(call.name.namespace.as_slice(), [ns] if ns.as_str() == NAMESPACE)
+}
+
+/// Replaces `expr`, if it is an arithmetic operation, by a call of the checking
+/// function, or adds it to the call its left-hand side already is (the operands as
+/// they are: the caller rewrites them first).
 pub fn check_operation(expr: &mut Expression) {
     let Expression::BinaryOp(op) = expr else {
         return;
@@ -324,13 +309,25 @@ pub fn check_operation(expr: &mut Expression) {
     let Expression::BinaryOp(op) = std::mem::replace(expr, Expression::from(false)) else {
         return;
     };
-    let mut name = FuncName::new(Decorated::new(Ident::new(operator.function())));
-    name.set_namespace([Decorated::new(Ident::new(NAMESPACE))]);
-    let args = vec![
-        op.lhs_expr,
+    let op = *op;
+    let step = [
+        Expression::from(operator.symbol()),
         op.rhs_expr,
         Expression::from(span.start),
         Expression::from(span.end),
     ];
-    *expr = Expression::from(FuncCall::new(name, args.into()));
+    *expr = match op.lhs_expr {
+        Expression::FuncCall(mut call) if is_checking_call(&call) => {
+            for arg in step {
+                call.args.push(arg);
+            }
+            Expression::FuncCall(call)
+        }
+        lhs => {
+            let mut name = FuncName::new(Decorated::new(Ident::new(FUNCTION)));
+            name.set_namespace([Decorated::new(Ident::new(NAMESPACE))]);
+            let args: Vec<Expression> = std::iter::once(lhs).chain(step).collect();
+            Expression::from(FuncCall::new(name, args.into()))
+        }
+    };
 }

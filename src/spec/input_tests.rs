@@ -84,6 +84,19 @@ fn arithmetic_keeps_its_values() {
 }
 
 #[test]
+fn long_arithmetic_chains_evaluate_in_templates() {
+    // hcl-rs parses a template again to evaluate it: the rewritten arithmetic must
+    // stay within hcl-edit's 64 nested levels.
+    let chain = format!("1{}", " + 1".repeat(120));
+    let spec = load_ok(&with_body(&format!(
+        "  absent \"aws_lb\" {{\n    names       = [\"${{{chain}}}\", \"${{2 + 3 * 4 - 10 / 5 % 3 * 1}}\"]\n    name_prefix = \"${{(((1 + 2) * 3 - 4) * 5) % 7}}\"\n  }}"
+    )));
+    let selector = &spec.decommission.absent[0];
+    assert_eq!(selector.names, ["121", "12"]);
+    assert_eq!(selector.name_prefix.as_deref(), Some("4"));
+}
+
+#[test]
 fn arithmetic_is_checked_in_template_directives_and_object_keys() {
     let diagnostics = load_err(&with_body(
         "  absent \"aws_lb\" {\n    names = [\"%{ for x in [1 % 0] }${x}%{ endfor }\"]\n    tags  = { (1 / 0) = \"x\" }\n  }",
