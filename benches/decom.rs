@@ -1,11 +1,13 @@
 //! decom's benchmarks, outside the test run: `plan` on synthetic
 //! snapshots of 1k/10k/100k/1M resources (the `decom plan` command as a whole, then its
-//! pipeline phase by phase), and `apply` on the simulator with realistic latencies
-//! against the critical-path bound and the runbook's order.
+//! pipeline phase by phase), `apply` on the simulator with realistic latencies
+//! against the critical-path bound and the runbook's order, and `spec`: loading
+//! generated specs of 10k to 100k names.
 //!
 //!     cargo bench --bench decom -- plan  [--sizes 1000,10000,100000,1000000] [--runs 7]
 //!     cargo bench --bench decom -- apply [--scale 0.01] [--stacks 1,10,50] [--parallelism 1,10,32]
 //!     cargo bench --bench decom -- apply --rate-limits [--scale 0.01] [--stacks 500] [--parallelism 32]
+//!     cargo bench --bench decom -- spec  [--names 10000,50000,100000] [--runs 7]
 //!
 //! Method and results: docs/performance.md.
 
@@ -56,13 +58,16 @@ fn main() {
     match which.as_str() {
         "plan" => plan_bench(rest),
         "apply" => apply_bench(rest),
+        "spec" => spec_bench(rest),
         "all" => {
             plan_bench(&[]);
             apply_bench(&[]);
+            spec_bench(&[]);
         }
         "plan-child" => plan_child(rest),
+        "spec-child" => spec_child(rest),
         other => {
-            eprintln!("unknown benchmark `{other}`: expected plan, apply or all");
+            eprintln!("unknown benchmark `{other}`: expected plan, apply, spec or all");
             std::process::exit(2);
         }
     }
@@ -691,4 +696,114 @@ fn critical_path_bound(plan: &Plan, inventory: &Inventory, knobs: &Knobs) -> (f6
         };
     }
     (finish.into_iter().fold(0.0, f64::max), call_time)
+}
+
+// ---------------------------------------------------------------------------
+// spec
+
+/// A spec that names `names` load balancers one by one, as a spec written from an
+/// inventory would: an `absent` block per name (every tenth a `keep`), each with a
+/// name built from a variable and a tag, about 100 bytes per name.
+fn generated_spec(names: usize) -> String {
+    let mut out = String::with_capacity(names * 110 + 300);
+    out.push_str(
+        "provider \"aws\" {\n  regions             = [\"us-east-1\", \"eu-west-1\"]\n  allowed_account_ids = [\"123456789012\"]\n}\n\nvariable \"env\" { default = \"prod\" }\n\ndecommission \"bench\" {\n  description = \"generated\"\n",
+    );
+    for i in 0..names {
+        let kind = if i % 10 == 9 { "keep  " } else { "absent" };
+        out.push_str(&format!(
+            "  {kind} \"aws_lb\" {{\n    names = [\"svc-{i:06}-${{var.env}}-alb\"]\n    tags  = {{ Service = \"svc-{i:06}\" }}\n  }}\n"
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// `decom::spec::parse_sources` on generated specs, each size in its own child
+/// process (so that its peak memory is its own), the median of `--runs` runs.
+fn spec_bench(args: &[String]) {
+    let sizes = list(args, "--names", &[10_000, 50_000, 100_000]);
+    let runs: usize = flag(args, "--runs").map_or(7, |s| s.parse().expect("runs"));
+    println!(
+        "spec loading: `parse_sources` on a generated spec, best/median of {runs} runs (wall ms; cpu: this thread's CPU time), each size in its own process"
+    );
+    println!(
+        "{:>8} {:>8} {:>9} {:>9} {:>9} {:>12} {:>8}",
+        "names", "MB", "best ms", "median", "cpu med", "µs per name", "peak MB"
+    );
+    let mut medians = BTreeMap::new();
+    for names in sizes {
+        let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .arg("spec-child")
+            .arg(names.to_string())
+            .arg(runs.to_string())
+            .output()
+            .expect("child runs");
+        assert!(
+            out.status.success(),
+            "child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = String::from_utf8(out.stdout).expect("utf-8");
+        let fields: BTreeMap<&str, &str> = line
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let get = |k: &str| fields.get(k).copied().unwrap_or("?");
+        let median_ms: f64 = get("median_ms").parse().unwrap_or(f64::NAN);
+        println!(
+            "{:>8} {:>8} {:>9} {:>9} {:>9} {:>12.1} {:>8}",
+            names,
+            get("mb"),
+            get("best_ms"),
+            get("median_ms"),
+            get("cpu_ms"),
+            median_ms * 1000.0 / names as f64,
+            get("peak_mb"),
+        );
+        medians.insert(names, median_ms);
+    }
+    if let (Some((&a, ta)), Some((&b, tb))) = (medians.iter().next(), medians.iter().last())
+        && a != b
+    {
+        println!(
+            "growth {a} -> {b} names (median): {:.1}x for {:.1}x the names",
+            tb / ta,
+            b as f64 / a as f64
+        );
+    }
+}
+
+/// One size, in a fresh process.
+fn spec_child(args: &[String]) {
+    let names: usize = args[0].parse().expect("names");
+    let runs: usize = args[1].parse().expect("runs");
+    let text = generated_spec(names);
+    let mut times = Vec::new();
+    let mut cpu = Vec::new();
+    for _ in 0..runs {
+        let sources = vec![decom::spec::SourceFile {
+            display_path: "bench/main.hcl".to_string(),
+            file_name: "main.hcl".to_string(),
+            text: text.clone(),
+        }];
+        let cpu0 = thread_cpu_ms();
+        let t0 = Instant::now();
+        let spec = decom::spec::parse_sources(sources, &decom::spec::LoadOptions::default());
+        let elapsed = ms(t0.elapsed());
+        cpu.push(thread_cpu_ms() - cpu0);
+        times.push(elapsed);
+        let spec = spec.unwrap_or_else(|d| panic!("{d}"));
+        let selectors = spec.decommission.absent.len() + spec.decommission.keep.len();
+        assert_eq!(selectors, names, "every name is a selector");
+        drop(spec);
+    }
+    let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+    println!(
+        "mb={:.2} best_ms={best:.1} median_ms={:.1} cpu_ms={:.1} peak_mb={:.0}",
+        text.len() as f64 / 1e6,
+        median(&mut times),
+        median(&mut cpu),
+        peak_rss_mb(),
+    );
 }

@@ -65,7 +65,11 @@ impl AccountGuard<'_> {
             Some(outside) => Err(GuardError::RegionOutside {
                 region: outside.clone(),
                 allowed: block.regions.join(", "),
-                location: block.location.to_string(),
+                location: block
+                    .regions_location
+                    .as_ref()
+                    .unwrap_or(&block.location)
+                    .to_string(),
             }),
             None => Ok(()),
         }
@@ -80,7 +84,12 @@ impl AccountGuard<'_> {
     ) -> Result<(), GuardError> {
         let spec_ids = self.spec_ids();
         if !spec_ids.is_empty() && !spec_ids.contains(&identity.account_id) {
-            let block = self.provider.map(|p| p.location.to_string());
+            let block = self.provider.map(|p| {
+                p.allowed_account_ids_location
+                    .as_ref()
+                    .unwrap_or(&p.location)
+                    .to_string()
+            });
             return Err(GuardError::WrongAccount {
                 account: identity.account_id.clone(),
                 arn: identity.arn.clone(),

@@ -279,6 +279,12 @@ fn apply_refuses_a_stale_plan_and_a_wrong_account() {
         "{}",
         text(&out.stderr)
     );
+    // The refusal points at the `allowed_account_ids` line, not the `provider` line.
+    assert!(
+        text(&out.stderr).contains("(allowed_account_ids at main.hcl:7)"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -252,7 +252,7 @@ fn a_wrong_account_is_refused_before_discovery() {
         "stderr should hold `{refusal}`:\n{stderr}"
     );
     assert!(
-        stderr.contains("allowed_account_ids at main.hcl:")
+        stderr.contains("allowed_account_ids at main.hcl:3)")
             && stderr.contains("allows only 999999999999"),
         "{stderr}"
     );

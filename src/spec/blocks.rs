@@ -1,6 +1,6 @@
-//! Decoding the blocks of a spec into the model: `provider "aws"`, `decommission`
-//! and its `absent`/`keep` selectors and `allow` opt-ins, with the checks that keep a
-//! selector from choosing more than its author meant.
+//! Decoding the `decommission` block into the model: its `absent`/`keep` selectors
+//! and `allow` opt-ins, with the checks that keep a selector from choosing more than
+//! its author meant.
 
 use std::collections::BTreeMap;
 
@@ -13,12 +13,9 @@ use hcl_edit::structure::{Attribute, Block};
 use super::diag::{Diagnostic, Location, did_you_mean};
 use super::eval;
 use super::load::{Loader, label_span, list};
-use super::model::{
-    Allow, AssumeRole, Decommission, Glob, OrphanPolicy, ProviderBlock, Selector, SelectorKind,
-};
+use super::model::{Allow, Decommission, Glob, OrphanPolicy, Selector, SelectorKind};
+use super::provider::RegionUse;
 
-const PROVIDER_ATTRIBUTES: [&str; 3] = ["regions", "allowed_account_ids", "profile"];
-const ASSUME_ROLE_ATTRIBUTES: [&str; 3] = ["role_arn", "session_name", "external_id"];
 const DECOMMISSION_ATTRIBUTES: [&str; 5] = [
     "description",
     "orphans",
@@ -35,10 +32,6 @@ const SELECTOR_ATTRIBUTES: [&str; 6] = [
     "tags",
     "regions",
 ];
-const ACCOUNT_ID_HINT: &str =
-    "an account id has 12 digits, written as a string: `\"123456789012\"`";
-const ALLOWED_ACCOUNTS_HINT: &str =
-    "name the accounts decom may touch: `allowed_account_ids = [\"123456789012\"]`";
 const TIMESTAMP_HINT: &str =
     "write an RFC 3339 timestamp with an offset, e.g. `\"2026-12-15T00:00:00Z\"`";
 const EMPTY_PREFIX_HINT: &str =
@@ -63,149 +56,6 @@ struct SelectorSpans {
 }
 
 impl Loader {
-    pub(super) fn provider(&mut self, file: usize, block: &Block) -> Option<ProviderBlock> {
-        let location = self.location(file, block.ident.span());
-        let label = self.single_label(file, block, "the provider's name")?;
-        if label.as_str() != "aws" {
-            let at = self.location(file, label_span(label));
-            self.error(
-                Diagnostic::error(
-                    format!("unsupported provider `{}`", label.as_str()),
-                    Some(at),
-                )
-                .with_hint("decom supports only `provider \"aws\"`"),
-            );
-            return None;
-        }
-        let (fields, blocks) = self.fields(
-            file,
-            &block.body,
-            "the `provider` block",
-            &PROVIDER_ATTRIBUTES,
-            &["assume_role"],
-        );
-        let mut ok = true;
-        let mut regions = Vec::new();
-        match fields.get("regions") {
-            Some(attr) => match self.non_empty_list(file, attr) {
-                Some(list) => regions = list,
-                None => ok = false,
-            },
-            None => {
-                ok = false;
-                self.error(
-                    Diagnostic::error(
-                        "the `provider` block needs `regions`",
-                        Some(location.clone()),
-                    )
-                    .with_hint("write `regions = [\"us-east-1\"]`"),
-                );
-            }
-        }
-        let mut allowed_account_ids = Vec::new();
-        match fields.get("allowed_account_ids") {
-            Some(attr) => match self.non_empty_list(file, attr) {
-                Some(list) => {
-                    for id in &list {
-                        if id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()) {
-                            ok = false;
-                            let at = self.location(file, attr.value.span());
-                            self.error(
-                                Diagnostic::error(
-                                    format!("`{id}` is not an AWS account id"),
-                                    Some(at),
-                                )
-                                .with_hint(ACCOUNT_ID_HINT),
-                            );
-                        }
-                    }
-                    allowed_account_ids = list;
-                }
-                None => ok = false,
-            },
-            None => {
-                ok = false;
-                self.error(
-                    Diagnostic::error(
-                        "the `provider` block needs `allowed_account_ids`",
-                        Some(location.clone()),
-                    )
-                    .with_hint(ALLOWED_ACCOUNTS_HINT),
-                );
-            }
-        }
-        let profile = match fields.get("profile") {
-            Some(attr) => {
-                let value = self.string(file, attr);
-                ok &= value.is_some();
-                value
-            }
-            None => None,
-        };
-        let mut assume_role = None;
-        for (index, nested) in blocks.iter().enumerate() {
-            if index > 0 {
-                ok = false;
-                let at = self.location(file, nested.ident.span());
-                self.error(Diagnostic::error("duplicate `assume_role` block", Some(at)));
-                continue;
-            }
-            match self.assume_role(file, nested) {
-                Some(role) => assume_role = Some(role),
-                None => ok = false,
-            }
-        }
-        ok.then_some(ProviderBlock {
-            regions,
-            allowed_account_ids,
-            profile,
-            assume_role,
-            location,
-        })
-    }
-
-    fn assume_role(&mut self, file: usize, block: &Block) -> Option<AssumeRole> {
-        if let Some(label) = block.labels.first() {
-            let at = self.location(file, label_span(label));
-            self.error(Diagnostic::error(
-                "an `assume_role` block takes no labels",
-                Some(at),
-            ));
-            return None;
-        }
-        let (fields, _) = self.fields(
-            file,
-            &block.body,
-            "the `assume_role` block",
-            &ASSUME_ROLE_ATTRIBUTES,
-            &[],
-        );
-        let role_arn = match fields.get("role_arn") {
-            Some(attr) => self.string(file, attr),
-            None => {
-                let at = self.location(file, block.ident.span());
-                self.error(
-                    Diagnostic::error("the `assume_role` block needs `role_arn`", Some(at))
-                        .with_hint("write `role_arn = \"arn:aws:iam::123456789012:role/NAME\"`"),
-                );
-                None
-            }
-        };
-        let mut optional = |name: &str| -> Result<Option<String>, ()> {
-            match fields.get(name) {
-                Some(attr) => self.string(file, attr).map(Some).ok_or(()),
-                None => Ok(None),
-            }
-        };
-        let session_name = optional("session_name");
-        let external_id = optional("external_id");
-        Some(AssumeRole {
-            role_arn: role_arn?,
-            session_name: session_name.ok()?,
-            external_id: external_id.ok()?,
-        })
-    }
-
     pub(super) fn decommission(&mut self, file: usize, block: &Block) -> Option<Decommission> {
         let location = self.location(file, block.ident.span());
         let name = self
@@ -463,7 +313,7 @@ impl Loader {
         }
         let mut regions = Vec::new();
         if let Some(attr) = fields.get("regions") {
-            match self.non_empty_list(file, attr) {
+            match self.regions(file, attr, RegionUse::Selector) {
                 Some(list) => regions = list,
                 None => ok = false,
             }
@@ -564,7 +414,7 @@ impl Loader {
 
     /// Where each value of a list attribute was written: its element when the list is
     /// a literal `[...]`, else the whole expression.
-    fn element_locations(
+    pub(super) fn element_locations(
         &self,
         file: usize,
         attr: &Attribute,
@@ -591,6 +441,7 @@ impl Loader {
 
     /// An `absent` naming the same id or name as a `keep` of the same type: `keep`
     /// wins, so the `absent` entry is a contradiction the author should resolve.
+    /// Each entry is looked up among the kept ones, not compared with every `keep`.
     fn check_conflicts(
         &mut self,
         absent: &[Selector],
@@ -598,33 +449,57 @@ impl Loader {
         keep: &[Selector],
         keep_spans: &[SelectorSpans],
     ) {
-        for (a, a_spans) in absent.iter().zip(absent_spans) {
-            for (k, k_spans) in keep.iter().zip(keep_spans) {
-                let same_type = match (a.resource_type, k.resource_type) {
-                    (Some(x), Some(y)) => x == y,
-                    _ => true,
-                };
-                if !same_type {
-                    continue;
+        // (id or name, value) -> the first `keep` of each type (`None`: "*") naming it.
+        let mut kept: BTreeMap<(&str, &str), BTreeMap<Option<ResourceType>, usize>> =
+            BTreeMap::new();
+        for (index, k) in keep.iter().enumerate() {
+            for (what, values) in [("id", &k.ids), ("name", &k.names)] {
+                for value in values {
+                    kept.entry((what, value.as_str()))
+                        .or_default()
+                        .entry(k.resource_type)
+                        .or_insert(index);
                 }
-                let pairs = [
-                    ("id", &a.ids, &a_spans.ids, &k.ids, &k_spans.ids),
-                    ("name", &a.names, &a_spans.names, &k.names, &k_spans.names),
-                ];
-                for (what, a_values, a_at, k_values, k_at) in pairs {
-                    for value in a_values.iter().filter(|v| k_values.contains(v)) {
-                        let (Some(a_at), Some(k_at)) = (a_at.get(value), k_at.get(value)) else {
-                            continue;
-                        };
-                        self.error(
-                            Diagnostic::error(
-                                format!("{what} `{value}` is both absent and kept"),
-                                Some(a_at.clone()),
-                            )
-                            .with_hint(CONFLICT_HINT)
-                            .with_note(k_at.clone(), format!("kept by {} here", k.describe())),
-                        );
-                    }
+            }
+        }
+        for (a, a_spans) in absent.iter().zip(absent_spans) {
+            for (what, values, spans) in [
+                ("id", &a.ids, &a_spans.ids),
+                ("name", &a.names, &a_spans.names),
+            ] {
+                for value in values {
+                    let Some(keepers) = kept.get(&(what, value.as_str())) else {
+                        continue;
+                    };
+                    // The first `keep` in the spec that contradicts this entry.
+                    let first = match a.resource_type {
+                        None => keepers.values().min().copied(),
+                        Some(ty) => [keepers.get(&Some(ty)), keepers.get(&None)]
+                            .into_iter()
+                            .flatten()
+                            .min()
+                            .copied(),
+                    };
+                    let Some(index) = first else {
+                        continue;
+                    };
+                    let (k, k_spans) = (&keep[index], &keep_spans[index]);
+                    let k_at = if what == "id" {
+                        &k_spans.ids
+                    } else {
+                        &k_spans.names
+                    };
+                    let (Some(a_at), Some(k_at)) = (spans.get(value), k_at.get(value)) else {
+                        continue;
+                    };
+                    self.error(
+                        Diagnostic::error(
+                            format!("{what} `{value}` is both absent and kept"),
+                            Some(a_at.clone()),
+                        )
+                        .with_hint(CONFLICT_HINT)
+                        .with_note(k_at.clone(), format!("kept by {} here", k.describe())),
+                    );
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Spec diagnostics: source locations, errors and warnings, and their rustc-style
 //! rendering with a caret snippet.
 
+use std::cell::OnceCell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Range;
@@ -23,21 +24,79 @@ pub struct Location {
 }
 
 impl Location {
-    /// The location of `span` in `source`.
+    /// The location of `span` in `source`. This scans the text; the loader locates
+    /// through a [`LineIndex`] built once per file.
     pub fn new(source: &SourceFile, span: Range<usize>) -> Location {
+        LineIndex::new(&source.text).locate(source, span)
+    }
+}
+
+/// Where the lines of a file start and where its multi-byte characters are, so that
+/// a byte offset becomes a line and a column (in characters) in logarithmic time:
+/// locating every node of a large spec by rescanning its text was quadratic.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    /// The byte offset of each line's start; the first is 0.
+    line_starts: Vec<usize>,
+    /// The byte offset of each character longer than one byte...
+    wide_chars: Vec<usize>,
+    /// ...and the bytes beyond the first of it and every wide character before it.
+    extra_bytes: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut index = LineIndex {
+            line_starts: vec![0],
+            ..LineIndex::default()
+        };
+        let mut extra = 0;
+        for (offset, c) in text.char_indices() {
+            if c == '\n' {
+                index.line_starts.push(offset + 1);
+            } else if !c.is_ascii() {
+                extra += c.len_utf8() - 1;
+                index.wide_chars.push(offset);
+                index.extra_bytes.push(extra);
+            }
+        }
+        index
+    }
+
+    /// The location of `span` in `source`, the file this index was built from.
+    pub fn locate(&self, source: &SourceFile, span: Range<usize>) -> Location {
         let text = &source.text;
         let start = floor_char_boundary(text, span.start.min(text.len()));
         let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
-        let before = &text[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..start].chars().count() + 1;
+        let line = self.line_starts.partition_point(|&s| s <= start).max(1);
+        let line_start = self.line_starts[line - 1];
+        let column =
+            start - line_start - (self.extra_before(start) - self.extra_before(line_start)) + 1;
         Location {
             file: source.file_name.clone(),
             display_path: source.display_path.clone(),
             line,
             column,
             span: start..end,
+        }
+    }
+
+    /// The text of one-based line `line` of `text` (the file this index was built
+    /// from), without its line break.
+    pub fn line<'t>(&self, text: &'t str, line: usize) -> Option<&'t str> {
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(text.len(), |next| next - 1);
+        text.get(start..end.max(start))
+    }
+
+    /// The bytes beyond the first of the wide characters before byte `offset`.
+    fn extra_before(&self, offset: usize) -> usize {
+        match self.wide_chars.partition_point(|&w| w < offset) {
+            0 => 0,
+            n => self.extra_bytes[n - 1],
         }
     }
 }
@@ -127,6 +186,10 @@ impl Diagnostic {
 
     /// Renders the diagnostic with snippets taken from `sources` (matched by display path).
     pub fn render(&self, sources: &[SourceFile]) -> String {
+        self.render_with(&Snippets::new(sources))
+    }
+
+    fn render_with(&self, snippets: &Snippets<'_>) -> String {
         let mut out = format!("{}: {}\n", self.severity, self.message);
         let width = self
             .notes
@@ -138,7 +201,7 @@ impl Diagnostic {
             .to_string()
             .len();
         if let Some(location) = &self.location {
-            render_snippet(&mut out, location, sources, width);
+            render_snippet(&mut out, location, snippets, width);
         }
         let pad = " ".repeat(width + 1);
         if let Some(hint) = &self.hint {
@@ -146,25 +209,46 @@ impl Diagnostic {
         }
         for (location, note) in &self.notes {
             out.push_str(&format!("note: {note}\n"));
-            render_snippet(&mut out, location, sources, width);
+            render_snippet(&mut out, location, snippets, width);
         }
         out
     }
 }
 
-fn render_snippet(out: &mut String, location: &Location, sources: &[SourceFile], width: usize) {
+/// The files snippets are taken from, each indexed by line when first needed: finding
+/// a line by scanning the text made rendering many diagnostics quadratic.
+struct Snippets<'s> {
+    sources: &'s [SourceFile],
+    indexes: Vec<OnceCell<LineIndex>>,
+}
+
+impl<'s> Snippets<'s> {
+    fn new(sources: &'s [SourceFile]) -> Snippets<'s> {
+        Snippets {
+            sources,
+            indexes: sources.iter().map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    /// Line `line` of the file shown as `display_path`, and that file.
+    fn line(&self, display_path: &str, line: usize) -> Option<(&'s SourceFile, &'s str)> {
+        let file = self
+            .sources
+            .iter()
+            .position(|s| s.display_path == display_path)?;
+        let source = &self.sources[file];
+        let index = self.indexes[file].get_or_init(|| LineIndex::new(&source.text));
+        Some((source, index.line(&source.text, line)?))
+    }
+}
+
+fn render_snippet(out: &mut String, location: &Location, snippets: &Snippets<'_>, width: usize) {
     let pad = " ".repeat(width + 1);
     out.push_str(&format!(
         "{pad}--> {}:{}:{}\n",
         location.display_path, location.line, location.column
     ));
-    let Some(source) = sources
-        .iter()
-        .find(|s| s.display_path == location.display_path)
-    else {
-        return;
-    };
-    let Some(line_text) = source.text.lines().nth(location.line.saturating_sub(1)) else {
+    let Some((source, line_text)) = snippets.line(&location.display_path, location.line) else {
         return;
     };
     let line: Vec<char> = line_text.trim_end_matches('\r').chars().collect();
@@ -225,8 +309,9 @@ impl Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let snippets = Snippets::new(&self.sources);
         for item in &self.items {
-            writeln!(f, "{}", item.render(&self.sources))?;
+            writeln!(f, "{}", item.render_with(&snippets))?;
         }
         let n = self.error_count();
         write!(

@@ -1,27 +1,43 @@
 //! Expression evaluation for the spec: the `var` object, the few functions a spec may
-//! call, the check that every `var.NAME` is declared, and typed reading of values.
+//! call (and the checked arithmetic of `arith`), the check that every `var.NAME` is
+//! declared, and typed reading of values.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use hcl::Value;
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
-use hcl_edit::Span;
-use hcl_edit::expr::{Expression, TraversalOperator};
+use hcl_edit::expr::{Expression, Object, ObjectKey, TraversalOperator};
+use hcl_edit::template::ForTemplateExpr;
 use hcl_edit::visit::{Visit, visit_expr};
+use hcl_edit::visit_mut::{VisitMut, visit_expr_mut};
+use hcl_edit::{Decorate, Decorated, Ident, Span};
+
+use super::arith::{self, ArithmeticError};
 
 /// The functions a spec may call.
 pub const FUNCTIONS: [&str; 4] = ["concat", "format", "lower", "upper"];
 
-/// The evaluation context: `var.NAME` for every variable with a value, and the functions.
+/// The evaluation context: every variable with a value, and the functions.
+///
+/// Each variable is declared on its own (`var.NAME` is rewritten to it by [`prepare`]):
+/// hcl-rs copies a variable's whole value before traversing it, so looking `NAME` up
+/// in one `var` object copied every variable at every reference.
 pub fn context(variables: &BTreeMap<String, Value>) -> Context<'static> {
     let mut ctx = functions_only();
-    let object: hcl::Map<String, Value> = variables
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    ctx.declare_var("var", Value::Object(object));
+    for (name, value) in variables {
+        // A name that is no identifier cannot be written `var.NAME` either.
+        if let Ok(ident) = hcl::Identifier::new(variable_ident(name)) {
+            ctx.declare_var(ident, value.clone());
+        }
+    }
     ctx
+}
+
+/// Where `var.NAME` is declared. No spec can write this name: a free name other than
+/// `var` is an error before evaluation.
+fn variable_ident(name: &str) -> String {
+    format!("__var_{name}")
 }
 
 /// A context without variables, for variable defaults, `-var` values and var files.
@@ -48,6 +64,7 @@ pub fn functions_only() -> Context<'static> {
             .variadic_param(ParamType::Any)
             .build(format),
     );
+    arith::declare(&mut ctx);
     ctx
 }
 
@@ -168,9 +185,124 @@ fn render_key(key: &str) -> String {
     }
 }
 
-/// Evaluates an edit-layer expression.
-pub fn evaluate(expr: &Expression, ctx: &Context) -> Result<Value, hcl::eval::Error> {
-    hcl::Expression::from(expr.clone()).evaluate(ctx)
+/// Why an expression has no value.
+#[derive(Debug, Clone)]
+pub enum EvalError {
+    /// An arithmetic operation failed (division by zero, overflow, ...).
+    Arithmetic(ArithmeticError),
+    /// Any other evaluation error.
+    Other(hcl::eval::Error),
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalError::Arithmetic(err) => err.problem.fmt(f),
+            EvalError::Other(err) => err.kind().fmt(f),
+        }
+    }
+}
+
+/// Evaluates an edit-layer expression (rewritten by [`prepare`]).
+pub fn evaluate(expr: &Expression, ctx: &Context) -> Result<Value, EvalError> {
+    let mut expr = expr.clone();
+    prepare(&mut expr);
+    hcl::Expression::from(expr).evaluate(ctx).map_err(|err| {
+        match ArithmeticError::from_eval(err.kind()) {
+            Some(arithmetic) => EvalError::Arithmetic(arithmetic),
+            None => EvalError::Other(err),
+        }
+    })
+}
+
+/// Rewrites `expr` for hcl-rs: every arithmetic operation into a call of its checking
+/// function (`arith`), and `var.NAME` into the variable [`context`] declares for it.
+pub fn prepare(expr: &mut Expression) {
+    Prepare::default().visit_expr_mut(expr);
+}
+
+#[derive(Default)]
+struct Prepare {
+    /// How many enclosing `for`s bind the name `var`: inside one, `var.x` is the loop
+    /// variable's attribute.
+    var_bound: usize,
+}
+
+impl Prepare {
+    fn binds_var(key: Option<&Ident>, value: &Ident) -> usize {
+        usize::from(key.is_some_and(|k| k.as_str() == "var") || value.as_str() == "var")
+    }
+}
+
+impl VisitMut for Prepare {
+    fn visit_expr_mut(&mut self, expr: &mut Expression) {
+        match expr {
+            Expression::ForExpr(for_expr) => {
+                self.visit_expr_mut(&mut for_expr.intro.collection_expr);
+                let binds = Prepare::binds_var(
+                    for_expr.intro.key_var.as_deref(),
+                    &for_expr.intro.value_var,
+                );
+                self.var_bound += binds;
+                if let Some(key_expr) = &mut for_expr.key_expr {
+                    self.visit_expr_mut(key_expr);
+                }
+                self.visit_expr_mut(&mut for_expr.value_expr);
+                if let Some(cond) = &mut for_expr.cond {
+                    self.visit_expr_mut(&mut cond.expr);
+                }
+                self.var_bound -= binds;
+                return;
+            }
+            Expression::Object(object) => {
+                // hcl-edit's walk cannot change keys (they are the map's keys): rebuild.
+                let mut rebuilt = Object::with_capacity(object.len());
+                *rebuilt.decor_mut() = object.decor().clone();
+                for (mut key, mut value) in std::mem::take(object) {
+                    if let ObjectKey::Expression(key_expr) = &mut key {
+                        self.visit_expr_mut(key_expr);
+                    }
+                    self.visit_expr_mut(value.expr_mut());
+                    rebuilt.insert(key, value);
+                }
+                *object = rebuilt;
+                return;
+            }
+            Expression::Traversal(traversal) if self.var_bound == 0 => {
+                let name = match (&traversal.expr, traversal.operators.first()) {
+                    (Expression::Variable(root), Some(op)) if root.as_str() == "var" => {
+                        match op.value() {
+                            TraversalOperator::GetAttr(name) => Some(name.to_string()),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(ident) = name.and_then(|n| Ident::try_new(variable_ident(&n)).ok()) {
+                    let variable = Expression::Variable(Decorated::new(ident));
+                    traversal.operators.remove(0);
+                    if traversal.operators.is_empty() {
+                        *expr = variable;
+                    } else {
+                        traversal.expr = variable;
+                    }
+                }
+            }
+            _ => {}
+        }
+        // Operands first, then the operation itself.
+        visit_expr_mut(self, expr);
+        arith::check_operation(expr);
+    }
+
+    fn visit_for_template_expr_mut(&mut self, node: &mut ForTemplateExpr) {
+        // hcl-edit's own walk skips the collection.
+        self.visit_expr_mut(&mut node.collection_expr);
+        let binds = Prepare::binds_var(node.key_var.as_deref(), &node.value_var);
+        self.var_bound += binds;
+        self.visit_template_mut(&mut node.template);
+        self.var_bound -= binds;
+    }
 }
 
 /// A variable an expression refers to.
@@ -283,5 +415,18 @@ impl Visit for References {
             }
             _ => visit_expr(self, expr),
         }
+    }
+
+    fn visit_for_template_expr(&mut self, node: &ForTemplateExpr) {
+        // hcl-edit's own walk skips the collection.
+        self.visit_expr(&node.collection_expr);
+        let mut scope = BTreeSet::new();
+        scope.insert(node.value_var.to_string());
+        if let Some(key) = &node.key_var {
+            scope.insert(key.to_string());
+        }
+        self.bound.push(scope);
+        self.visit_template(&node.template);
+        self.bound.pop();
     }
 }

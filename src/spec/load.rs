@@ -13,9 +13,10 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
 use sha2::{Digest, Sha256};
 
-use super::diag::{Diagnostic, Diagnostics, Location, did_you_mean};
-use super::eval::{self, Reference, type_name};
+use super::diag::{Diagnostic, Diagnostics, LineIndex, Location, did_you_mean};
+use super::eval::{self, EvalError, Reference, type_name};
 use super::model::{Decommission, ProviderBlock, SourceFile, Spec};
+use super::source;
 
 /// What the command line adds to a spec.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,87 +30,11 @@ pub struct LoadOptions {
 /// Loads a spec from a directory (its top-level `*.hcl` files, in name order) or from
 /// one file.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Spec, Diagnostics> {
-    let sources = read_sources(path).map_err(|items| Diagnostics {
+    let sources = source::read_sources(path).map_err(|items| Diagnostics {
         items,
         sources: Vec::new(),
     })?;
     parse_sources(sources, options)
-}
-
-fn read_sources(path: &Path) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
-    let shown = path.display();
-    if path.is_dir() {
-        let entries = std::fs::read_dir(path).map_err(|err| {
-            vec![Diagnostic::error(
-                format!("cannot read spec directory `{shown}`: {err}"),
-                None,
-            )]
-        })?;
-        let mut names = Vec::new();
-        let mut errors = Vec::new();
-        for entry in entries {
-            match entry {
-                Ok(entry) => {
-                    let entry_path = entry.path();
-                    if entry_path.is_file()
-                        && entry_path.extension().is_some_and(|ext| ext == "hcl")
-                    {
-                        names.push(entry.file_name().to_string_lossy().into_owned());
-                    }
-                }
-                Err(err) => errors.push(Diagnostic::error(
-                    format!("cannot read spec directory `{shown}`: {err}"),
-                    None,
-                )),
-            }
-        }
-        names.sort();
-        if names.is_empty() && errors.is_empty() {
-            errors.push(
-                Diagnostic::error(format!("no `*.hcl` files in `{shown}`"), None)
-                    .with_hint("a spec is a directory of `*.hcl` files or one `.hcl` file"),
-            );
-        }
-        let mut sources = Vec::new();
-        for name in names {
-            let file_path = path.join(&name);
-            match std::fs::read_to_string(&file_path) {
-                Ok(text) => sources.push(SourceFile {
-                    display_path: file_path.display().to_string(),
-                    file_name: name,
-                    text,
-                }),
-                Err(err) => errors.push(Diagnostic::error(
-                    format!("cannot read `{}`: {err}", file_path.display()),
-                    None,
-                )),
-            }
-        }
-        if errors.is_empty() {
-            Ok(sources)
-        } else {
-            Err(errors)
-        }
-    } else {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            vec![Diagnostic::error(
-                format!("cannot read spec `{shown}`: {err}"),
-                None,
-            )]
-        })?;
-        Ok(vec![SourceFile {
-            display_path: shown.to_string(),
-            file_name: file_name(path),
-            text,
-        }])
-    }
-}
-
-pub(super) fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |name| name.to_string_lossy().into_owned(),
-    )
 }
 
 /// Loads a spec from sources already in memory (the files of one spec, any order).
@@ -118,8 +43,19 @@ pub fn parse_sources(
     options: &LoadOptions,
 ) -> Result<Spec, Diagnostics> {
     sources.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    if let Some(diagnostic) = source::oversized(&sources) {
+        return Err(Diagnostics {
+            items: vec![diagnostic],
+            sources: Vec::new(),
+        });
+    }
+    for file in &mut sources {
+        source::strip_bom(&mut file.text);
+    }
     let spec_files = sources.len();
     let mut loader = Loader {
+        bytes_read: sources.iter().map(|s| s.text.len() as u64).sum(),
+        line_indexes: sources.iter().map(|s| LineIndex::new(&s.text)).collect(),
         sources,
         diagnostics: Vec::new(),
         declared: BTreeMap::new(),
@@ -210,6 +146,10 @@ pub(super) struct Declared {
 pub(super) struct Loader {
     /// The spec files (sorted by name), then the var files.
     pub(super) sources: Vec<SourceFile>,
+    /// One per source, to locate spans.
+    pub(super) line_indexes: Vec<LineIndex>,
+    /// The size of the sources so far, against [`source::MAX_SPEC_BYTES`].
+    pub(super) bytes_read: u64,
     pub(super) diagnostics: Vec<Diagnostic>,
     pub(super) declared: BTreeMap<String, Declared>,
     pub(super) values: BTreeMap<String, Value>,
@@ -290,8 +230,13 @@ impl Loader {
             decommission = self.decommission(*file, block);
         }
         if decommissions.is_empty() && self.diagnostics.is_empty() {
+            // Like rustc's missing `main`: at the end of the (last) file.
+            let end = spec_files.checked_sub(1).map(|last| {
+                let end = self.sources[last].text.trim_end().len();
+                self.location(last, Some(end..end))
+            });
             self.error(
-                Diagnostic::error("the spec has no `decommission` block", None).with_hint(
+                Diagnostic::error("the spec has no `decommission` block", end).with_hint(
                     "add one: `decommission \"name\" { absent \"aws_lb\" { names = [\"...\"] } }`",
                 ),
             );
@@ -306,7 +251,7 @@ impl Loader {
     }
 
     pub(super) fn location(&self, file: usize, span: Option<Range<usize>>) -> Location {
-        Location::new(&self.sources[file], span.unwrap_or(0..0))
+        self.line_indexes[file].locate(&self.sources[file], span.unwrap_or(0..0))
     }
 
     pub(super) fn parse(&mut self, file: usize) -> Option<Body> {
@@ -512,10 +457,21 @@ impl Loader {
         }
         match eval::evaluate(expr, &self.ctx) {
             Ok(value) => Some(value),
+            Err(EvalError::Arithmetic(err)) => {
+                let location = self.location(file, Some(err.span));
+                self.error(
+                    Diagnostic::error(
+                        format!("cannot evaluate expression: {}", err.problem),
+                        Some(location),
+                    )
+                    .with_hint(err.problem.hint()),
+                );
+                None
+            }
             Err(err) => {
                 let location = self.location(file, expr.span());
                 self.error(Diagnostic::error(
-                    format!("cannot evaluate expression: {}", err.kind()),
+                    format!("cannot evaluate expression: {err}"),
                     Some(location),
                 ));
                 None

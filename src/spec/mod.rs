@@ -4,13 +4,20 @@
 //!
 //! The language is described in `docs/spec.md`.
 
+mod arith;
 mod blocks;
 mod diag;
 mod eval;
 mod load;
 mod model;
+mod provider;
+mod source;
 mod variables;
 
+#[cfg(test)]
+mod fuzz;
+#[cfg(test)]
+mod input_tests;
 #[cfg(test)]
 mod tests;
 
@@ -20,3 +27,4 @@ pub use model::{
     Allow, AssumeRole, Decommission, Glob, OrphanPolicy, ProviderBlock, Selector, SelectorKind,
     SourceFile, Spec,
 };
+pub use source::MAX_SPEC_BYTES;

@@ -43,7 +43,12 @@ impl Spec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderBlock {
     pub regions: Vec<String>,
+    /// Of the `regions` attribute (always set for a loaded spec).
+    pub regions_location: Option<Location>,
     pub allowed_account_ids: Vec<String>,
+    /// Of the `allowed_account_ids` attribute (always set for a loaded spec), for a
+    /// refusal to point at.
+    pub allowed_account_ids_location: Option<Location>,
     pub profile: Option<String>,
     pub assume_role: Option<AssumeRole>,
     pub location: Location,

@@ -10,10 +10,11 @@ use hcl_edit::Span;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Structure};
 
-use super::diag::{Diagnostic, Location, did_you_mean};
-use super::eval::{self, Reference};
-use super::load::{Declared, LoadOptions, Loader, file_name, label_span};
+use super::diag::{Diagnostic, LineIndex, Location, did_you_mean};
+use super::eval::{self, EvalError, Reference};
+use super::load::{Declared, LoadOptions, Loader, label_span};
 use super::model::SourceFile;
+use super::source;
 
 const VARIABLE_ATTRIBUTES: [&str; 2] = ["default", "description"];
 
@@ -128,27 +129,11 @@ impl Loader {
                 values.insert(name.clone(), Value::String(raw.clone()));
                 continue;
             }
-            let parsed = hcl_edit::parser::parse_expr(raw)
-                .map_err(|err| err.message().to_string())
-                .and_then(|expr| {
-                    if eval::references(&expr).is_empty() {
-                        eval::evaluate(&expr, &eval::functions_only())
-                            .map_err(|err| err.kind().to_string())
-                    } else {
-                        Err("a `-var` value cannot refer to variables".to_string())
-                    }
-                });
-            match parsed {
+            match command_line_value(name, raw) {
                 Ok(value) => {
                     values.insert(name.clone(), value);
                 }
-                Err(message) => self.error(
-                    Diagnostic::error(format!("invalid value for `-var {name}`: {message}"), None)
-                        .with_hint(format!(
-                            "the default of `{name}` is not a string, so the value is read \
-                             as an HCL expression, e.g. `-var '{name}=[\"a\", \"b\"]'`"
-                        )),
-                ),
+                Err(diagnostic) => self.error(*diagnostic),
             }
         }
 
@@ -198,22 +183,86 @@ impl Loader {
     }
 
     fn read_var_file(&mut self, path: &Path) -> Option<usize> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
+        let shown = path.display().to_string();
+        let budget = source::MAX_SPEC_BYTES.saturating_sub(self.bytes_read);
+        match source::read_within(path, budget) {
+            Ok(Ok(mut text)) => {
+                self.bytes_read += text.len() as u64;
+                source::strip_bom(&mut text);
+                self.line_indexes.push(LineIndex::new(&text));
                 self.sources.push(SourceFile {
-                    display_path: path.display().to_string(),
-                    file_name: file_name(path),
+                    display_path: shown,
+                    file_name: source::file_name(path),
                     text,
                 });
                 Some(self.sources.len() - 1)
             }
+            Ok(Err(size)) => {
+                let total = self.bytes_read.saturating_add(size);
+                self.error(source::too_large(&shown, total));
+                None
+            }
             Err(err) => {
                 self.error(Diagnostic::error(
-                    format!("cannot read var file `{}`: {err}", path.display()),
+                    format!("cannot read var file `{shown}`: {err}"),
                     None,
                 ));
                 None
             }
         }
+    }
+}
+
+/// A `-var` value for a variable whose default is not a string: an HCL expression
+/// without variables. Errors name the variable and the value.
+fn command_line_value(name: &str, raw: &str) -> Result<Value, Box<Diagnostic>> {
+    let shown = shorten(raw);
+    let invalid = |problem: &str| {
+        Box::new(
+            Diagnostic::error(
+                format!("invalid value for `-var {name}={shown}`: {problem}"),
+                None,
+            )
+            .with_hint(format!(
+                "the default of `{name}` is not a string, so the value is read as an HCL \
+                 expression, e.g. `-var '{name}=[\"a\", \"b\"]'`"
+            )),
+        )
+    };
+    let expr = hcl_edit::parser::parse_expr(raw).map_err(|err| invalid(err.message()))?;
+    if let Some(reference) = eval::references(&expr).first() {
+        return Err(invalid(&match reference {
+            Reference::UnknownFunc(function, _) => format!("unknown function `{function}`"),
+            Reference::Var(..) | Reference::Other(..) => {
+                "a `-var` value cannot refer to variables".to_string()
+            }
+        }));
+    }
+    eval::evaluate(&expr, &eval::functions_only()).map_err(|err| match err {
+        EvalError::Arithmetic(err) => {
+            let operation = raw.get(err.span.clone()).map_or_else(String::new, shorten);
+            Box::new(
+                Diagnostic::error(
+                    format!(
+                        "invalid value for `-var {name}={shown}`: {} in `{operation}`",
+                        err.problem
+                    ),
+                    None,
+                )
+                .with_hint(err.problem.hint()),
+            )
+        }
+        EvalError::Other(err) => invalid(&err.kind().to_string()),
+    })
+}
+
+/// `value`, cut to a length that fits a message.
+fn shorten(value: &str) -> String {
+    const MAX_CHARS: usize = 60;
+    if value.chars().count() <= MAX_CHARS {
+        value.to_string()
+    } else {
+        let head: String = value.chars().take(MAX_CHARS).collect();
+        format!("{head}…")
     }
 }
