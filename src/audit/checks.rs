@@ -60,7 +60,10 @@ pub(super) fn find_all(cx: &Context<'_>) -> Vec<Finding> {
             Details::NetworkInterface(_)
             | Details::Instance(_)
             | Details::LbListener(_)
-            | Details::LbListenerRule(_) => None,
+            | Details::LbListenerRule(_)
+            | Details::EcsCluster(_)
+            | Details::EcsService(_)
+            | Details::EcsTaskDefinition(_) => None,
         };
         findings.extend(found);
     }

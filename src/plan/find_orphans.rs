@@ -26,7 +26,13 @@ impl<'i> Builder<'_, 'i> {
             }
             let resource = index.resource(id);
             let key = self.key(id);
-            if let Details::CloudwatchLogGroup(_) = resource.details {
+            // A log group a task definition names is orphaned by that link; the
+            // naming convention is for the others.
+            let linked = matches!(resource.details, Details::CloudwatchLogGroup(_))
+                && matches!(usage::users(index, id), usage::Users::Any(ref u) if !u.is_empty());
+            if let Details::CloudwatchLogGroup(_) = resource.details
+                && !linked
+            {
                 if let Some((prefix, name)) = log_group_convention(
                     &resource.id,
                     &dead_names,
@@ -133,6 +139,9 @@ fn noun(ty: ResourceType) -> &'static str {
         ResourceType::IamPolicy => "policy",
         ResourceType::IamInstanceProfile => "instance profile",
         ResourceType::CloudwatchLogGroup => "log group",
+        ResourceType::EcsCluster => "ECS cluster",
+        ResourceType::EcsService => "ECS service",
+        ResourceType::EcsTaskDefinition => "task definition",
     }
 }
 

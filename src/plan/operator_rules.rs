@@ -1,12 +1,13 @@
 //! Pass 5 of `build_plan`: rules AWS does not enforce but a careful operator does.
 //! What goes with an owner is deleted before it or awaited after it, an instance
 //! profile goes after its instances (never from under a kept one), a target group
-//! after the load balancers routing to it, and live traffic is a blocker unless the
-//! spec allows it.
+//! after the load balancers routing to it, what an ECS service or task definition
+//! names after them (never from under a kept one), and live traffic is a blocker
+//! unless the spec allows it.
 
 use decom_provider::ownership::{Fate, owner};
 use decom_provider::usage::{self, Users};
-use decom_provider::{Action, Details, ResourceId, ResourceType};
+use decom_provider::{Action, Details, RefKind, ResourceId, ResourceType};
 
 use super::builder::{Builder, OpId};
 
@@ -17,6 +18,7 @@ impl Builder<'_, '_> {
             if let Some(op) = self.removal_op(id) {
                 self.order_with_owner(id, op);
                 self.order_after_users(id, op);
+                self.order_after_holders(id, op);
                 self.block_live_traffic(id, op);
             }
         }
@@ -88,11 +90,105 @@ impl Builder<'_, '_> {
         }
     }
 
+    /// What breaks its holders when it goes (`usage::holder_breaks`: a service's task
+    /// definition, role and target groups, a task definition's roles and log groups)
+    /// goes after the holders the plan removes. A holder the plan keeps is a blocker:
+    /// a service directly, a task definition when it is registered (ACTIVE) or a
+    /// service the plan keeps runs it, named with that service.
+    fn order_after_holders(&mut self, id: ResourceId, op: OpId) {
+        let index = self.index;
+        if *self.action(op) != Action::Delete {
+            return;
+        }
+        let holders: Vec<(ResourceId, RefKind)> = index
+            .referrers_by_id(id)
+            .iter()
+            .filter(|r| r.from != id && usage::holder_breaks(&r.kind))
+            .map(|r| (r.from, r.kind.clone()))
+            .collect();
+        let key = index.key_ref(id);
+        for (holder, kind) in holders {
+            let holder_removal = self.removal_op(holder);
+            if let Some(holder_removal) = holder_removal {
+                self.add_edge(holder_removal, op);
+            }
+            let mut path = vec![self.label(holder), self.label(id)];
+            let mut culprit = holder;
+            // A task definition breaks the services that run it, removed or not.
+            if let Details::EcsTaskDefinition(td) = &index.resource(holder).details {
+                let runner = index
+                    .referrers_by_id(holder)
+                    .iter()
+                    .filter(|r| r.kind == RefKind::RunsTaskDefinition)
+                    .map(|r| r.from)
+                    .find(|&service| !self.removed(service));
+                match runner {
+                    Some(service) => {
+                        path.insert(0, self.label(service));
+                        culprit = service;
+                    }
+                    None if holder_removal.is_some() => continue,
+                    // Nothing can start a deregistered revision.
+                    None if !td.is_active() => continue,
+                    None => {}
+                }
+            } else if holder_removal.is_some() {
+                continue;
+            }
+            let status = if self.is_kept(culprit) {
+                "kept"
+            } else {
+                "unselected"
+            };
+            let how = if culprit == holder {
+                format!("{} {}", kind.verb(), self.label(id))
+            } else {
+                format!(
+                    "runs {}, which {} {}",
+                    self.label(holder),
+                    kind.verb(),
+                    self.label(id)
+                )
+            };
+            self.block(
+                key,
+                self.resource_ref(index.key_ref(culprit)),
+                format!(
+                    "{status} {} {how}: it would fail to start tasks once {} is deleted",
+                    self.label(culprit),
+                    self.label(id)
+                ),
+                path,
+                format!(
+                    "add {} to an `absent` block, or keep {}",
+                    self.label(culprit),
+                    self.label(id)
+                ),
+            );
+        }
+    }
+
     /// Live traffic: the runbooks drain first. A target group with healthy targets,
     /// or a load balancer forwarding to one, is a blocker unless allowed.
     fn block_live_traffic(&mut self, id: ResourceId, op: OpId) {
         let index = self.index;
         if self.options.allow.delete_live_traffic || *self.action(op) != Action::Delete {
+            return;
+        }
+        if let Details::EcsService(service) = &index.resource(id).details
+            && service.tasks() > 0
+        {
+            self.block(
+                index.key_ref(id),
+                self.resource_ref(index.key_ref(id)),
+                format!(
+                    "{} runs {} task(s): it still serves traffic",
+                    self.label(id),
+                    service.tasks()
+                ),
+                vec![self.label(id)],
+                "scale it to 0 and observe first (docs/ci.md, \"Drain first, delete later\"), or set `allow { delete_live_traffic = true }`".into(),
+            );
             return;
         }
         let live_groups: Vec<ResourceId> = match &index.resource(id).details {

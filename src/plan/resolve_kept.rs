@@ -139,12 +139,30 @@ impl Builder<'_, '_> {
                     format!("{add_hint}, or point its action at another target group first"),
                 );
             }
+            RefKind::InCluster => {
+                self.block(
+                    key,
+                    self.resource_ref(by_key),
+                    format!(
+                        "{status} {} runs in cluster {} ({code})",
+                        self.label(by),
+                        self.label(id)
+                    ),
+                    vec![self.label(by), self.label(id)],
+                    format!("{add_hint}, or keep the cluster"),
+                );
+            }
             other @ (RefKind::AttachedToInstance
             | RefKind::ManagedBy
             | RefKind::ListenerOf
             | RefKind::RuleOf
             | RefKind::RegistersTarget
-            | RefKind::UsesInstanceProfile) => {
+            | RefKind::UsesInstanceProfile
+            | RefKind::HasContainerInstance
+            | RefKind::RunsTaskDefinition
+            | RefKind::RegistersTasksIn
+            | RefKind::UsesRole
+            | RefKind::WritesLogsTo) => {
                 self.block(
                     key,
                     self.resource_ref(by_key),

@@ -77,7 +77,13 @@ impl Builder<'_, '_> {
             | RefKind::ListenerOf
             | RefKind::RuleOf
             | RefKind::RegistersTarget
-            | RefKind::UsesInstanceProfile => self.add_edge(by_removal, op),
+            | RefKind::UsesInstanceProfile
+            | RefKind::HasContainerInstance
+            | RefKind::InCluster
+            | RefKind::RunsTaskDefinition
+            | RefKind::RegistersTasksIn
+            | RefKind::UsesRole
+            | RefKind::WritesLogsTo => self.add_edge(by_removal, op),
         }
     }
 
@@ -107,6 +113,60 @@ impl Builder<'_, '_> {
                 Action::DisableTerminationProtection,
                 "termination",
                 code,
+            ),
+            Obstacle::ServiceScaledUp { .. } => {
+                self.prepare(
+                    id,
+                    Action::ScaleToZero,
+                    op,
+                    code,
+                    ActionReason::PreparesDeletion,
+                );
+            }
+            Obstacle::TaskDefinitionActive => self.prepare(
+                id,
+                Action::DeregisterTaskDefinition,
+                op,
+                code,
+                ActionReason::PreparesDeletion,
+            ),
+            Obstacle::ContainerInstances(instances) => {
+                for instance in instances {
+                    let instance_key =
+                        ResourceKey::new(ResourceType::Instance, key.region, instance);
+                    let removal = self
+                        .index
+                        .id(&instance_key)
+                        .and_then(|i| self.removal_op(i));
+                    match removal {
+                        // A terminated instance leaves its cluster.
+                        Some(removal) => self.add_edge(removal, op),
+                        None => self.block(
+                            key,
+                            self.resource_ref(instance_key.as_key_ref()),
+                            format!(
+                                "{} is a container instance of {}, which the plan keeps ({code})",
+                                self.label_key(&instance_key),
+                                self.label(id)
+                            ),
+                            vec![self.label(id), self.label_key(&instance_key)],
+                            format!(
+                                "add {} to an `absent` block, or deregister it from the cluster first",
+                                self.label_key(&instance_key)
+                            ),
+                        ),
+                    }
+                }
+            }
+            Obstacle::StandaloneTasks(tasks) => self.block(
+                key,
+                self.resource_ref(key),
+                format!(
+                    "{} runs {tasks} task(s) that no service started ({code})",
+                    self.label(id)
+                ),
+                vec![self.label(id)],
+                "stop the tasks first (`aws ecs stop-task`): decom does not model them".into(),
             ),
             Obstacle::InlinePolicies(_)
             | Obstacle::AttachedPolicies(_)
@@ -256,6 +316,10 @@ fn preparations(obstacle: Obstacle) -> Vec<Action> {
         | Obstacle::TerminationProtection
         | Obstacle::AttachedToPrincipals { .. }
         | Obstacle::EniAttached { .. }
-        | Obstacle::RequesterManaged => Vec::new(),
+        | Obstacle::RequesterManaged
+        | Obstacle::ServiceScaledUp { .. }
+        | Obstacle::TaskDefinitionActive
+        | Obstacle::ContainerInstances(_)
+        | Obstacle::StandaloneTasks(_) => Vec::new(),
     }
 }

@@ -29,6 +29,7 @@ pub(crate) const EC2: &str = "ec2";
 pub(crate) const ELBV2: &str = "elasticloadbalancing";
 pub(crate) const IAM: &str = "iam";
 pub(crate) const LOGS: &str = "logs";
+pub(crate) const ECS: &str = "ecs";
 pub(crate) const STS: &str = "sts";
 
 /// Shared tally of API calls, one entry per `service:Operation`.

@@ -155,6 +155,15 @@ pub(crate) async fn discover(
                 ),
             );
         }
+        if wants(Service::Ecs) || types.contains(&ResourceType::NetworkInterface) {
+            let (client, types) = (clients.ecs.clone(), types.clone());
+            let (r, denials) = (region.clone(), denials.clone());
+            spawn(
+                Service::Ecs,
+                region.clone(),
+                Box::pin(async move { crate::ecs::discover(&client, &r, &types, &denials).await }),
+            );
+        }
         if wants(Service::Logs) {
             let client = clients.logs.clone();
             let (r, denials) = (region.clone(), denials.clone());
@@ -191,6 +200,7 @@ pub(crate) async fn discover(
     }
 
     attribute_elb_interfaces(&mut resources, &lb_arns);
+    attribute_task_interfaces(&mut resources);
     resources.retain(|r| types.contains(&r.ty()));
 
     let mut inventory = Inventory::new(account_id, regions);
@@ -227,6 +237,27 @@ pub(crate) fn attribute_elb_interfaces(
                 .get(&region)
                 .and_then(|arns| arns.iter().find(|arn| arn.ends_with(&wanted)))
                 .map(|arn| ResourceKey::new(ResourceType::Lb, region.clone(), arn.clone()));
+        }
+    }
+}
+
+/// Sets `managed_by` on the interfaces of ECS tasks (`awsvpc`): DescribeTasks names
+/// each running task's interface and service.
+pub(crate) fn attribute_task_interfaces(resources: &mut [Resource]) {
+    let mut managers: BTreeMap<(String, String), ResourceKey> = BTreeMap::new();
+    for resource in resources.iter() {
+        if let decom_provider::Details::EcsService(service) = &resource.details {
+            for eni in &service.task_interfaces {
+                managers.insert((resource.region.clone(), eni.clone()), resource.key());
+            }
+        }
+    }
+    for resource in resources.iter_mut() {
+        let key = (resource.region.clone(), resource.id.clone());
+        if let decom_provider::Details::NetworkInterface(eni) = &mut resource.details
+            && let Some(service) = managers.get(&key)
+        {
+            eni.managed_by = Some(service.clone());
         }
     }
 }

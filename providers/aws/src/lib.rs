@@ -5,6 +5,7 @@
 mod calls;
 mod discover;
 mod ec2;
+mod ecs;
 mod elbv2;
 mod failures;
 mod iam;
@@ -82,6 +83,7 @@ pub(crate) struct RegionClients {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) ecs: aws_sdk_ecs::Client,
 }
 
 /// The real AWS account behind a set of credentials.
@@ -209,8 +211,14 @@ impl AwsProvider {
                     ),
                     logs: aws_sdk_cloudwatchlogs::Client::from_conf(
                         aws_sdk_cloudwatchlogs::config::Builder::from(&self.config)
-                            .region(region_value)
+                            .region(region_value.clone())
                             .interceptor(self.ledger.interceptor(calls::LOGS))
+                            .build(),
+                    ),
+                    ecs: aws_sdk_ecs::Client::from_conf(
+                        aws_sdk_ecs::config::Builder::from(&self.config)
+                            .region(region_value)
+                            .interceptor(self.ledger.interceptor(calls::ECS))
                             .build(),
                     ),
                 }
@@ -256,6 +264,9 @@ impl AwsProvider {
                 let client = self.region_clients(region).logs;
                 logs::describe_batch(&client, region, &ids, known).await
             }
+            // Described one by one below: DescribeTaskDefinition has no batch form, and
+            // archives hold few clusters and services.
+            decom_provider::Service::Ecs => Err(unsupported_describe(&targets[indices[0]])),
         };
         match batch {
             Ok(descriptions) => {
@@ -324,6 +335,9 @@ impl Provider for AwsProvider {
             decom_provider::Service::Logs => {
                 logs::execute(&self.region_clients(&target.region).logs, operation).await
             }
+            decom_provider::Service::Ecs => {
+                ecs::execute(&self.region_clients(&target.region).ecs, operation).await
+            }
         }
     }
 
@@ -338,6 +352,10 @@ impl Provider for AwsProvider {
             }
             (decom_provider::Action::AwaitDeletion, _) => {
                 Ok(self.describe(target).await?.is_none())
+            }
+            (decom_provider::Action::ScaleToZero, _)
+            | (decom_provider::Action::Delete, ResourceType::EcsService) => {
+                ecs::is_settled(&self.region_clients(&target.region).ecs, operation).await
             }
             _ => Ok(true),
         }
@@ -357,6 +375,10 @@ impl Provider for AwsProvider {
                     .or_default()
                     .push(i),
                 (decom_provider::Action::AwaitDeletion, _) => awaited.push(i),
+                (decom_provider::Action::ScaleToZero, _)
+                | (decom_provider::Action::Delete, ResourceType::EcsService) => {
+                    answers[i] = Some(self.is_settled(operation).await);
+                }
                 _ => answers[i] = Some(Ok(true)),
             }
         }
@@ -415,6 +437,9 @@ impl Provider for AwsProvider {
             decom_provider::Service::Iam => iam::describe(self.iam(), target).await,
             decom_provider::Service::Logs => {
                 logs::describe(&self.region_clients(&target.region).logs, target).await
+            }
+            decom_provider::Service::Ecs => {
+                ecs::describe(&self.region_clients(&target.region).ecs, target).await
             }
         }
     }

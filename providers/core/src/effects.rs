@@ -68,9 +68,28 @@ pub fn apply_change(details: &mut Details, action: &Action) -> Result<(), NoEffe
         (Action::RemoveRoleFromProfile { role }, Details::IamInstanceProfile(profile)) => {
             remove_where(&mut profile.roles, |r| r == role)
         }
+        (Action::ScaleToZero, Details::EcsService(service)) => {
+            // A daemon service has no desired count; a service at 0 stays there
+            // (UpdateService is idempotent).
+            if service.is_daemon() {
+                return Err(NoEffect::Absent);
+            }
+            service.desired_count = 0;
+            service.running_count = 0;
+            service.pending_count = 0;
+            service.task_interfaces.clear();
+            Ok(())
+        }
+        (Action::DeregisterTaskDefinition, Details::EcsTaskDefinition(td)) => {
+            // Deregistering an inactive revision answers it as it is.
+            td.status = "INACTIVE".into();
+            Ok(())
+        }
         (
             Action::DisableDeletionProtection
             | Action::DisableTerminationProtection
+            | Action::ScaleToZero
+            | Action::DeregisterTaskDefinition
             | Action::RevokeRule { .. }
             | Action::DetachRolePolicy { .. }
             | Action::DeleteInlinePolicy { .. }
@@ -115,13 +134,20 @@ pub fn after_removal(resource: &mut Resource, gone: impl Fn(KeyRef<'_>) -> bool)
                 .roles
                 .retain(|r| !gone(KeyRef::new(ResourceType::IamRole, region, r)));
         }
+        Details::EcsCluster(cluster) => {
+            cluster
+                .container_instances
+                .retain(|i| !gone(KeyRef::new(ResourceType::Instance, region, i)));
+        }
         Details::SecurityGroup(_)
         | Details::Instance(_)
         | Details::Lb(_)
         | Details::LbListener(_)
         | Details::LbListenerRule(_)
         | Details::IamPolicy(_)
-        | Details::CloudwatchLogGroup(_) => {}
+        | Details::CloudwatchLogGroup(_)
+        | Details::EcsService(_)
+        | Details::EcsTaskDefinition(_) => {}
     }
 }
 
@@ -140,7 +166,10 @@ fn clear_derived(details: &mut Details) {
         | Details::LbListenerRule(_)
         | Details::IamRole(_)
         | Details::IamInstanceProfile(_)
-        | Details::CloudwatchLogGroup(_) => {}
+        | Details::CloudwatchLogGroup(_)
+        | Details::EcsCluster(_)
+        | Details::EcsService(_)
+        | Details::EcsTaskDefinition(_) => {}
     }
 }
 

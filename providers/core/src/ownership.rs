@@ -75,7 +75,10 @@ pub fn owner(resource: &Resource) -> Option<Owner<'_>> {
         | Details::IamRole(_)
         | Details::IamPolicy(_)
         | Details::IamInstanceProfile(_)
-        | Details::CloudwatchLogGroup(_) => None,
+        | Details::CloudwatchLogGroup(_)
+        | Details::EcsCluster(_)
+        | Details::EcsService(_)
+        | Details::EcsTaskDefinition(_) => None,
     }
 }
 

@@ -72,6 +72,12 @@ pub enum Action {
     RemoveRoleFromProfile { role: String },
     /// DeletePolicyVersion on the target policy.
     DeletePolicyVersion { version_id: String },
+    /// UpdateService `desiredCount=0` on the target ECS service, then wait until no
+    /// task of it runs.
+    ScaleToZero,
+    /// DeregisterTaskDefinition of the target revision (AWS deletes only inactive
+    /// revisions).
+    DeregisterTaskDefinition,
 }
 
 impl Action {
@@ -88,6 +94,8 @@ impl Action {
             Action::DeleteInlinePolicy { .. } => "delete_inline_policy",
             Action::RemoveRoleFromProfile { .. } => "remove_role_from_profile",
             Action::DeletePolicyVersion { .. } => "delete_policy_version",
+            Action::ScaleToZero => "scale_to_zero",
+            Action::DeregisterTaskDefinition => "deregister_task_definition",
         }
     }
 
@@ -114,6 +122,8 @@ impl Action {
             Action::DeletePolicyVersion { version_id } => {
                 format!("delete policy version {version_id}")
             }
+            Action::ScaleToZero => "scale to 0 tasks".into(),
+            Action::DeregisterTaskDefinition => "deregister".into(),
         }
     }
 }
@@ -131,6 +141,17 @@ impl Operation {
                 condition: format!("{} terminated", self.target.id),
                 timeout: Duration::from_secs(15 * 60),
                 typical: Duration::from_secs(45),
+            }),
+            (Action::ScaleToZero, _) => Some(Wait {
+                condition: format!("no task of {} runs", self.target.id),
+                timeout: Duration::from_secs(15 * 60),
+                typical: Duration::from_secs(60),
+            }),
+            // Terraform waits up to 20 minutes for a service to become INACTIVE.
+            (Action::Delete, ResourceType::EcsService) => Some(Wait {
+                condition: format!("{} inactive", self.target.id),
+                timeout: Duration::from_secs(20 * 60),
+                typical: Duration::from_secs(60),
             }),
             (Action::AwaitDeletion, _) => Some(Wait {
                 condition: format!("{} released", self.target.id),
@@ -190,14 +211,18 @@ impl ErrorKind {
                 || c == "LoadBalancerNotFound"
                 || c == "TargetGroupNotFound"
                 || c == "ListenerNotFound"
-                || c == "RuleNotFound" =>
+                || c == "RuleNotFound"
+                || c == "ServiceNotActiveException" =>
             {
                 ErrorKind::NotFound
             }
             "DependencyViolation"
             | "ResourceInUse"
             | "DeleteConflict"
-            | "OperationAbortedException" => ErrorKind::Conflict,
+            | "OperationAbortedException"
+            | "ClusterContainsServicesException"
+            | "ClusterContainsTasksException"
+            | "ClusterContainsContainerInstancesException" => ErrorKind::Conflict,
             "OperationNotPermitted" | "CannotDelete" | "InvalidNetworkInterface.InUse" => {
                 ErrorKind::NotPermitted
             }

@@ -68,6 +68,10 @@ pub fn default_bucket(service: Service, family: ActionFamily) -> TokenBucket {
         (Service::Iam, ActionFamily::Mutating) => (10.0, 10.0),
         (Service::Logs, ActionFamily::NonMutating) => (10.0, 10.0),
         (Service::Logs, ActionFamily::Mutating) => (10.0, 10.0),
+        // ECS documents per-action buckets ("Request throttling for the Amazon ECS
+        // API"); these are the stricter ones of each family.
+        (Service::Ecs, ActionFamily::NonMutating) => (50.0, 20.0),
+        (Service::Ecs, ActionFamily::Mutating) => (20.0, 5.0),
     };
     TokenBucket {
         capacity,
@@ -104,7 +108,7 @@ pub fn throttling_code(service: Service) -> &'static str {
     match service {
         Service::Ec2 => "RequestLimitExceeded",
         Service::Iam => "Throttling",
-        Service::Elbv2 | Service::Logs => "ThrottlingException",
+        Service::Elbv2 | Service::Logs | Service::Ecs => "ThrottlingException",
     }
 }
 
@@ -116,7 +120,13 @@ mod tests {
 
     #[test]
     fn every_service_throttles_with_a_code_the_engine_retries() {
-        for service in [Service::Ec2, Service::Elbv2, Service::Iam, Service::Logs] {
+        for service in [
+            Service::Ec2,
+            Service::Elbv2,
+            Service::Iam,
+            Service::Logs,
+            Service::Ecs,
+        ] {
             assert_eq!(
                 ErrorKind::from_code(throttling_code(service)),
                 ErrorKind::Throttled

@@ -38,6 +38,14 @@ pub enum Obstacle {
     EniAttached { instance: String },
     /// The ENI is managed by an AWS service; only that service may delete it.
     RequesterManaged,
+    /// The ECS service still wants tasks (a replica service scaled above zero).
+    ServiceScaledUp { desired: u32 },
+    /// The task definition revision is still registered (`ACTIVE`).
+    TaskDefinitionActive,
+    /// The ECS cluster still has these EC2 instances registered.
+    ContainerInstances(Vec<String>),
+    /// The ECS cluster still runs tasks that no service started.
+    StandaloneTasks(u32),
 }
 
 impl Obstacle {
@@ -56,6 +64,10 @@ impl Obstacle {
             | Obstacle::AttachedToPrincipals { .. } => "DeleteConflict",
             Obstacle::EniAttached { .. } => "InvalidNetworkInterface.InUse",
             Obstacle::RequesterManaged => "OperationNotPermitted",
+            Obstacle::ServiceScaledUp { .. } => "InvalidParameterException",
+            Obstacle::TaskDefinitionActive => "ClientException",
+            Obstacle::ContainerInstances(_) => "ClusterContainsContainerInstancesException",
+            Obstacle::StandaloneTasks(_) => "ClusterContainsTasksException",
         }
     }
 
@@ -83,6 +95,16 @@ impl Obstacle {
             ),
             Obstacle::EniAttached { instance } => format!("it is attached to {instance}"),
             Obstacle::RequesterManaged => "it is managed by an AWS service".into(),
+            Obstacle::ServiceScaledUp { desired } => {
+                format!("the service is scaled to {desired} task(s), not 0")
+            }
+            Obstacle::TaskDefinitionActive => {
+                "the task definition revision is still registered (ACTIVE)".into()
+            }
+            Obstacle::ContainerInstances(ids) => {
+                format!("container instances are registered: {}", ids.join(", "))
+            }
+            Obstacle::StandaloneTasks(n) => format!("{n} task(s) not started by a service run"),
         }
     }
 }
@@ -93,6 +115,12 @@ pub fn link_error_code(kind: &RefKind) -> &'static str {
     match kind {
         RefKind::ForwardsTo => "ResourceInUse",
         RefKind::ContainsRole | RefKind::AttachedPolicy => "DeleteConflict",
+        RefKind::InCluster => "ClusterContainsServicesException",
+        RefKind::HasContainerInstance => "ClusterContainsContainerInstancesException",
+        RefKind::RunsTaskDefinition
+        | RefKind::RegistersTasksIn
+        | RefKind::UsesRole
+        | RefKind::WritesLogsTo => "DependencyViolation",
         RefKind::UsesSecurityGroup
         | RefKind::RuleReferencesGroup { .. }
         | RefKind::AttachedToInstance
@@ -125,7 +153,13 @@ pub fn unlink(kind: &RefKind, to_id: &str) -> Option<Action> {
         | RefKind::ListenerOf
         | RefKind::RuleOf
         | RefKind::RegistersTarget
-        | RefKind::UsesInstanceProfile => None,
+        | RefKind::UsesInstanceProfile
+        | RefKind::HasContainerInstance
+        | RefKind::InCluster
+        | RefKind::RunsTaskDefinition
+        | RefKind::RegistersTasksIn
+        | RefKind::UsesRole
+        | RefKind::WritesLogsTo => None,
     }
 }
 
@@ -138,6 +172,7 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         RefKind::ForwardsTo => target == ResourceType::LbTargetGroup,
         RefKind::ContainsRole => target == ResourceType::IamRole,
         RefKind::AttachedPolicy => target == ResourceType::IamPolicy,
+        RefKind::InCluster => target == ResourceType::EcsCluster,
         // Deleting a load balancer removes its listeners, a listener its rules; target
         // registrations and instance profile associations do not block in AWS.
         RefKind::AttachedToInstance
@@ -146,6 +181,16 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         | RefKind::RuleOf
         | RefKind::RegistersTarget
         | RefKind::UsesInstanceProfile => false,
+        // AWS deletes a task definition, a role, a log group or a target group that
+        // a service or a task definition still names (the service then fails to
+        // start tasks): the planner orders and blocks these itself
+        // (`usage::operator_users`). A cluster's container instances stop its
+        // deletion through the cluster's own state (`Obstacle::ContainerInstances`).
+        RefKind::HasContainerInstance
+        | RefKind::RunsTaskDefinition
+        | RefKind::RegistersTasksIn
+        | RefKind::UsesRole
+        | RefKind::WritesLogsTo => false,
     }
 }
 
@@ -193,7 +238,10 @@ pub fn permanent_obstacle(resource: &Resource) -> Option<Obstacle> {
         | Details::IamRole(_)
         | Details::IamPolicy(_)
         | Details::IamInstanceProfile(_)
-        | Details::CloudwatchLogGroup(_) => None,
+        | Details::CloudwatchLogGroup(_)
+        | Details::EcsCluster(_)
+        | Details::EcsService(_)
+        | Details::EcsTaskDefinition(_) => None,
     }
 }
 
@@ -256,6 +304,28 @@ pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
                 obstacles.push(Obstacle::ProfileHoldsRoles(profile.roles.clone()));
             }
         }
+        Details::EcsService(service) => {
+            if !service.is_daemon() && service.desired_count > 0 {
+                obstacles.push(Obstacle::ServiceScaledUp {
+                    desired: service.desired_count,
+                });
+            }
+        }
+        Details::EcsTaskDefinition(td) => {
+            if td.is_active() {
+                obstacles.push(Obstacle::TaskDefinitionActive);
+            }
+        }
+        Details::EcsCluster(cluster) => {
+            if !cluster.container_instances.is_empty() {
+                obstacles.push(Obstacle::ContainerInstances(
+                    cluster.container_instances.clone(),
+                ));
+            }
+            if cluster.standalone_tasks > 0 {
+                obstacles.push(Obstacle::StandaloneTasks(cluster.standalone_tasks));
+            }
+        }
         Details::SecurityGroup(_)
         | Details::LbListener(_)
         | Details::LbListenerRule(_)
@@ -279,6 +349,10 @@ pub fn consistency_retry_budget(code: &str) -> Option<Duration> {
         "ResourceInUse" => Some(Duration::from_secs(2 * 60)),
         "DeleteConflict" => Some(Duration::from_secs(2 * 60)),
         "OperationAbortedException" => Some(Duration::from_secs(60)),
+        // A deleted service stays DRAINING (and in its cluster) until its tasks stop.
+        "ClusterContainsServicesException" | "ClusterContainsTasksException" => {
+            Some(Duration::from_secs(5 * 60))
+        }
         _ => None,
     }
 }

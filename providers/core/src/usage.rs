@@ -16,16 +16,48 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
             kind,
             RefKind::UsesSecurityGroup | RefKind::RuleReferencesGroup { .. }
         ),
-        ResourceType::LbTargetGroup => *kind == RefKind::ForwardsTo,
-        ResourceType::IamRole => *kind == RefKind::ContainsRole,
+        ResourceType::LbTargetGroup => {
+            matches!(kind, RefKind::ForwardsTo | RefKind::RegistersTasksIn)
+        }
+        ResourceType::IamRole => matches!(kind, RefKind::ContainsRole | RefKind::UsesRole),
         ResourceType::IamPolicy => *kind == RefKind::AttachedPolicy,
         ResourceType::IamInstanceProfile => *kind == RefKind::UsesInstanceProfile,
+        ResourceType::CloudwatchLogGroup => *kind == RefKind::WritesLogsTo,
+        ResourceType::EcsTaskDefinition => *kind == RefKind::RunsTaskDefinition,
         ResourceType::NetworkInterface
         | ResourceType::Instance
         | ResourceType::Lb
         | ResourceType::LbListener
         | ResourceType::LbListenerRule
-        | ResourceType::CloudwatchLogGroup => false,
+        | ResourceType::EcsCluster
+        | ResourceType::EcsService => false,
+    }
+}
+
+/// Does the holder of a link of `kind` break when the resource it points at goes,
+/// although AWS lets it go? A service whose task definition, role or target group is
+/// deleted fails to start tasks; a task definition whose role or log group is deleted
+/// starts tasks that fail. The planner deletes such a resource after the holders it
+/// removes, and a holder it keeps is a blocker.
+pub fn holder_breaks(kind: &RefKind) -> bool {
+    match kind {
+        RefKind::RunsTaskDefinition
+        | RefKind::RegistersTasksIn
+        | RefKind::UsesRole
+        | RefKind::WritesLogsTo => true,
+        RefKind::UsesSecurityGroup
+        | RefKind::RuleReferencesGroup { .. }
+        | RefKind::AttachedToInstance
+        | RefKind::ManagedBy
+        | RefKind::ListenerOf
+        | RefKind::RuleOf
+        | RefKind::ForwardsTo
+        | RefKind::RegistersTarget
+        | RefKind::UsesInstanceProfile
+        | RefKind::ContainsRole
+        | RefKind::AttachedPolicy
+        | RefKind::HasContainerInstance
+        | RefKind::InCluster => false,
     }
 }
 
@@ -33,7 +65,7 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Users {
     /// A type whose use decom does not follow through links (instances, load
-    /// balancers, listeners, interfaces, log groups).
+    /// balancers, listeners, interfaces, ECS clusters and services).
     NotTracked,
     /// Used while any of these exists: a security group's interfaces, instances, load
     /// balancers and referencing rules; a target group's forwarding listeners and
@@ -86,7 +118,9 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         Details::SecurityGroup(_)
         | Details::LbTargetGroup(_)
         | Details::IamRole(_)
-        | Details::IamPolicy(_) => Users::Any(referrers(ty)),
+        | Details::IamPolicy(_)
+        | Details::CloudwatchLogGroup(_)
+        | Details::EcsTaskDefinition(_) => Users::Any(referrers(ty)),
         Details::IamInstanceProfile(profile) => Users::Profile {
             roles: profile
                 .roles
@@ -100,7 +134,8 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         | Details::Lb(_)
         | Details::LbListener(_)
         | Details::LbListenerRule(_)
-        | Details::CloudwatchLogGroup(_) => Users::NotTracked,
+        | Details::EcsCluster(_)
+        | Details::EcsService(_) => Users::NotTracked,
     }
 }
 
@@ -122,7 +157,10 @@ pub fn used_outside_inventory(resource: &Resource) -> bool {
         | Details::LbListenerRule(_)
         | Details::LbTargetGroup(_)
         | Details::IamInstanceProfile(_)
-        | Details::CloudwatchLogGroup(_) => false,
+        | Details::CloudwatchLogGroup(_)
+        | Details::EcsCluster(_)
+        | Details::EcsService(_)
+        | Details::EcsTaskDefinition(_) => false,
     }
 }
 
@@ -142,7 +180,10 @@ pub fn reported_in_use(resource: &Resource) -> bool {
         | Details::LbListenerRule(_)
         | Details::IamRole(_)
         | Details::IamInstanceProfile(_)
-        | Details::CloudwatchLogGroup(_) => false,
+        | Details::CloudwatchLogGroup(_)
+        | Details::EcsCluster(_)
+        | Details::EcsService(_)
+        | Details::EcsTaskDefinition(_) => false,
     }
 }
 

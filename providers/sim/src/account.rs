@@ -226,7 +226,9 @@ impl Account {
             | Action::DetachGroupPolicy { .. }
             | Action::DeleteInlinePolicy { .. }
             | Action::RemoveRoleFromProfile { .. }
-            | Action::DeletePolicyVersion { .. } => {
+            | Action::DeletePolicyVersion { .. }
+            | Action::ScaleToZero
+            | Action::DeregisterTaskDefinition => {
                 let details = self.details_mut(key)?;
                 apply_change(details, &operation.action)
                     .map_err(|no_effect| refusal(operation, no_effect))?;
@@ -270,7 +272,9 @@ impl Account {
             | Action::DisableDeletionProtection
             | Action::DisableTerminationProtection
             | Action::RevokeRule { .. }
-            | Action::DeletePolicyVersion { .. } => {}
+            | Action::DeletePolicyVersion { .. }
+            | Action::ScaleToZero
+            | Action::DeregisterTaskDefinition => {}
         }
     }
 

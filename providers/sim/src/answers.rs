@@ -42,6 +42,10 @@ pub(crate) fn not_found_code(ty: ResourceType) -> &'static str {
             "NoSuchEntity"
         }
         ResourceType::CloudwatchLogGroup => "ResourceNotFoundException",
+        ResourceType::EcsCluster => "ClusterNotFoundException",
+        ResourceType::EcsService => "ServiceNotFoundException",
+        // ECS answers `ClientException`; the provider names the failure.
+        ResourceType::EcsTaskDefinition => "TaskDefinitionNotFound",
     }
 }
 
@@ -58,6 +62,9 @@ fn delete_api(ty: ResourceType) -> &'static str {
         ResourceType::IamPolicy => "iam:DeletePolicy",
         ResourceType::IamInstanceProfile => "iam:DeleteInstanceProfile",
         ResourceType::CloudwatchLogGroup => "logs:DeleteLogGroup",
+        ResourceType::EcsCluster => "ecs:DeleteCluster",
+        ResourceType::EcsService => "ecs:DeleteService",
+        ResourceType::EcsTaskDefinition => "ecs:DeleteTaskDefinitions",
     }
 }
 
@@ -75,6 +82,9 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
         ResourceType::IamPolicy => "iam:GetPolicy",
         ResourceType::IamInstanceProfile => "iam:GetInstanceProfile",
         ResourceType::CloudwatchLogGroup => "logs:DescribeLogGroups",
+        ResourceType::EcsCluster => "ecs:DescribeClusters",
+        ResourceType::EcsService => "ecs:DescribeServices",
+        ResourceType::EcsTaskDefinition => "ecs:DescribeTaskDefinition",
     }
 }
 
@@ -106,6 +116,8 @@ pub(crate) fn api_name(operation: &Operation, target: Option<&Resource>) -> &'st
         Action::DeleteInlinePolicy { .. } => "iam:DeleteRolePolicy",
         Action::RemoveRoleFromProfile { .. } => "iam:RemoveRoleFromInstanceProfile",
         Action::DeletePolicyVersion { .. } => "iam:DeletePolicyVersion",
+        Action::ScaleToZero => "ecs:UpdateService",
+        Action::DeregisterTaskDefinition => "ecs:DeregisterTaskDefinition",
     }
 }
 
@@ -147,6 +159,18 @@ pub(crate) fn refusal(operation: &Operation, no_effect: NoEffect) -> Refusal {
         }
         (NoEffect::Absent, Action::DeletePolicyVersion { version_id }) => {
             format!("policy {id} has no version {version_id}")
+        }
+        (NoEffect::Absent, Action::ScaleToZero) => {
+            return Refusal::new(
+                "InvalidParameterException",
+                format!("service {id} is a DAEMON service: it has no desired count"),
+            );
+        }
+        (NoEffect::Absent, Action::DeregisterTaskDefinition) => {
+            return Refusal::new(
+                "ClientException",
+                format!("task definition {id} is already INACTIVE"),
+            );
         }
         (
             NoEffect::Absent,

@@ -4,8 +4,11 @@
 //! [`crate::synth`].
 
 mod ec2;
+mod ecs;
 mod elbv2;
 mod iam;
+
+pub use ecs::{ServiceSpec, TaskDefinitionSpec};
 
 use std::collections::BTreeMap;
 

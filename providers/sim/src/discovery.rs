@@ -111,6 +111,9 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
             calls.retain(|_, c| *c > 0);
             out.push(service_calls(Service::Elbv2, region, &counts, calls));
         }
+        if wants_service(Service::Ecs) || wants(ResourceType::NetworkInterface) {
+            out.push(ecs_calls(region, &counts, found, request));
+        }
         if wants_service(Service::Logs) {
             let groups = n(ResourceType::CloudwatchLogGroup);
             let mut calls = BTreeMap::new();
@@ -133,6 +136,73 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
         out.push(service_calls(Service::Iam, GLOBAL_REGION, &counts, calls));
     }
     out
+}
+
+/// ECS's calls (`decom_aws::ecs`): the clusters listed and described 100 at a time;
+/// per cluster its services (10 per DescribeServices), its tasks while any runs and
+/// its container instances while any is registered; the task definitions listed for
+/// both statuses and described one by one.
+fn ecs_calls(
+    region: &str,
+    counts: &BTreeMap<(&str, ResourceType), usize>,
+    found: &Inventory,
+    request: &DiscoveryRequest,
+) -> ServiceCalls {
+    use decom_provider::Details;
+    let mut calls: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut add = |call: &'static str, n: u64| *calls.entry(call).or_default() += n;
+    let clusters: Vec<&decom_provider::Resource> = found
+        .resources
+        .iter()
+        .filter(|r| r.region == region && r.ty() == ResourceType::EcsCluster)
+        .collect();
+    let wants_clusters = [
+        ResourceType::EcsCluster,
+        ResourceType::EcsService,
+        ResourceType::NetworkInterface,
+    ]
+    .iter()
+    .any(|t| request.types.contains(t));
+    if wants_clusters {
+        add("ecs:ListClusters", pages(clusters.len(), 100));
+        if !clusters.is_empty() {
+            add("ecs:DescribeClusters", pages(clusters.len(), 100));
+        }
+    }
+    for cluster in clusters {
+        let services = found
+            .resources
+            .iter()
+            .filter(|r| matches!(&r.details, Details::EcsService(s) if s.cluster == cluster.id))
+            .count();
+        add("ecs:ListServices", pages(services, 100));
+        if services > 0 {
+            add("ecs:DescribeServices", pages(services, 10));
+        }
+        if let Details::EcsCluster(c) = &cluster.details {
+            if c.running_tasks > 0 {
+                add("ecs:ListTasks", pages(c.running_tasks as usize, 100));
+                add("ecs:DescribeTasks", pages(c.running_tasks as usize, 100));
+            }
+            if !c.container_instances.is_empty() {
+                let n = c.container_instances.len();
+                add("ecs:ListContainerInstances", pages(n, 100));
+                add("ecs:DescribeContainerInstances", pages(n, 100));
+            }
+        }
+    }
+    if request.types.contains(&ResourceType::EcsTaskDefinition) {
+        let revisions = counts
+            .get(&(region, ResourceType::EcsTaskDefinition))
+            .copied()
+            .unwrap_or(0);
+        // ACTIVE and INACTIVE are listed separately, 100 a page.
+        add("ecs:ListTaskDefinitions", 2 * pages(revisions, 100));
+        if revisions > 0 {
+            add("ecs:DescribeTaskDefinition", revisions as u64);
+        }
+    }
+    service_calls(Service::Ecs, region, counts, calls)
 }
 
 fn service_calls(

@@ -83,7 +83,14 @@ impl SimEvent {
     pub fn is_dependency_error(&self) -> bool {
         matches!(
             self.error_code(),
-            Some("DependencyViolation" | "ResourceInUse" | "DeleteConflict")
+            Some(
+                "DependencyViolation"
+                    | "ResourceInUse"
+                    | "DeleteConflict"
+                    | "ClusterContainsServicesException"
+                    | "ClusterContainsTasksException"
+                    | "ClusterContainsContainerInstancesException"
+            )
         )
     }
 }

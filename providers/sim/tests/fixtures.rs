@@ -11,7 +11,7 @@ use decom_provider::{
     ResourceType,
 };
 use decom_sim::SimProvider;
-use decom_sim::build::{AccountBuilder, TargetSpec, tags};
+use decom_sim::build::{AccountBuilder, ServiceSpec, TargetSpec, TaskDefinitionSpec, tags};
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -161,6 +161,64 @@ fn ecs_story() -> Inventory {
     let billing_alb = b.load_balancer("billing-alb", "application", &[&billing_alb_sg], billing());
     b.listener(&billing_alb, "HTTPS", 443, &[&billing_tg]);
     b.log_group("/ecs/billing", Some(90), 1_258_291_200, billing());
+
+    // ECS (built last, so that the ids drawn before stay as they were): the
+    // lego-api cluster on the two container instances, the Fargate service behind
+    // lego-api-blue with three revisions of its task definition, and the worker.
+    let instance_ids: Vec<&str> = instances.iter().map(String::as_str).collect();
+    let cluster = b.ecs_cluster("lego-api", &instance_ids, lego());
+    let image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/lego-api";
+    let mut api_revision = String::new();
+    for revision in 1..=3 {
+        api_revision = b.task_definition(
+            &TaskDefinitionSpec {
+                family: "lego-api",
+                revision,
+                active: revision == 3,
+                task_role: Some(&task_role),
+                execution_role: Some(&execution_role),
+                log_group: Some("/ecs/lego-api"),
+                image: &format!("{image}:v{revision}"),
+            },
+            lego(),
+        );
+    }
+    b.ecs_service(
+        &ServiceSpec {
+            name: "lego-api",
+            cluster: &cluster,
+            task_definition: &api_revision,
+            launch_type: "FARGATE",
+            desired_count: 2,
+            target_groups: &[&blue],
+            security_groups: &[&app_sg],
+        },
+        lego(),
+    );
+    let worker_revision = b.task_definition(
+        &TaskDefinitionSpec {
+            family: "lego-api-worker",
+            revision: 1,
+            active: true,
+            task_role: Some(&task_role),
+            execution_role: Some(&execution_role),
+            log_group: Some("/ecs/lego-api-migrations"),
+            image: &format!("{image}-worker:v1"),
+        },
+        lego(),
+    );
+    b.ecs_service(
+        &ServiceSpec {
+            name: "lego-api-worker",
+            cluster: &cluster,
+            task_definition: &worker_revision,
+            launch_type: "EC2",
+            desired_count: 1,
+            target_groups: &[],
+            security_groups: &[],
+        },
+        lego(),
+    );
     b.finish()
 }
 

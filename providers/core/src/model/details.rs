@@ -273,3 +273,86 @@ pub struct LogGroup {
     pub last_event: Option<String>,
     pub kms_key_id: Option<String>,
 }
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EcsCluster {
+    /// `ACTIVE`, `PROVISIONING`, `DEPROVISIONING`, `FAILED`, `INACTIVE`.
+    pub status: String,
+    /// EC2 instance ids of the registered container instances: AWS refuses the
+    /// cluster's deletion while any remains (`ClusterContainsContainerInstancesException`).
+    pub container_instances: Vec<String>,
+    /// Running or pending tasks that no service started (RunTask): AWS refuses the
+    /// deletion while any remains (`ClusterContainsTasksException`).
+    pub standalone_tasks: u32,
+    pub running_tasks: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EcsService {
+    /// The cluster's ARN.
+    pub cluster: String,
+    /// `ACTIVE`, `DRAINING` or `INACTIVE`.
+    pub status: String,
+    /// `REPLICA` or `DAEMON` (a daemon service has no desired count to scale).
+    pub scheduling_strategy: String,
+    /// `EC2`, `FARGATE`, `EXTERNAL`; none with a capacity provider strategy.
+    pub launch_type: Option<String>,
+    pub desired_count: u32,
+    pub running_count: u32,
+    pub pending_count: u32,
+    /// The task definition's ARN (`…:task-definition/<family>:<revision>`).
+    pub task_definition: String,
+    /// ARNs of the target groups its tasks are registered in.
+    pub target_groups: Vec<String>,
+    /// The security groups and subnets of its tasks' interfaces (`awsvpc`).
+    pub security_groups: Vec<String>,
+    pub subnets: Vec<String>,
+    /// The service's own IAM role (name), for a load balancer without `awsvpc`.
+    pub role: Option<String>,
+    /// The requester-managed interfaces of its running `awsvpc` tasks.
+    pub task_interfaces: Vec<String>,
+    pub created: Option<String>,
+}
+
+impl EcsService {
+    pub fn is_daemon(&self) -> bool {
+        self.scheduling_strategy == "DAEMON"
+    }
+
+    /// Tasks still running or starting.
+    pub fn tasks(&self) -> u32 {
+        self.running_count + self.pending_count
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EcsTaskDefinition {
+    pub family: String,
+    pub revision: u32,
+    /// `ACTIVE` or `INACTIVE` (deregistered); AWS deletes only inactive revisions.
+    pub status: String,
+    pub network_mode: Option<String>,
+    /// Role names.
+    pub task_role: Option<String>,
+    pub execution_role: Option<String>,
+    /// Log groups its containers write to (`awslogs-group`).
+    pub log_groups: Vec<String>,
+    /// Image URIs of its containers (ECR repositories among them).
+    pub images: Vec<String>,
+    pub registered: Option<String>,
+}
+
+impl EcsTaskDefinition {
+    pub fn is_active(&self) -> bool {
+        self.status != "INACTIVE"
+    }
+}
+
+/// The name of an IAM role from its ARN (`arn:aws:iam::1:role/path/name` → `name`);
+/// a bare name is returned as it is.
+pub fn role_name(arn_or_name: &str) -> &str {
+    arn_or_name.rsplit('/').next().unwrap_or(arn_or_name)
+}

@@ -34,10 +34,16 @@ pub enum ResourceType {
     IamInstanceProfile,
     #[serde(rename = "aws_cloudwatch_log_group")]
     CloudwatchLogGroup,
+    #[serde(rename = "aws_ecs_cluster")]
+    EcsCluster,
+    #[serde(rename = "aws_ecs_service")]
+    EcsService,
+    #[serde(rename = "aws_ecs_task_definition")]
+    EcsTaskDefinition,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 11] = [
+    pub const ALL: [ResourceType; 14] = [
         ResourceType::SecurityGroup,
         ResourceType::NetworkInterface,
         ResourceType::Instance,
@@ -49,6 +55,9 @@ impl ResourceType {
         ResourceType::IamPolicy,
         ResourceType::IamInstanceProfile,
         ResourceType::CloudwatchLogGroup,
+        ResourceType::EcsCluster,
+        ResourceType::EcsService,
+        ResourceType::EcsTaskDefinition,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +73,9 @@ impl ResourceType {
             ResourceType::IamPolicy => "aws_iam_policy",
             ResourceType::IamInstanceProfile => "aws_iam_instance_profile",
             ResourceType::CloudwatchLogGroup => "aws_cloudwatch_log_group",
+            ResourceType::EcsCluster => "aws_ecs_cluster",
+            ResourceType::EcsService => "aws_ecs_service",
+            ResourceType::EcsTaskDefinition => "aws_ecs_task_definition",
         }
     }
 
@@ -80,7 +92,10 @@ impl ResourceType {
             | ResourceType::LbListener
             | ResourceType::LbListenerRule
             | ResourceType::LbTargetGroup
-            | ResourceType::CloudwatchLogGroup => false,
+            | ResourceType::CloudwatchLogGroup
+            | ResourceType::EcsCluster
+            | ResourceType::EcsService
+            | ResourceType::EcsTaskDefinition => false,
         }
     }
 
@@ -98,6 +113,9 @@ impl ResourceType {
                 Service::Iam
             }
             ResourceType::CloudwatchLogGroup => Service::Logs,
+            ResourceType::EcsCluster
+            | ResourceType::EcsService
+            | ResourceType::EcsTaskDefinition => Service::Ecs,
         }
     }
 }
@@ -145,6 +163,7 @@ pub enum Service {
     Elbv2,
     Iam,
     Logs,
+    Ecs,
 }
 
 impl fmt::Display for Service {
@@ -154,6 +173,7 @@ impl fmt::Display for Service {
             Service::Elbv2 => "elbv2",
             Service::Iam => "iam",
             Service::Logs => "logs",
+            Service::Ecs => "ecs",
         })
     }
 }

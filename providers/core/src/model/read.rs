@@ -195,6 +195,11 @@ impl Details {
             ResourceType::CloudwatchLogGroup => {
                 Details::CloudwatchLogGroup(Deserialize::deserialize(fields)?)
             }
+            ResourceType::EcsCluster => Details::EcsCluster(Deserialize::deserialize(fields)?),
+            ResourceType::EcsService => Details::EcsService(Deserialize::deserialize(fields)?),
+            ResourceType::EcsTaskDefinition => {
+                Details::EcsTaskDefinition(Deserialize::deserialize(fields)?)
+            }
         })
     }
 }

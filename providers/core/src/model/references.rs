@@ -143,6 +143,65 @@ impl Resource {
                 }
             }
             Details::CloudwatchLogGroup(_) => {}
+            Details::EcsCluster(cluster) => {
+                for instance in &cluster.container_instances {
+                    f(
+                        RefKind::HasContainerInstance,
+                        ResourceType::Instance,
+                        region,
+                        instance,
+                    );
+                }
+            }
+            Details::EcsService(service) => {
+                if service.status == "INACTIVE" {
+                    return;
+                }
+                f(
+                    RefKind::InCluster,
+                    ResourceType::EcsCluster,
+                    region,
+                    &service.cluster,
+                );
+                f(
+                    RefKind::RunsTaskDefinition,
+                    ResourceType::EcsTaskDefinition,
+                    region,
+                    &service.task_definition,
+                );
+                for tg in &service.target_groups {
+                    f(
+                        RefKind::RegistersTasksIn,
+                        ResourceType::LbTargetGroup,
+                        region,
+                        tg,
+                    );
+                }
+                for sg in &service.security_groups {
+                    f(
+                        RefKind::UsesSecurityGroup,
+                        ResourceType::SecurityGroup,
+                        region,
+                        sg,
+                    );
+                }
+                if let Some(role) = &service.role {
+                    f(RefKind::UsesRole, ResourceType::IamRole, region, role);
+                }
+            }
+            Details::EcsTaskDefinition(td) => {
+                for role in td.task_role.iter().chain(&td.execution_role) {
+                    f(RefKind::UsesRole, ResourceType::IamRole, region, role);
+                }
+                for group in &td.log_groups {
+                    f(
+                        RefKind::WritesLogsTo,
+                        ResourceType::CloudwatchLogGroup,
+                        region,
+                        group,
+                    );
+                }
+            }
         }
     }
 }
@@ -179,6 +238,18 @@ pub enum RefKind {
     ContainsRole,
     /// The managed policy is attached to the role.
     AttachedPolicy,
+    /// The ECS cluster has the EC2 instance registered as a container instance.
+    HasContainerInstance,
+    /// The ECS service runs in the cluster.
+    InCluster,
+    /// The ECS service runs the task definition (revision).
+    RunsTaskDefinition,
+    /// The ECS service registers its tasks in the target group.
+    RegistersTasksIn,
+    /// The task definition (task or execution role) or service assumes the role.
+    UsesRole,
+    /// The task definition's containers write to the log group (`awslogs-group`).
+    WritesLogsTo,
 }
 
 impl RefKind {
@@ -196,6 +267,12 @@ impl RefKind {
             RefKind::UsesInstanceProfile => "uses instance profile",
             RefKind::ContainsRole => "contains role",
             RefKind::AttachedPolicy => "has attached policy",
+            RefKind::HasContainerInstance => "has container instance",
+            RefKind::InCluster => "runs in cluster",
+            RefKind::RunsTaskDefinition => "runs task definition",
+            RefKind::RegistersTasksIn => "registers its tasks in",
+            RefKind::UsesRole => "uses role",
+            RefKind::WritesLogsTo => "writes logs to",
         }
     }
 }

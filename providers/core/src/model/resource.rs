@@ -68,6 +68,12 @@ pub enum Details {
     IamInstanceProfile(InstanceProfile),
     #[serde(rename = "aws_cloudwatch_log_group")]
     CloudwatchLogGroup(LogGroup),
+    #[serde(rename = "aws_ecs_cluster")]
+    EcsCluster(EcsCluster),
+    #[serde(rename = "aws_ecs_service")]
+    EcsService(EcsService),
+    #[serde(rename = "aws_ecs_task_definition")]
+    EcsTaskDefinition(EcsTaskDefinition),
 }
 
 impl Details {
@@ -84,6 +90,9 @@ impl Details {
             Details::IamPolicy(_) => ResourceType::IamPolicy,
             Details::IamInstanceProfile(_) => ResourceType::IamInstanceProfile,
             Details::CloudwatchLogGroup(_) => ResourceType::CloudwatchLogGroup,
+            Details::EcsCluster(_) => ResourceType::EcsCluster,
+            Details::EcsService(_) => ResourceType::EcsService,
+            Details::EcsTaskDefinition(_) => ResourceType::EcsTaskDefinition,
         }
     }
 }
