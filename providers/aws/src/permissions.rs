@@ -125,6 +125,16 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("logs:DescribeMetricFilters", Archive),
     regional("logs:DescribeSubscriptionFilters", Archive),
     regional("logs:FilterLogEvents", LogEvents),
+    regional("ecs:ListClusters", Discovery),
+    regional("ecs:DescribeClusters", Discovery),
+    regional("ecs:ListServices", Discovery),
+    regional("ecs:DescribeServices", Discovery),
+    regional("ecs:ListTasks", Discovery),
+    regional("ecs:DescribeTasks", Discovery),
+    regional("ecs:ListContainerInstances", Discovery),
+    regional("ecs:DescribeContainerInstances", Discovery),
+    regional("ecs:ListTaskDefinitions", Discovery),
+    regional("ecs:DescribeTaskDefinition", Discovery),
     regional("ec2:TerminateInstances", Change),
     regional("ec2:ModifyInstanceAttribute", Change),
     regional("ec2:DeleteSecurityGroup", Change),
@@ -146,6 +156,11 @@ pub const PERMISSIONS: &[Permission] = &[
     global("iam:DeleteInstanceProfile", Change),
     global("iam:RemoveRoleFromInstanceProfile", Change),
     regional("logs:DeleteLogGroup", Change),
+    regional("ecs:UpdateService", Change),
+    regional("ecs:DeleteService", Change),
+    regional("ecs:DeregisterTaskDefinition", Change),
+    regional("ecs:DeleteTaskDefinitions", Change),
+    regional("ecs:DeleteCluster", Change),
 ];
 
 /// What `decom doctor` needs besides, to check the apply policy without calling its
