@@ -13,7 +13,8 @@ use crate::apply::Wrapped;
 use crate::util::*;
 
 /// Three steps whose calls landed before the earlier run died (a role removed from
-/// its instance profile, a rule revoked, a log group deleted) and one whose call
+/// its instance profile, a rule revoked, an inactive task definition revision
+/// deleted) and one whose call
 /// never went out. Calling the first three again would fail (the wrapper answers
 /// them as AWS answers a RemoveRoleFromInstanceProfile for a role no longer in the
 /// profile: with an error); the resumed run finds them done without a call, through
@@ -32,7 +33,7 @@ async fn a_step_left_in_doubt_is_observed_not_repeated() {
     let landed = [
         first(&|s| matches!(s.action, Action::RemoveRoleFromProfile { .. })),
         first(&|s| matches!(s.action, Action::RevokeRule { .. })),
-        first(&|s| s.ty == ResourceType::CloudwatchLogGroup),
+        first(&|s| s.ty == ResourceType::EcsTaskDefinition && s.action == Action::Delete),
     ];
     let lost = plan
         .steps

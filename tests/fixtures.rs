@@ -145,7 +145,31 @@ fn ecs_story_orders_every_deletion_after_what_blocks_it() {
         .find(|b| b.blocked_by.id == "shared-ecs-execution-role")
         .expect("shared role blocker");
     assert!(shared_role.hint.contains("detach_from_kept"));
-    assert_eq!(plan.blockers.len(), 2, "{:#?}", plan.blockers);
+    // The worker service, kept until it moves, runs a task definition that uses the
+    // task role the spec deletes: a blocker naming the whole path.
+    let task_role = plan
+        .blockers
+        .iter()
+        .find(|b| b.id == "lego-api-ecs-task-role")
+        .expect("task role blocker");
+    assert_eq!(task_role.blocked_by.ty, "aws_ecs_service");
+    assert_eq!(
+        task_role.path,
+        [
+            "aws_ecs_service.lego-api-worker",
+            "aws_ecs_task_definition.lego-api-worker:1",
+            "aws_iam_role.lego-api-ecs-task-role"
+        ]
+    );
+    assert!(task_role.hint.contains("absent"), "{task_role:?}");
+    // The running lego-api service is live traffic without the opt-in.
+    assert!(
+        plan.blockers
+            .iter()
+            .any(|b| b.ty == "aws_ecs_service" && b.hint.contains("delete_live_traffic"))
+    );
+    // The kept worker also holds the cluster, its task definition and its log group.
+    assert_eq!(plan.blockers.len(), 7, "{:#?}", plan.blockers);
     // Never the default security group, nothing of the billing service.
     assert!(
         plan.steps

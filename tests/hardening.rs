@@ -447,7 +447,7 @@ variable "service" {}
 variable "count_of" { default = 3 }
 decommission "variables" {
   absent "aws_lb" { names = var.names }
-  absent "aws_cloudwatch_log_group" { name_prefix = "/ecs/${var.service}" }
+  absent "aws_cloudwatch_log_group" { name_prefix = "/ecs/${var.service}-" }
 }
 "#,
     )

@@ -44,6 +44,11 @@ impl Verdict {
             Err(e) if e.kind == ErrorKind::NotFound || e.code == "DryRunOperation" => {
                 Verdict::Allowed
             }
+            // ECS names a missing task definition with its generic client error,
+            // after the permission was checked.
+            Err(e) if e.operation.starts_with("ecs:") && e.code == "ClientException" => {
+                Verdict::Allowed
+            }
             Err(e) if e.kind == ErrorKind::AccessDenied => Verdict::Denied(Some(e)),
             Err(e) => Verdict::Unknown(e),
         }
@@ -253,6 +258,39 @@ impl AwsProvider {
                     .filter_log_events()
                     .log_group_name(&log_group)
                     .limit(1)
+            ),
+            "ecs:ListClusters" => call!(clients().ecs.list_clusters().max_results(1)),
+            "ecs:DescribeClusters" => call!(clients().ecs.describe_clusters().clusters(NOBODY)),
+            "ecs:ListServices" => call!(clients().ecs.list_services().cluster(NOBODY)),
+            "ecs:DescribeServices" => call!(
+                clients()
+                    .ecs
+                    .describe_services()
+                    .cluster(NOBODY)
+                    .services(NOBODY)
+            ),
+            "ecs:ListTasks" => call!(clients().ecs.list_tasks().cluster(NOBODY)),
+            "ecs:DescribeTasks" => {
+                call!(clients().ecs.describe_tasks().cluster(NOBODY).tasks(NOBODY))
+            }
+            "ecs:ListContainerInstances" => {
+                call!(clients().ecs.list_container_instances().cluster(NOBODY))
+            }
+            "ecs:DescribeContainerInstances" => call!(
+                clients()
+                    .ecs
+                    .describe_container_instances()
+                    .cluster(NOBODY)
+                    .container_instances(NOBODY)
+            ),
+            "ecs:ListTaskDefinitions" => {
+                call!(clients().ecs.list_task_definitions().max_results(1))
+            }
+            "ecs:DescribeTaskDefinition" => call!(
+                clients()
+                    .ecs
+                    .describe_task_definition()
+                    .task_definition(format!("{NOBODY}:1"))
             ),
             _ => Err(ProviderError::new(
                 action,

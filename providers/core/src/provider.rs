@@ -206,6 +206,7 @@ impl ErrorKind {
         match code {
             c if c.ends_with(".NotFound")
                 || c.ends_with("NotFound")
+                || c.ends_with("NotFoundException")
                 || c == "NoSuchEntity"
                 || c == "ResourceNotFoundException"
                 || c == "LoadBalancerNotFound"

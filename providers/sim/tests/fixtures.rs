@@ -202,7 +202,7 @@ fn ecs_story() -> Inventory {
             active: true,
             task_role: Some(&task_role),
             execution_role: Some(&execution_role),
-            log_group: Some("/ecs/lego-api-migrations"),
+            log_group: Some("/ecs/lego-api"),
             image: &format!("{image}-worker:v1"),
         },
         lego(),
