@@ -16,5 +16,6 @@ mod first_contact;
 mod fixtures;
 mod hardening;
 mod moto;
+mod moto_ecs;
 mod properties;
 mod snapshots;

@@ -15,6 +15,7 @@ pub struct Sdk {
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ecs: aws_sdk_ecs::Client,
 }
 
 impl Sdk {
@@ -29,6 +30,7 @@ impl Sdk {
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! The building blocks are public for tests that make resources by the hundred.
 
 mod census;
+pub mod ecs;
 mod varieties;
 
 pub use census::{Key, census, neighbour_details};
