@@ -561,6 +561,60 @@ async fn ecs_story_refusals_match_aws() {
     );
 }
 
+/// What moto does not enforce for ECS (a cluster with services or container
+/// instances, a service scaled above 0, a registered revision, the interfaces of
+/// running tasks), the simulator does, from the same rules as the planner.
+#[tokio::test]
+async fn ecs_story_ecs_refusals_match_aws() {
+    let inventory = ecs_story();
+    let sim = SimProvider::from_inventory(inventory.clone());
+    let k = |ty, name| by_name(&inventory, ty, name);
+    use ResourceType::*;
+    let cluster = k(EcsCluster, "lego-api");
+    let service = k(EcsService, "lego-api");
+    let worker = k(EcsService, "lego-api-worker");
+    assert_eq!(
+        code_of(&sim, &cluster, Action::Delete).await,
+        "ClusterContainsServicesException"
+    );
+    assert_eq!(
+        code_of(&sim, &service, Action::Delete).await,
+        "InvalidParameterException"
+    );
+    assert_eq!(
+        code_of(&sim, &k(EcsTaskDefinition, "lego-api:3"), Action::Delete).await,
+        "ClientException"
+    );
+    // An inactive revision goes at once, although the service ran it once.
+    assert_eq!(
+        code_of(&sim, &k(EcsTaskDefinition, "lego-api:1"), Action::Delete).await,
+        "ok"
+    );
+    // The task interfaces keep the app group in use until the service is gone.
+    let app_sg = k(SecurityGroup, "lego-api-app-sg");
+    let task_enis = sim
+        .obstacles(&app_sg)
+        .iter()
+        .filter(|o| o.describe().contains("aws_network_interface"))
+        .count();
+    assert!(task_enis >= 2, "{:?}", sim.obstacles(&app_sg));
+    for svc in [&service, &worker] {
+        assert_eq!(code_of(&sim, svc, Action::ScaleToZero).await, "ok");
+        assert_eq!(code_of(&sim, svc, Action::Delete).await, "ok");
+    }
+    assert_eq!(
+        code_of(&sim, &cluster, Action::Delete).await,
+        "ClusterContainsContainerInstancesException"
+    );
+    for name in ["lego-api-ecs-1", "lego-api-ecs-2"] {
+        let instance = k(Instance, name);
+        assert_eq!(code_of(&sim, &instance, Action::Delete).await, "ok");
+        let terminate = Operation::new(instance, Action::Delete);
+        while !sim.is_settled(&terminate).await.unwrap() {}
+    }
+    assert_eq!(code_of(&sim, &cluster, Action::Delete).await, "ok");
+}
+
 /// The whole legacy telemetry stack goes in dependency order without a single
 /// refusal and without any opt-in: the fixture is applyable as it stands.
 #[tokio::test]
