@@ -1,5 +1,6 @@
 //! Property tests: random accounts (synthetic stacks with random cross-references,
-//! protection flags, live traffic and foreign interfaces) x random selections and
+//! protection flags, live traffic, foreign interfaces and ECS clusters, services and
+//! task definitions) x random selections and
 //! opt-ins. Every plan must be ordered, never delete a kept resource, never be
 //! applyable with a blocker, and, when applyable, execute on the simulator without a
 //! single dependency error and leave exactly the planned resources gone.
@@ -11,8 +12,8 @@ use std::sync::Arc;
 use decom::plan::{Change, PlanOptions, Selection};
 use decom::spec::{Allow, OrphanPolicy};
 use decom_provider::{
-    Details, GroupReference, Inventory, NetworkInterface, Resource, ResourceType, RuleDirection,
-    SecurityGroupRule,
+    Details, EcsCluster, EcsService, EcsTaskDefinition, GroupReference, Inventory,
+    NetworkInterface, Resource, ResourceKey, ResourceType, RuleDirection, SecurityGroupRule,
 };
 use decom_sim::{Knobs, SimProvider, synth};
 use proptest::prelude::*;
@@ -141,8 +142,141 @@ pub fn random_account(seed: u64) -> Inventory {
         }
     }
     inventory.resources.extend(extra_enis);
+    for i in 1..=stacks {
+        if rng.random_bool(0.6) {
+            let ecs = ecs_stack(&inventory, &format!("svc-{i:04}"), &mut rng);
+            inventory.resources.extend(ecs);
+        }
+    }
     inventory.normalize();
     inventory
+}
+
+/// An ECS cluster on the stack's instances; a service behind its blue target group
+/// (Fargate in its app group, an interface per task, or a daemon on the instances),
+/// running 0 to 2 tasks; 1 to 3 revisions of its task definition, using its
+/// instance role or the shared execution role and logging to `/ecs/<service>`.
+fn ecs_stack(inventory: &Inventory, service: &str, rng: &mut StdRng) -> Vec<Resource> {
+    let find = |ty: ResourceType, name: &str| {
+        inventory
+            .resources
+            .iter()
+            .find(|r| r.ty() == ty && r.name == name)
+    };
+    let (Some(app_sg), Some(blue)) = (
+        find(ResourceType::SecurityGroup, &format!("{service}-app-sg")),
+        find(ResourceType::LbTargetGroup, &format!("{service}-blue")),
+    ) else {
+        return Vec::new();
+    };
+    let tags = app_sg.tags.clone();
+    let region = app_sg.region.clone();
+    let arn = |path: String| format!("arn:aws:ecs:{region}:{}:{path}", inventory.account_id);
+    let resource = |id: String, name: &str, details: Details| Resource {
+        id,
+        name: name.to_string(),
+        region: region.clone(),
+        tags: tags.clone(),
+        details,
+    };
+    let instances: Vec<String> = inventory
+        .resources
+        .iter()
+        .filter(|r| {
+            r.ty() == ResourceType::Instance
+                && r.tags.get("Service").map(String::as_str) == Some(service)
+        })
+        .map(|r| r.id.clone())
+        .collect();
+    let mut out = Vec::new();
+    let revisions = rng.random_range(1..=3u32);
+    let task_role = if rng.random_bool(0.2) {
+        "shared-ecs-execution-role".to_string()
+    } else {
+        format!("{service}-ecs-instance-role")
+    };
+    let mut task_definition = String::new();
+    for revision in 1..=revisions {
+        let name = format!("{service}:{revision}");
+        task_definition = arn(format!("task-definition/{name}"));
+        let active = revision == revisions || rng.random_bool(0.3);
+        out.push(resource(
+            task_definition.clone(),
+            &name,
+            Details::EcsTaskDefinition(EcsTaskDefinition {
+                family: service.to_string(),
+                revision,
+                status: if active { "ACTIVE" } else { "INACTIVE" }.into(),
+                task_role: Some(task_role.clone()),
+                log_groups: vec![format!("/ecs/{service}")],
+                images: vec![format!("nginx:1.{revision}")],
+                ..Default::default()
+            }),
+        ));
+    }
+    let cluster = arn(format!("cluster/{service}"));
+    let service_arn = arn(format!("service/{service}/{service}"));
+    let daemon = rng.random_bool(0.15);
+    let tasks = rng.random_range(0..=2u32);
+    let mut interfaces = Vec::new();
+    if !daemon {
+        for task in 0..tasks {
+            let id = format!("eni-ecs-{service}-{task}");
+            interfaces.push(id.clone());
+            out.push(Resource {
+                tags: Default::default(),
+                ..resource(
+                    id,
+                    "",
+                    Details::NetworkInterface(NetworkInterface {
+                        description: "arn:aws:ecs:attachment".into(),
+                        interface_type: "interface".into(),
+                        status: "in-use".into(),
+                        requester_managed: true,
+                        security_groups: vec![app_sg.id.clone()],
+                        managed_by: Some(ResourceKey::new(
+                            ResourceType::EcsService,
+                            region.clone(),
+                            service_arn.clone(),
+                        )),
+                        ..Default::default()
+                    }),
+                )
+            });
+        }
+    }
+    out.push(resource(
+        service_arn,
+        service,
+        Details::EcsService(EcsService {
+            cluster: cluster.clone(),
+            status: "ACTIVE".into(),
+            scheduling_strategy: if daemon { "DAEMON" } else { "REPLICA" }.into(),
+            launch_type: Some(if daemon { "EC2" } else { "FARGATE" }.into()),
+            desired_count: tasks,
+            running_count: tasks,
+            task_definition,
+            target_groups: vec![blue.id.clone()],
+            security_groups: if daemon {
+                Vec::new()
+            } else {
+                vec![app_sg.id.clone()]
+            },
+            task_interfaces: interfaces,
+            ..Default::default()
+        }),
+    ));
+    out.push(resource(
+        cluster,
+        service,
+        Details::EcsCluster(EcsCluster {
+            status: "ACTIVE".into(),
+            container_instances: instances,
+            running_tasks: tasks,
+            ..Default::default()
+        }),
+    ));
+    out
 }
 
 /// Random stacks targeted by tag, random single resources targeted or kept.
@@ -198,6 +332,8 @@ struct Exercised {
     refused: usize,
     steps: usize,
     kept_changes: usize,
+    /// Steps on ECS services of applied plans (scale to 0, delete).
+    service_steps: usize,
 }
 
 fn check(seed: u64) -> Exercised {
@@ -242,6 +378,11 @@ fn check(seed: u64) -> Exercised {
             assert_end_state(&plan, &inventory, &sim.snapshot());
             exercised.applied = 1;
             exercised.steps = plan.steps.len();
+            exercised.service_steps = plan
+                .steps
+                .iter()
+                .filter(|s| s.ty == ResourceType::EcsService)
+                .count();
         } else {
             assert!(result.is_err(), "a plan that is not applyable ran");
             assert!(sim.history().is_empty());
@@ -268,6 +409,7 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
         totals.1.refused += one.refused;
         totals.1.steps += one.steps;
         totals.1.kept_changes += one.kept_changes;
+        totals.1.service_steps += one.service_steps;
         Ok(())
     });
     if let Err(failure) = result {
@@ -275,8 +417,8 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
     }
     let (cases, t) = *totals.lock().expect("totals");
     println!(
-        "property test: {cases} random account x spec cases: {} applied on the strict simulator ({} steps, {} opted-in changes to kept resources, 0 unplanned changes to kept resources, 0 dependency errors), {} not applyable and refused with 0 calls",
-        t.applied, t.steps, t.kept_changes, t.refused
+        "property test: {cases} random account x spec cases: {} applied on the strict simulator ({} steps, {} on ECS services, {} opted-in changes to kept resources, 0 unplanned changes to kept resources, 0 dependency errors), {} not applyable and refused with 0 calls",
+        t.applied, t.steps, t.service_steps, t.kept_changes, t.refused
     );
     assert_eq!(t.applied + t.refused, cases);
     assert!(
