@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use decom_provider::usage::{self, Users};
-use decom_provider::{Details, InventoryIndex, LogGroup, Resource, ResourceId, Role};
+use decom_provider::{
+    Details, EcsCluster, EcsService, InventoryIndex, LogGroup, RefKind, Resource, ResourceId, Role,
+};
 
 use super::cost;
 use super::{Finding, FindingKind, Management};
@@ -57,12 +59,12 @@ pub(super) fn find_all(cx: &Context<'_>) -> Vec<Finding> {
             Details::IamPolicy(_) => unattached_policy(cx, id, resource),
             Details::IamRole(role) => unused_role(cx, id, resource, role),
             Details::CloudwatchLogGroup(group) => unused_log_group(cx, resource, group),
+            Details::EcsCluster(cluster) => empty_cluster(cx, id, resource, cluster),
+            Details::EcsService(service) => scaled_to_zero_service(resource, service),
             Details::NetworkInterface(_)
             | Details::Instance(_)
             | Details::LbListener(_)
             | Details::LbListenerRule(_)
-            | Details::EcsCluster(_)
-            | Details::EcsService(_)
             | Details::EcsTaskDefinition(_) => None,
         };
         findings.extend(found);
@@ -309,8 +311,66 @@ fn unused_role(
     };
     evidence.push(("attached_policies", count(role.attached_policies.len())));
     evidence.push(("inline_policies", count(role.inline_policies.len())));
-    evidence.push(("instance_profiles", count(cx.users(id).len())));
+    let profiles = cx
+        .index
+        .referrers_by_id(id)
+        .iter()
+        .filter(|r| r.kind == RefKind::ContainsRole)
+        .count();
+    evidence.push(("instance_profiles", count(profiles)));
     Some(finding(resource, FindingKind::RoleUnused, why, evidence))
+}
+
+/// No service in the inventory runs in it, no task runs in it and no container
+/// instance is registered.
+fn empty_cluster(
+    cx: &Context<'_>,
+    id: ResourceId,
+    resource: &Resource,
+    cluster: &EcsCluster,
+) -> Option<Finding> {
+    let services = cx
+        .index
+        .referrers_by_id(id)
+        .iter()
+        .filter(|r| r.kind == RefKind::InCluster)
+        .count();
+    if services > 0 || cluster.running_tasks > 0 || !cluster.container_instances.is_empty() {
+        return None;
+    }
+    let evidence = vec![
+        ("services", count(0)),
+        ("running_tasks", count(0)),
+        ("container_instances", count(0)),
+    ];
+    Some(finding(
+        resource,
+        FindingKind::EcsClusterEmpty,
+        "no service, task or container instance".into(),
+        evidence,
+    ))
+}
+
+/// A replica service that wants no task and runs none: drained, and usually waiting
+/// for its deletion (docs/ci.md, "Drain first, delete later").
+fn scaled_to_zero_service(resource: &Resource, service: &EcsService) -> Option<Finding> {
+    if service.is_daemon() || service.desired_count > 0 || service.tasks() > 0 {
+        return None;
+    }
+    let mut evidence = vec![
+        ("desired_count", count(0)),
+        ("running_count", count(0)),
+        ("task_definition", service.task_definition.clone()),
+    ];
+    if let Some(created) = &service.created {
+        evidence.push(("created", created.clone()));
+    }
+    Some(finding(
+        resource,
+        FindingKind::EcsServiceScaledToZero,
+        "scaled to 0: it runs no task".into(),
+        evidence,
+    ))
 }
 
 /// Empty (no stored bytes and no recent event) once older than the threshold, or
@@ -424,6 +484,34 @@ mod tests {
         let never = audit_one(role(None, "2024-01-01T00:00:00Z"), "r");
         assert_eq!(never[0].evidence["last_used"], "never");
         assert!(audit_one(role(Some("not a date"), "2020-01-01T00:00:00Z"), "r").is_empty());
+    }
+
+    #[test]
+    fn an_empty_cluster_and_a_drained_service_are_reported_a_running_one_is_not() {
+        let cluster = |instances: Vec<String>, running_tasks| {
+            Details::EcsCluster(EcsCluster {
+                container_instances: instances,
+                running_tasks,
+                ..Default::default()
+            })
+        };
+        let empty = audit_one(cluster(Vec::new(), 0), "c");
+        assert_eq!(empty[0].kind, FindingKind::EcsClusterEmpty);
+        assert!(audit_one(cluster(vec!["i-1".into()], 0), "c").is_empty());
+        assert!(audit_one(cluster(Vec::new(), 1), "c").is_empty());
+        let service = |strategy: &str, desired, running| {
+            Details::EcsService(EcsService {
+                scheduling_strategy: strategy.into(),
+                desired_count: desired,
+                running_count: running,
+                ..Default::default()
+            })
+        };
+        let drained = audit_one(service("REPLICA", 0, 0), "s");
+        assert_eq!(drained[0].kind, FindingKind::EcsServiceScaledToZero);
+        assert!(audit_one(service("REPLICA", 0, 1), "s").is_empty());
+        assert!(audit_one(service("REPLICA", 2, 2), "s").is_empty());
+        assert!(audit_one(service("DAEMON", 0, 0), "s").is_empty());
     }
 
     #[test]

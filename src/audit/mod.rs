@@ -114,10 +114,15 @@ pub enum FindingKind {
     LogGroupEmpty,
     /// A log group whose last event is older than the configured number of days.
     LogGroupStale,
+    /// An ECS cluster without services, tasks or container instances.
+    EcsClusterEmpty,
+    /// A replica ECS service scaled to 0 that runs no task: drained, waiting for its
+    /// deletion.
+    EcsServiceScaledToZero,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 10] = [
+    pub const ALL: [FindingKind; 12] = [
         FindingKind::UnusedSecurityGroup,
         FindingKind::UnusedTargetGroup,
         FindingKind::LoadBalancerWithoutListeners,
@@ -128,6 +133,8 @@ impl FindingKind {
         FindingKind::RoleUnused,
         FindingKind::LogGroupEmpty,
         FindingKind::LogGroupStale,
+        FindingKind::EcsClusterEmpty,
+        FindingKind::EcsServiceScaledToZero,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -142,6 +149,8 @@ impl FindingKind {
             FindingKind::RoleUnused => "role_unused",
             FindingKind::LogGroupEmpty => "log_group_empty",
             FindingKind::LogGroupStale => "log_group_stale",
+            FindingKind::EcsClusterEmpty => "ecs_cluster_empty",
+            FindingKind::EcsServiceScaledToZero => "ecs_service_scaled_to_zero",
         }
     }
 
@@ -161,6 +170,8 @@ impl FindingKind {
             FindingKind::LogGroupEmpty | FindingKind::LogGroupStale => {
                 ResourceType::CloudwatchLogGroup
             }
+            FindingKind::EcsClusterEmpty => ResourceType::EcsCluster,
+            FindingKind::EcsServiceScaledToZero => ResourceType::EcsService,
         }
     }
 
@@ -168,8 +179,12 @@ impl FindingKind {
     pub fn evidence_types(self) -> &'static [ResourceType] {
         use ResourceType::*;
         match self {
-            FindingKind::UnusedSecurityGroup => &[SecurityGroup, NetworkInterface, Instance, Lb],
-            FindingKind::UnusedTargetGroup => &[LbTargetGroup, LbListener, LbListenerRule],
+            FindingKind::UnusedSecurityGroup => {
+                &[SecurityGroup, NetworkInterface, Instance, Lb, EcsService]
+            }
+            FindingKind::UnusedTargetGroup => {
+                &[LbTargetGroup, LbListener, LbListenerRule, EcsService]
+            }
             FindingKind::LoadBalancerWithoutListeners => &[Lb, LbListener],
             FindingKind::LoadBalancerWithoutTargets => {
                 &[Lb, LbListener, LbListenerRule, LbTargetGroup]
@@ -179,6 +194,8 @@ impl FindingKind {
             FindingKind::PolicyUnattached => &[IamPolicy, IamRole],
             FindingKind::RoleUnused => &[IamRole],
             FindingKind::LogGroupEmpty | FindingKind::LogGroupStale => &[CloudwatchLogGroup],
+            FindingKind::EcsClusterEmpty => &[EcsCluster, EcsService],
+            FindingKind::EcsServiceScaledToZero => &[EcsService],
         }
     }
 }

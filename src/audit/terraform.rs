@@ -149,6 +149,11 @@ fn our_id(ty: ResourceType, attributes: &BTreeMap<String, serde_json::Value>) ->
         ty,
         ResourceType::IamRole | ResourceType::IamInstanceProfile | ResourceType::CloudwatchLogGroup
     );
+    // Terraform's id of a task definition is its family; the revision is in `arn`.
+    if ty == ResourceType::EcsTaskDefinition {
+        return attribute(attributes, "arn").map(str::to_string);
+    }
+    // A cluster's and a service's id is their ARN.
     attribute(attributes, "id")
         .or_else(|| by_arn.then(|| attribute(attributes, "arn")).flatten())
         .or_else(|| by_name.then(|| attribute(attributes, "name")).flatten())

@@ -40,6 +40,9 @@ moto_test! {
             ("ec2:DescribeNetworkInterfaces", 1),
             ("ec2:DescribeSecurityGroupRules", 1),
             ("ec2:DescribeSecurityGroups", 1),
+            // No cluster: nothing to describe; the revisions of both statuses listed.
+            ("ecs:ListClusters", 1),
+            ("ecs:ListTaskDefinitions", 2),
             ("elasticloadbalancing:DescribeListeners", 1),
             ("elasticloadbalancing:DescribeLoadBalancerAttributes", 1),
             ("elasticloadbalancing:DescribeLoadBalancers", 1),
@@ -62,6 +65,7 @@ moto_test! {
             "started ec2 eu-west-1", "finished ec2 eu-west-1",
             "started elbv2 eu-west-1", "finished elbv2 eu-west-1",
             "started logs eu-west-1", "finished logs eu-west-1",
+            "started ecs eu-west-1", "finished ecs eu-west-1",
             "started iam global", "finished iam global",
         ].into_iter().map(String::from).collect();
         assert_eq!(progress.events(), expected_progress);
@@ -341,7 +345,8 @@ moto_test! {
             .expect("discovery");
         assert_eq!(inv.types, vec![T::NetworkInterface]);
         assert!(inv.resources.iter().all(|r| r.ty() == T::NetworkInterface));
-        // The load balancers were listed to attribute their interfaces, not returned.
+        // The load balancers (and ECS clusters, for their tasks' interfaces) were
+        // listed to attribute their interfaces, not returned.
         let eni = details!(get(&inv, T::NetworkInterface, &more.lb_interface), NetworkInterface);
         assert_eq!(eni.managed_by, Some(key(T::Lb, region, &stack.alb.arn)));
         let calls: BTreeSet<String> = provider.api_calls().into_keys().collect();
@@ -351,6 +356,7 @@ moto_test! {
                 "sts:GetCallerIdentity".to_string(),
                 "ec2:DescribeNetworkInterfaces".to_string(),
                 "elasticloadbalancing:DescribeLoadBalancers".to_string(),
+                "ecs:ListClusters".to_string(),
             ])
         );
 
