@@ -98,6 +98,7 @@ pub fn plan_options(spec: &Spec, now: jiff::Timestamp) -> PlanOptions {
             .map(|t| t.to_string()),
         warnings: Vec::new(),
         log_group_prefixes: decommission.orphan_log_group_prefixes.clone(),
+        drain_only: decommission.drain_only,
         required_types: Some(types_to_discover(spec)),
         required_regions: spec
             .provider

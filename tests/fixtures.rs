@@ -380,3 +380,41 @@ fn issue_3_an_interface_outliving_its_deleted_instance_is_named_as_the_blocker()
         blocker.hint
     );
 }
+
+/// Drain first: `drain_only` scales the selected services to 0 as the plan's only
+/// steps, and the simulator ends with both services at 0 and everything else as it
+/// was.
+#[tokio::test]
+async fn ecs_story_drain_only_scales_the_services_and_deletes_nothing() {
+    let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-drain");
+    assert!(plan.applyable, "{:#?}", plan.blockers);
+    let steps: Vec<(&str, &Action)> = plan
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), &s.action))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("lego-api", &Action::ScaleToZero),
+            ("lego-api-worker", &Action::ScaleToZero)
+        ]
+    );
+    assert!(plan.steps.iter().all(|s| s.change == Change::Update));
+    let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+    let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 4).await;
+    assert!(report.succeeded(), "{}", report.to_markdown());
+    assert_clean_history(&sim);
+    let after = sim.snapshot();
+    assert_eq!(after.resources.len(), inventory.resources.len());
+    for resource in &after.resources {
+        if let decom_provider::Details::EcsService(service) = &resource.details {
+            assert_eq!(
+                (service.desired_count, service.tasks()),
+                (0, 0),
+                "{}",
+                resource.name
+            );
+        }
+    }
+}

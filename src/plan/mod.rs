@@ -44,6 +44,9 @@ pub struct PlanOptions {
     /// `not_before`, when it is still in the future at planning time.
     pub deferred_until: Option<String>,
     pub warnings: Vec<String>,
+    /// Only scale the selected ECS services to 0 (`drain_only` in the spec): the
+    /// plan deletes nothing.
+    pub drain_only: bool,
     /// Log group name prefixes of the orphan naming convention; `None`: the
     /// built-in [`LOG_GROUP_CONVENTIONS`].
     pub log_group_prefixes: Option<Vec<String>>,

@@ -1,9 +1,11 @@
 //! Pass 1 of `build_plan`: the resources the spec selected become removals, less
 //! those AWS never deletes (`rules::permanent_obstacle`) and those already gone.
+//! With `drain_only`, the selected ECS services are scaled to 0 instead, and
+//! nothing is removed.
 
 use std::borrow::Cow;
 
-use decom_provider::{Action, rules::permanent_obstacle};
+use decom_provider::{Action, Details, rules::permanent_obstacle};
 
 use super::builder::Builder;
 use super::model::ActionReason;
@@ -13,6 +15,7 @@ impl Builder<'_, '_> {
         let index = self.index;
         // Both in key order: one walk, no lookups.
         let mut ids = index.ids().peekable();
+        let mut left_alone = 0;
         for (key, reason) in &self.selection.targets {
             let key = key.as_key_ref();
             while ids.next_if(|&id| index.key_ref(id) < key).is_some() {}
@@ -21,6 +24,10 @@ impl Builder<'_, '_> {
             };
             let resource = index.resource(id);
             if resource.is_gone() {
+                continue;
+            }
+            if self.options.drain_only {
+                left_alone += usize::from(!self.drain(id, reason));
                 continue;
             }
             if let Some(obstacle) = permanent_obstacle(resource) {
@@ -38,6 +45,33 @@ impl Builder<'_, '_> {
                 Cow::Borrowed(reason),
                 ActionReason::Selected,
             );
+        }
+        if left_alone > 0 {
+            self.warnings.push(format!(
+                "drain_only: {left_alone} selected resource(s) other than ECS services are left as they are"
+            ));
+        }
+    }
+
+    /// A selected service that runs or wants tasks is scaled to 0 (a drained or
+    /// daemon service needs nothing). False for a resource that is not a service.
+    fn drain(&mut self, id: decom_provider::ResourceId, reason: &str) -> bool {
+        let resource = self.index.resource(id);
+        match &resource.details {
+            Details::EcsService(service)
+                if !service.is_daemon() && (service.desired_count > 0 || service.tasks() > 0) =>
+            {
+                let op = self.intern(id, Action::ScaleToZero);
+                self.add_step(
+                    op,
+                    format!("{reason} (drain_only: scaled to 0, not deleted)"),
+                    ActionReason::Selected,
+                    false,
+                );
+                true
+            }
+            Details::EcsService(_) => true,
+            _ => false,
         }
     }
 }

@@ -16,12 +16,13 @@ use super::load::{Loader, label_span, list};
 use super::model::{Allow, Decommission, Glob, OrphanPolicy, Selector, SelectorKind};
 use super::provider::RegionUse;
 
-const DECOMMISSION_ATTRIBUTES: [&str; 5] = [
+const DECOMMISSION_ATTRIBUTES: [&str; 6] = [
     "description",
     "orphans",
     "not_before",
     "archive_log_events",
     "orphan_log_group_prefixes",
+    "drain_only",
 ];
 const DECOMMISSION_BLOCKS: [&str; 3] = ["absent", "keep", "allow"];
 const SELECTOR_ATTRIBUTES: [&str; 6] = [
@@ -129,6 +130,14 @@ impl Loader {
             }
         }
 
+        let mut drain_only = false;
+        if let Some(attr) = fields.get("drain_only") {
+            match self.bool(file, attr) {
+                Some(value) => drain_only = value,
+                None => ok = false,
+            }
+        }
+
         let mut orphan_log_group_prefixes = None;
         if let Some(attr) = fields.get("orphan_log_group_prefixes") {
             match self.string_list(file, attr) {
@@ -206,6 +215,7 @@ impl Loader {
             orphans,
             not_before,
             archive_log_events,
+            drain_only,
             orphan_log_group_prefixes,
             allow,
             location,

@@ -313,6 +313,7 @@ fn block() -> BoxedStrategy<String> {
                     "not_before",
                     "archive_log_events",
                     "orphan_log_group_prefixes",
+                    "drain_only",
                 ]),
                 0..3,
             ),

@@ -71,6 +71,9 @@ pub struct Decommission {
     pub orphans: OrphanPolicy,
     pub not_before: Option<jiff::Timestamp>,
     pub archive_log_events: bool,
+    /// Only scale the selected ECS services to 0; delete nothing (drain first,
+    /// delete with a second spec days later: docs/ci.md).
+    pub drain_only: bool,
     /// Where the logs of a service go (`/ecs/` for `/ecs/<service>`): log groups named
     /// after a service whose resources are all deleted are orphans. `None`: the
     /// built-in conventions.
