@@ -168,8 +168,9 @@ fn ecs_story_orders_every_deletion_after_what_blocks_it() {
             .iter()
             .any(|b| b.ty == "aws_ecs_service" && b.hint.contains("delete_live_traffic"))
     );
-    // The kept worker also holds the cluster, its task definition and its log group.
-    assert_eq!(plan.blockers.len(), 7, "{:#?}", plan.blockers);
+    // The kept worker also holds the cluster, its task definition, its log group and
+    // the container instances its task runs on.
+    assert_eq!(plan.blockers.len(), 9, "{:#?}", plan.blockers);
     // Never the default security group, nothing of the billing service.
     assert!(
         plan.steps

@@ -19,6 +19,7 @@ impl Builder<'_, '_> {
                 self.order_with_owner(id, op);
                 self.order_after_users(id, op);
                 self.order_after_holders(id, op);
+                self.order_after_cluster_services(id, op);
                 self.block_live_traffic(id, op);
             }
         }
@@ -165,6 +166,63 @@ impl Builder<'_, '_> {
                     self.label(id)
                 ),
             );
+        }
+    }
+
+    /// A container instance terminates after the services of its cluster that run
+    /// their tasks on instances (not on Fargate): their tasks would be started again
+    /// elsewhere in the cluster, or nowhere. A kept one that runs tasks is a blocker.
+    fn order_after_cluster_services(&mut self, id: ResourceId, op: OpId) {
+        let index = self.index;
+        if index.key_ref(id).ty != ResourceType::Instance || *self.action(op) != Action::Delete {
+            return;
+        }
+        let clusters: Vec<ResourceId> = index
+            .referrers_by_id(id)
+            .iter()
+            .filter(|r| r.kind == RefKind::HasContainerInstance)
+            .map(|r| r.from)
+            .collect();
+        for cluster in clusters {
+            let services: Vec<ResourceId> = index
+                .referrers_by_id(cluster)
+                .iter()
+                .filter(|r| r.kind == RefKind::InCluster)
+                .map(|r| r.from)
+                .collect();
+            for service in services {
+                let Details::EcsService(details) = &index.resource(service).details else {
+                    continue;
+                };
+                if details.launch_type.as_deref() == Some("FARGATE") {
+                    continue;
+                }
+                if let Some(service_removal) = self.removal_op(service) {
+                    self.add_edge(service_removal, op);
+                } else if details.tasks() > 0 {
+                    let status = if self.is_kept(service) {
+                        "kept"
+                    } else {
+                        "unselected"
+                    };
+                    self.block(
+                        index.key_ref(id),
+                        self.resource_ref(index.key_ref(service)),
+                        format!(
+                            "{status} {} runs {} task(s) on the container instances of {}, which include {}",
+                            self.label(service),
+                            details.tasks(),
+                            self.label(cluster),
+                            self.label(id)
+                        ),
+                        vec![self.label(service), self.label(cluster), self.label(id)],
+                        format!(
+                            "add {} to an `absent` block, or move its tasks first",
+                            self.label(service)
+                        ),
+                    );
+                }
+            }
         }
     }
 
