@@ -523,7 +523,8 @@ pub(crate) async fn is_settled(client: &Client, op: &Operation) -> Result<bool, 
     })
 }
 
-/// Describes one ECS resource for the archive; `None` if it is gone.
+/// Describes one ECS resource for the archive: its model, which holds what the
+/// archive needs (a revision's roles, log groups and images); `None` if it is gone.
 pub(crate) async fn describe(
     client: &Client,
     target: &ResourceKey,
@@ -552,5 +553,5 @@ pub(crate) async fn describe(
     Ok(resources
         .into_iter()
         .find(|r| r.id == target.id)
-        .map(|r| json!({ "name": r.name, "tags": r.tags, "details": r.details })))
+        .map(|r| json!({ "model": r })))
 }

@@ -542,6 +542,9 @@ async fn deleting_what_is_absent_answers_each_apis_not_found_code() {
             ResourceType::CloudwatchLogGroup,
             "ResourceNotFoundException",
         ),
+        (ResourceType::EcsCluster, "ClusterNotFoundException"),
+        (ResourceType::EcsService, "ServiceNotFoundException"),
+        (ResourceType::EcsTaskDefinition, "TaskDefinitionNotFound"),
     ];
     assert_eq!(expected.len(), ResourceType::ALL.len());
     for (ty, code) in expected {
