@@ -157,3 +157,23 @@ impl fmt::Display for Service {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ResourceType;
+
+    /// The planner orders steps by the pair (type name, id) and promises the order of
+    /// the address `type.id`: the same only while every type name sorts above `.`.
+    #[test]
+    fn type_names_sort_above_the_address_dot() {
+        for ty in ResourceType::ALL {
+            assert!(
+                ty.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                ty.as_str()
+            );
+        }
+    }
+}
