@@ -170,7 +170,7 @@ pub fn read_from(
         wanted.iter().map(|(k, f)| (k.clone(), f.clone())).collect();
     while let Some((parent, facts)) = parents.pop() {
         let lists = facts.contains(&Fact::Listeners) || facts.contains(&Fact::Rules);
-        if !lists || !read.contains_key(&parent) {
+        if !lists {
             continue;
         }
         for child in children(&parent) {

@@ -399,10 +399,9 @@ impl Provider for SimProvider {
         inventory: &mut Inventory,
         wanted: &FactRequest,
     ) -> Result<(), ProviderError> {
-        let request = DiscoveryRequest {
-            regions: inventory.regions.clone(),
-            types: inventory.types.iter().copied().collect(),
-        };
+        // Every type: a listener's rules are found through it even when listeners
+        // themselves are not asked for.
+        let request = DiscoveryRequest::everything(inventory.regions.clone());
         let current = {
             let mut state = self.lock();
             state.account.advance(Instant::now());
