@@ -37,6 +37,9 @@ fn plan_json(spec: &Spec, inventory: &Inventory) -> String {
     );
     let mut out = Vec::new();
     plan.write_json(&mut out).expect("plan serializes");
+    // What a saved plan watches.
+    let fingerprints = decom::planfile::fingerprints_for(&plan, inventory);
+    out.extend(format!("\n{fingerprints:?}").bytes());
     // The selectors that match nothing, which the person running it hears about.
     for warning in &resolved.warnings {
         out.extend(format!("\n{}", spec.render(warning)).bytes());
