@@ -137,8 +137,13 @@ impl Inventory {
         self.resources.sort_by(resource_order);
     }
 
-    /// Canonical JSON (sorted, pretty), as `decom discover` writes it.
+    /// Canonical JSON (sorted, pretty), as `decom discover` writes it. Only a full
+    /// discovery is written: a snapshot has no unread facts.
     pub fn to_json(&self) -> String {
+        debug_assert!(
+            self.unread.is_empty(),
+            "a scoped inventory is never written"
+        );
         let mut sorted = self.clone();
         sorted.normalize();
         let mut text = serde_json::to_string_pretty(&sorted).expect("inventory serializes");
