@@ -60,7 +60,7 @@ impl Denials {
 
     /// Every refusal as one error, the first by call and region with the others in
     /// its `also_denied`; `None` when nothing was refused.
-    fn into_error(self) -> Option<ProviderError> {
+    pub(crate) fn into_error(self) -> Option<ProviderError> {
         let mut denied = std::mem::take(&mut *self.0.lock().expect("denials lock"));
         denied.sort_by(|a, b| (&a.operation, &a.region).cmp(&(&b.operation, &b.region)));
         denied.dedup_by(|a, b| (&a.operation, &a.region) == (&b.operation, &b.region));

@@ -12,6 +12,7 @@ use futures_util::{StreamExt, TryStreamExt};
 
 use crate::AwsProvider;
 use crate::calls::{bounded, unless_gone};
+use crate::discover::Denials;
 
 /// Jobs (service and region) running at once, as in a full discovery.
 const CONCURRENT_JOBS: usize = 4;
@@ -38,9 +39,13 @@ pub(crate) async fn read_facts(
         }
     }
     let types = &types;
-    let read: Vec<Vec<Resource>> = futures_util::stream::iter(jobs)
+    // As in a full discovery, a refused call does not stop the others, so that one
+    // run names every missing permission.
+    let denials = Denials::default();
+    let denials = &denials;
+    let read: Vec<Option<Vec<Resource>>> = futures_util::stream::iter(jobs)
         .map(|((service, region), wanted)| async move {
-            match service {
+            let read = match service {
                 Service::Ec2 => {
                     let client = provider.region_clients(&region).ec2;
                     read_instances(&client, &region, wanted).await
@@ -54,14 +59,18 @@ pub(crate) async fn read_facts(
                     let client = provider.region_clients(&region).logs;
                     read_log_groups(&client, &region, wanted).await
                 }
-            }
+            };
+            denials.unless_denied(read)
         })
         .buffer_unordered(CONCURRENT_JOBS)
         .try_collect()
         .await?;
+    if let Some(denied) = denials.clone().into_error() {
+        return Err(denied);
+    }
     let mut current = Inventory::new(inventory.account_id.clone(), inventory.regions.clone());
     current.types = inventory.types.clone();
-    current.resources = read.into_iter().flatten().collect();
+    current.resources = read.into_iter().flatten().flatten().collect();
     unread::read_from(inventory, &current, wanted);
     Ok(())
 }
