@@ -17,4 +17,5 @@ mod fixtures;
 mod hardening;
 mod moto;
 mod properties;
+mod scope;
 mod snapshots;

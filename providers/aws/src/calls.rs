@@ -213,6 +213,15 @@ where
         .collect())
 }
 
+/// The answer of a call about one resource, or `None` when the resource is gone.
+pub(crate) fn unless_gone<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.kind == decom_provider::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

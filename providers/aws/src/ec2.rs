@@ -47,6 +47,7 @@ pub(crate) async fn discover(
     account_id: &str,
     types: &BTreeSet<ResourceType>,
     denials: &Denials,
+    facts: bool,
 ) -> Result<Found, ProviderError> {
     let mut found = Found::default();
     if types.contains(&ResourceType::SecurityGroup) {
@@ -62,7 +63,7 @@ pub(crate) async fn discover(
             .extend(denials.unless_denied(interfaces)?.unwrap_or_default());
     }
     if types.contains(&ResourceType::Instance) {
-        let instances = instances(client, region, None).await;
+        let instances = instances(client, region, None, facts).await;
         found
             .resources
             .extend(denials.unless_denied(instances)?.unwrap_or_default());
@@ -257,24 +258,27 @@ async fn live_instances(
         .collect())
 }
 
-/// Instances that are not terminated, with their termination protection (one
-/// DescribeInstanceAttribute per instance: EC2 has no batch form).
+/// Instances that are not terminated; with `protection`, their termination
+/// protection (one DescribeInstanceAttribute per instance: EC2 has no batch form).
 async fn instances(
     client: &Client,
     region: &str,
     only: Option<&[String]>,
+    protection: bool,
 ) -> Result<Vec<Resource>, ProviderError> {
     let live = live_instances(client, region, only).await?;
-    instance_resources(client, region, &live, &Known::new()).await
+    instance_resources(client, region, &live, &Known::new(), protection).await
 }
 
-/// The instances in decom's model; their termination protection from `known` where
-/// it has them, else one DescribeInstanceAttribute each.
+/// The instances in decom's model; with `protection`, their termination protection
+/// from `known` where it has them, else one DescribeInstanceAttribute each (without,
+/// it is left unread: `false`).
 async fn instance_resources(
     client: &Client,
     region: &str,
     live: &[SdkInstance],
     known: &Known<'_>,
+    protection: bool,
 ) -> Result<Vec<Resource>, ProviderError> {
     let mut resources: Vec<Resource> = live
         .iter()
@@ -314,7 +318,7 @@ async fn instance_resources(
     };
     let unknown: Vec<String> = resources
         .iter()
-        .filter(|r| known_protection(&r.id).is_none())
+        .filter(|r| protection && known_protection(&r.id).is_none())
         .map(|r| r.id.clone())
         .collect();
     let fetched = bounded(unknown.clone(), ATTRIBUTE_CONCURRENCY, |id| {
@@ -358,7 +362,7 @@ fn instance_json(model: Resource, instance: &SdkInstance) -> serde_json::Value {
     })
 }
 
-async fn termination_protection(
+pub(crate) async fn termination_protection(
     client: &Client,
     region: &str,
     instance_id: &str,
@@ -523,7 +527,7 @@ pub(crate) async fn describe_batch(
             }
             ResourceType::Instance => {
                 let live = live_instances(client, region, Some(chunk)).await?;
-                let models = instance_resources(client, region, &live, known).await?;
+                let models = instance_resources(client, region, &live, known, true).await?;
                 for (model, instance) in models.into_iter().zip(&live) {
                     found.insert(model.id.clone(), instance_json(model, instance));
                 }

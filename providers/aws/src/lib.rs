@@ -6,6 +6,7 @@ mod calls;
 mod discover;
 mod ec2;
 mod elbv2;
+mod facts;
 mod failures;
 mod iam;
 mod logs;
@@ -308,7 +309,23 @@ impl Provider for AwsProvider {
         request: &DiscoveryRequest,
         progress: &dyn DiscoveryProgress,
     ) -> Result<Inventory, ProviderError> {
-        discover::discover(self, request, progress).await
+        discover::discover(self, request, progress, true).await
+    }
+
+    async fn discover_listings(
+        &self,
+        request: &DiscoveryRequest,
+        progress: &dyn DiscoveryProgress,
+    ) -> Result<Inventory, ProviderError> {
+        discover::discover(self, request, progress, false).await
+    }
+
+    async fn read_facts(
+        &self,
+        inventory: &mut Inventory,
+        wanted: &decom_provider::FactRequest,
+    ) -> Result<(), ProviderError> {
+        facts::read_facts(self, inventory, wanted).await
     }
 
     async fn execute(&self, operation: &Operation) -> Result<(), ProviderError> {

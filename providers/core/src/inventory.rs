@@ -2,12 +2,14 @@
 //! snapshot, and an index over it that answers "who references this resource".
 
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{KeyRef, RefKind, Resource, ResourceKey, ResourceType};
+use crate::unread::Facts;
 
 /// Bumped on any incompatible change to the snapshot format (docs/snapshot-format.md).
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
@@ -24,6 +26,11 @@ pub struct Inventory {
     /// looked at, so the inventory says nothing about it.
     pub types: Vec<ResourceType>,
     pub resources: Vec<Resource>,
+    /// Facts of resources that discovery has not read yet (a scoped discovery reads
+    /// them only for the resources that can change the plan: `crate::unread`).
+    /// Empty in a full discovery; never in a snapshot.
+    #[serde(skip)]
+    pub unread: BTreeMap<ResourceKey, Facts>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +67,7 @@ impl Inventory {
             regions,
             types: ResourceType::ALL.to_vec(),
             resources: Vec::new(),
+            unread: BTreeMap::new(),
         }
     }
 
@@ -129,8 +137,13 @@ impl Inventory {
         self.resources.sort_by(resource_order);
     }
 
-    /// Canonical JSON (sorted, pretty), as `decom discover` writes it.
+    /// Canonical JSON (sorted, pretty), as `decom discover` writes it. Only a full
+    /// discovery is written: a snapshot has no unread facts.
     pub fn to_json(&self) -> String {
+        debug_assert!(
+            self.unread.is_empty(),
+            "a scoped inventory is never written"
+        );
         let mut sorted = self.clone();
         sorted.normalize();
         let mut text = serde_json::to_string_pretty(&sorted).expect("inventory serializes");

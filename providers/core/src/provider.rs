@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inventory::Inventory;
 use crate::model::{ResourceKey, ResourceType, Service};
+use crate::unread::FactRequest;
 
 /// Who the credentials belong to (STS GetCallerIdentity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -349,6 +350,31 @@ pub trait Provider: Send + Sync {
         request: &DiscoveryRequest,
         progress: &dyn DiscoveryProgress,
     ) -> Result<Inventory, ProviderError>;
+
+    /// The listings only, one call per page (everything those answers carry), with
+    /// the facts they leave out recorded in [`Inventory::unread`] for
+    /// [`Provider::read_facts`]. A provider that cannot tell them apart discovers
+    /// everything: this default.
+    async fn discover_listings(
+        &self,
+        request: &DiscoveryRequest,
+        progress: &dyn DiscoveryProgress,
+    ) -> Result<Inventory, ProviderError> {
+        self.discover(request, progress).await
+    }
+
+    /// Reads `wanted`, facts [`Inventory::unread`] lists, into `inventory`: each is
+    /// then read, or its resource is gone from the inventory (deleted since the
+    /// listing). Listeners and rules join the inventory as their load balancer's or
+    /// listener's are read. Any failure is an error, as for [`Provider::discover`].
+    async fn read_facts(
+        &self,
+        inventory: &mut Inventory,
+        wanted: &FactRequest,
+    ) -> Result<(), ProviderError> {
+        let _ = (inventory, wanted);
+        Ok(())
+    }
 
     /// Makes one call. `NotFound` for a removal is reported as an error of kind
     /// `NotFound`; the engine counts it as done.

@@ -149,6 +149,15 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
     }
 }
 
+/// Whether a link can change a plan, and so whether a saved plan watches it: every
+/// link but a target group's registration of an instance, which neither blocks a
+/// deletion ([`link_blocks_deletion`]) nor counts as use (`usage::is_use`) nor makes
+/// an owner. A scoped discovery reads registrations only for the target groups a
+/// plan's closure reaches (`decom::scope`).
+pub fn link_shapes_plan(kind: &RefKind) -> bool {
+    !matches!(kind, RefKind::RegistersTarget)
+}
+
 /// Everything that would make AWS refuse to delete `key` in the indexed state, in a
 /// deterministic order. Empty means the deletion goes through.
 pub fn obstacles_to_delete(index: &InventoryIndex<'_>, key: &ResourceKey) -> Vec<Obstacle> {

@@ -154,6 +154,7 @@ impl Account {
             regions: self.regions.clone(),
             types: self.types.clone(),
             resources: self.resources.values().cloned().collect(),
+            unread: Default::default(),
         }
     }
 
@@ -172,6 +173,7 @@ impl Account {
             regions: covered(&regions, &self.regions),
             types: covered(&request.types, &self.types),
             resources,
+            unread: Default::default(),
         }
     }
 
