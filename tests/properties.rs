@@ -181,6 +181,7 @@ fn random_options(seed: u64) -> PlanOptions {
             disable_deletion_protection: rng.random_bool(0.5),
             disable_termination_protection: rng.random_bool(0.5),
             delete_live_traffic: rng.random_bool(0.5),
+            snapshot_volumes_first: rng.random_bool(0.5),
         },
         orphans: [
             OrphanPolicy::Report,

@@ -8,6 +8,7 @@ mod apply_lock;
 mod apply_report;
 mod apply_resume;
 mod audit;
+mod autoscaling;
 mod cli;
 mod cli_snapshots;
 mod engine_synth;

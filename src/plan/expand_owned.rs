@@ -67,6 +67,10 @@ impl Builder<'_, '_> {
                         "managed by {}: AWS releases it after the deletion; decom waits until it is gone",
                         self.label(owner)
                     ),
+                    Fate::TerminatedByGroup => format!(
+                        "launched by {}: the group terminates it when scaled to 0; decom waits until it is gone",
+                        self.label(owner)
+                    ),
                     // Selected on its own: it stays a target, with the target's reason.
                     Fate::DeletedWithOwner if already.is_some() => continue,
                     Fate::DeletedWithOwner => {

@@ -135,6 +135,9 @@ pub struct Allow {
     pub disable_termination_protection: bool,
     /// Delete target groups with healthy targets and load balancers forwarding to them.
     pub delete_live_traffic: bool,
+    /// Snapshot each EBS volume the plan deletes, and wait until the snapshot is
+    /// `completed`, before the volume (or the instance that takes it) goes.
+    pub snapshot_volumes_first: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

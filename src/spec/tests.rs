@@ -124,6 +124,7 @@ fn loads_the_full_example() {
         Allow {
             revoke_kept_rules: true,
             delete_live_traffic: true,
+            snapshot_volumes_first: false,
             ..Allow::default()
         }
     );
