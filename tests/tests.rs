@@ -17,5 +17,6 @@ mod first_contact;
 mod fixtures;
 mod hardening;
 mod moto;
+mod moto_fleet;
 mod properties;
 mod snapshots;

@@ -23,6 +23,9 @@ pub struct Fleet {
     pub target_group: String,
     pub instances: Vec<String>,
     pub root_volumes: Vec<String>,
+    /// The instances' primary interfaces. moto does not mark them delete on
+    /// termination (AWS does), so the specs name them.
+    pub interfaces: Vec<String>,
     pub data_volume: String,
     pub snapshot: String,
     pub kept_volume: String,
@@ -44,6 +47,9 @@ impl Fleet {
         }
         for id in &self.root_volumes {
             keys.insert(key("aws_ebs_volume", id));
+        }
+        for id in &self.interfaces {
+            keys.insert(key("aws_network_interface", id));
         }
         keys
     }
@@ -137,6 +143,7 @@ pub async fn build_fleet(sdk: &Sdk) -> Fleet {
         .collect();
     instances.sort();
     let root_volumes = volumes_of(sdk, &instances).await;
+    let interfaces = interfaces_of(sdk, &instances).await;
     let data_volume = volume(sdk, "fleet").await;
     let snapshot = sdk
         .ec2
@@ -156,6 +163,7 @@ pub async fn build_fleet(sdk: &Sdk) -> Fleet {
         target_group,
         instances,
         root_volumes,
+        interfaces,
         data_volume,
         snapshot,
         kept_volume,
@@ -179,6 +187,28 @@ async fn volumes_of(sdk: &Sdk, instances: &[String]) -> Vec<String> {
         .volumes()
         .iter()
         .filter_map(|v| v.volume_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The network interfaces attached to `instances`.
+async fn interfaces_of(sdk: &Sdk, instances: &[String]) -> Vec<String> {
+    let mut ids: Vec<String> = sdk
+        .ec2
+        .describe_network_interfaces()
+        .filters(
+            Filter::builder()
+                .name("attachment.instance-id")
+                .set_values(Some(instances.to_vec()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe network interfaces")
+        .network_interfaces()
+        .iter()
+        .filter_map(|n| n.network_interface_id().map(str::to_string))
         .collect();
     ids.sort();
     ids
