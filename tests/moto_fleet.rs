@@ -74,8 +74,33 @@ fn a_scaling_group_its_instances_and_volumes_are_removed_exactly() {
 
     let spec = moto.write_spec("spec", &fleet_spec(&moto.account, &fleet.interfaces));
     let spec = spec.to_str().expect("utf-8 path");
-    let plan = moto.decom(&["plan", spec, "-out", "p.plan", "-detailed-exitcode"]);
+    let plan = moto.decom(&[
+        "plan",
+        spec,
+        "-out",
+        "p.plan",
+        "-detailed-exitcode",
+        "--stats",
+    ]);
     plan.expect_code(2, "changes present");
+    // Batch listings only: one call each for the whole region, none per resource.
+    let stats = plan.stderr();
+    for call in [
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeLaunchConfigurations",
+        "ec2:DescribeLaunchTemplates",
+        "ec2:DescribeLaunchTemplateVersions",
+        "ec2:DescribeVolumes",
+        "ec2:DescribeSnapshots",
+        "ec2:DescribeImages",
+    ] {
+        let count = stats
+            .lines()
+            .find(|l| l.trim_end().ends_with(call))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("--stats lists {call}:\n{stats}"));
+        assert_eq!(count, "1", "{call}:\n{stats}");
+    }
     let shown = moto.decom(&["show", "p.plan", "-json"]);
     shown.expect_code(0, "show renders the saved plan");
     let plan_json: serde_json::Value =

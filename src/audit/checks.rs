@@ -526,4 +526,35 @@ mod tests {
         );
         assert!(audit_one(group(Some(10), None, "2024-01-01T00:00:00Z"), "/a").is_empty());
     }
+
+    #[test]
+    fn old_unattached_volumes_and_unused_templates_are_reported() {
+        let volume = |state: &str, created: &str| {
+            Details::EbsVolume(Volume {
+                state: state.into(),
+                size_gib: 100,
+                volume_type: "gp3".into(),
+                created: Some(created.into()),
+                ..Default::default()
+            })
+        };
+        let old = audit_one(volume("available", "2024-01-01T00:00:00Z"), "vol-1");
+        assert_eq!(old[0].kind, FindingKind::VolumeUnattached);
+        assert_eq!(old[0].evidence["size_gib"], "100");
+        assert!(audit_one(volume("available", "2026-11-20T00:00:00Z"), "vol-1").is_empty());
+        assert!(audit_one(volume("in-use", "2024-01-01T00:00:00Z"), "vol-1").is_empty());
+        let template = audit_one(
+            Details::LaunchTemplate(decom_provider::LaunchTemplate::default()),
+            "lt-1",
+        );
+        assert_eq!(template[0].kind, FindingKind::LaunchTemplateUnused);
+        let configuration = audit_one(
+            Details::LaunchConfiguration(decom_provider::LaunchConfiguration::default()),
+            "old-lc",
+        );
+        assert_eq!(
+            configuration[0].ty,
+            decom_provider::ResourceType::LaunchConfiguration
+        );
+    }
 }
