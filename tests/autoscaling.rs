@@ -298,3 +298,41 @@ async fn the_simulator_replaces_an_instance_terminated_from_under_its_group() {
         .expect_err("refused");
     assert_eq!(refused.code, "ResourceInUse");
 }
+
+/// `ForceDelete` only with the opt-in: the group then goes in one call and its
+/// instances are awaited after it, with no scaling step.
+#[tokio::test]
+async fn force_delete_is_used_only_when_the_spec_opts_in() {
+    let inventory = fleet();
+    let selection = select_by_tag(&inventory, "Service", &["fleet"]);
+    let group = key_named(&inventory, ResourceType::AutoscalingGroup, "fleet-asg");
+    let forced = |plan: &Plan| {
+        plan.steps
+            .iter()
+            .any(|s| s.key() == group && s.action == Action::ForceDelete)
+    };
+    let plain = plan_for(&inventory, &selection, &PlanOptions::default());
+    assert!(!forced(&plain));
+
+    let plan = plan_for(
+        &inventory,
+        &selection,
+        &with(Allow {
+            force_delete_autoscaling_groups: true,
+            ..Allow::default()
+        }),
+    );
+    assert!(plan.applyable, "{}", decom::render::text(&plan));
+    assert_topological(&plan);
+    assert!(forced(&plan));
+    assert!(!plan.steps.iter().any(|s| s.action == Action::ScaleToZero));
+    let delete = order_of(&plan, &group, "force_delete");
+    for member in members(&inventory) {
+        assert!(delete < order_of(&plan, &member, "await_deletion"));
+    }
+    let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
+    let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 8).await;
+    assert!(report.succeeded(), "{}", report.to_markdown());
+    assert_clean_history(&sim);
+    assert_end_state(&plan, &inventory, &sim.snapshot());
+}

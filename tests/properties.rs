@@ -348,6 +348,7 @@ fn random_options(seed: u64) -> PlanOptions {
             disable_termination_protection: rng.random_bool(0.5),
             delete_live_traffic: rng.random_bool(0.5),
             snapshot_volumes_first: rng.random_bool(0.5),
+            force_delete_autoscaling_groups: rng.random_bool(0.3),
         },
         orphans: [
             OrphanPolicy::Report,

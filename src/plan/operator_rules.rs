@@ -53,13 +53,22 @@ impl Builder<'_, '_> {
             // refuses while they remain: `rules::link_blocks_deletion`).
             Fate::TerminatedByGroup => {
                 let group = self.target(owner_removal);
-                if *self.action(op) == Action::AwaitDeletion
-                    && let Some(scale) = self.step_op(group, Action::ScaleToZero)
-                {
-                    self.add_edge(scale, op);
+                if *self.action(op) != Action::AwaitDeletion {
+                    return;
+                }
+                if let Some(terminating) = self.terminating_step(group) {
+                    self.add_edge(terminating, op);
                 }
             }
         }
+    }
+
+    /// The step that makes the group terminate its instances: its `scale_to_zero`,
+    /// or its `force_delete`.
+    fn terminating_step(&self, group: ResourceId) -> Option<OpId> {
+        self.removal_op(group)
+            .filter(|&op| *self.action(op) == Action::ForceDelete)
+            .or_else(|| self.step_op(group, Action::ScaleToZero))
     }
 
     /// The operation `(id, action)` if it is a step of the plan.
@@ -184,8 +193,8 @@ impl Builder<'_, '_> {
                 .resource(instance)
                 .autoscaling_group()
                 .and_then(|g| index.find(ResourceType::AutoscalingGroup, region, g));
-            if let Some(scale) = group.and_then(|g| self.step_op(g, Action::ScaleToZero)) {
-                self.add_edge(snapshot, scale);
+            if let Some(terminating) = group.and_then(|g| self.terminating_step(g)) {
+                self.add_edge(snapshot, terminating);
             }
         }
     }

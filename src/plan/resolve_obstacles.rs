@@ -25,10 +25,18 @@ impl Builder<'_, '_> {
             let reason = std::mem::take(&mut removal.reason);
             let kind = removal.kind;
             self.add_step(op, reason, kind, false);
+            // ForceDelete takes the group's instances and capacity along.
+            let forced = *self.action(op) == Action::ForceDelete;
             for referrer in blocking_referrers(index, id) {
+                if forced && referrer.kind == RefKind::InstanceOfGroup {
+                    continue;
+                }
                 self.resolve_reference(id, op, referrer.from, &referrer.kind);
             }
             for obstacle in intrinsic_obstacles(index.resource(id)) {
+                if forced && obstacle == Obstacle::GroupCapacity {
+                    continue;
+                }
                 self.resolve(id, op, obstacle);
             }
         }

@@ -138,6 +138,9 @@ pub struct Allow {
     /// Snapshot each EBS volume the plan deletes, and wait until the snapshot is
     /// `completed`, before the volume (or the instance that takes it) goes.
     pub snapshot_volumes_first: bool,
+    /// Delete Auto Scaling groups with `ForceDelete` (AWS terminates their instances
+    /// with them) instead of scaling them to 0 and waiting for their instances first.
+    pub force_delete_autoscaling_groups: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

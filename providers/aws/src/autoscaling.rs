@@ -182,7 +182,16 @@ pub(crate) async fn execute(client: &Client, op: &Operation) -> Result<(), Provi
             .map(drop)
             .map_err(|e| api_error("autoscaling:UpdateAutoScalingGroup", region, e))
             .map_err(|e| not_found_named(e, "AutoScalingGroup.NotFound")),
-        // Never ForceDelete: the group is scaled to 0 and its instances awaited first.
+        // Without the opt-in the group is scaled to 0 and its instances awaited first.
+        (Action::ForceDelete, ResourceType::AutoscalingGroup) => client
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(id)
+            .force_delete(true)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("autoscaling:DeleteAutoScalingGroup", region, e))
+            .map_err(|e| not_found_named(e, "AutoScalingGroup.NotFound")),
         (Action::Delete, ResourceType::AutoscalingGroup) => client
             .delete_auto_scaling_group()
             .auto_scaling_group_name(id)

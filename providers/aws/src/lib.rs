@@ -357,7 +357,10 @@ impl Provider for AwsProvider {
                 let terminated = ec2::instances_terminated(client, &target.region, ids).await?;
                 Ok(terminated.iter().all(|&t| t))
             }
-            (decom_provider::Action::Delete, ResourceType::AutoscalingGroup) => {
+            (
+                decom_provider::Action::Delete | decom_provider::Action::ForceDelete,
+                ResourceType::AutoscalingGroup,
+            ) => {
                 let client = &self.region_clients(&target.region).autoscaling;
                 let deleted = autoscaling::groups_deleted(client, &target.region, ids).await?;
                 Ok(deleted.iter().all(|&d| d))

@@ -18,7 +18,8 @@ pub enum NoEffect {
     /// The version is the policy's default one, which AWS deletes only with the
     /// policy (`DeleteConflict`).
     DefaultVersion,
-    /// `Delete` and `AwaitDeletion` remove their target rather than change it: see
+    /// `Delete`, `AwaitDeletion` and `ForceDelete` remove their target rather than
+    /// change it: see
     /// [`crate::ownership`] and [`after_removal`].
     Removal,
 }
@@ -26,7 +27,7 @@ pub enum NoEffect {
 /// Makes the change `action` makes to its target's details.
 pub fn apply_change(details: &mut Details, action: &Action) -> Result<(), NoEffect> {
     match (action, details) {
-        (Action::Delete | Action::AwaitDeletion, _) => Err(NoEffect::Removal),
+        (Action::Delete | Action::AwaitDeletion | Action::ForceDelete, _) => Err(NoEffect::Removal),
         (Action::DisableDeletionProtection, Details::Lb(lb)) => {
             lb.deletion_protection = false;
             Ok(())

@@ -78,6 +78,9 @@ pub enum Action {
     /// CreateSnapshot of the target volume, waiting until it is `completed`
     /// (`allow { snapshot_volumes_first = true }`).
     SnapshotVolume,
+    /// DeleteAutoScalingGroup with `ForceDelete`: AWS terminates the group's
+    /// instances along with it (`allow { force_delete_autoscaling_groups = true }`).
+    ForceDelete,
 }
 
 impl Action {
@@ -96,12 +99,16 @@ impl Action {
             Action::DeletePolicyVersion { .. } => "delete_policy_version",
             Action::ScaleToZero => "scale_to_zero",
             Action::SnapshotVolume => "snapshot_volume",
+            Action::ForceDelete => "force_delete",
         }
     }
 
     /// Does the step make the target resource go away?
     pub fn removes_target(&self) -> bool {
-        matches!(self, Action::Delete | Action::AwaitDeletion)
+        matches!(
+            self,
+            Action::Delete | Action::AwaitDeletion | Action::ForceDelete
+        )
     }
 
     /// A short human description: `revoke rule sgr-1`, `detach policy arn:…`.
@@ -124,6 +131,7 @@ impl Action {
             }
             Action::ScaleToZero => "scale min/desired/max to 0".into(),
             Action::SnapshotVolume => "snapshot the volume".into(),
+            Action::ForceDelete => "delete with its instances (ForceDelete)".into(),
         }
     }
 }
@@ -147,7 +155,7 @@ impl Operation {
                 timeout: Duration::from_secs(15 * 60),
                 typical: Duration::from_secs(45),
             }),
-            (Action::Delete, ResourceType::AutoscalingGroup) => Some(Wait {
+            (Action::Delete | Action::ForceDelete, ResourceType::AutoscalingGroup) => Some(Wait {
                 condition: format!("{} deleted", self.target.id),
                 timeout: Duration::from_secs(10 * 60),
                 typical: Duration::from_secs(30),

@@ -217,6 +217,7 @@ impl Account {
         let key = &operation.target;
         match &operation.action {
             Action::Delete => self.delete(key, now),
+            Action::ForceDelete => self.force_delete(key, now),
             Action::AwaitDeletion => Ok(()),
             Action::ScaleToZero => {
                 let details = self.details_mut(key)?;
@@ -286,8 +287,20 @@ impl Account {
             | Action::RevokeRule { .. }
             | Action::DeletePolicyVersion { .. }
             | Action::ScaleToZero
-            | Action::SnapshotVolume => {}
+            | Action::SnapshotVolume
+            | Action::ForceDelete => {}
         }
+    }
+
+    /// DeleteAutoScalingGroup with ForceDelete: the group goes at once, its instances
+    /// terminate after it (the termination delay).
+    fn force_delete(&mut self, key: &ResourceKey, now: Instant) -> Result<(), Refusal> {
+        if !self.contains(key) {
+            return Err(not_found(key));
+        }
+        self.terminate_group_instances(key, now);
+        self.remove(key);
+        Ok(())
     }
 
     /// A group scaled to 0 terminates its instances (those whose tag names it).
@@ -340,7 +353,9 @@ impl Account {
                 self.tick(key, now);
                 !self.contains(key)
             }
-            (Action::Delete, ResourceType::AutoscalingGroup) => !self.contains(key),
+            (Action::Delete | Action::ForceDelete, ResourceType::AutoscalingGroup) => {
+                !self.contains(key)
+            }
             (Action::AwaitDeletion, _) => {
                 self.tick(key, now);
                 // What goes with its owner goes when the owner's deletion completes

@@ -99,7 +99,7 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
 pub(crate) fn api_name(operation: &Operation, target: Option<&Resource>) -> &'static str {
     let ty = operation.target.ty;
     match &operation.action {
-        Action::Delete => delete_api(ty),
+        Action::Delete | Action::ForceDelete => delete_api(ty),
         Action::AwaitDeletion => describe_api(ty),
         Action::DisableDeletionProtection => "elasticloadbalancing:ModifyLoadBalancerAttributes",
         Action::DisableTerminationProtection => "ec2:ModifyInstanceAttribute",
@@ -173,7 +173,8 @@ pub(crate) fn refusal(operation: &Operation, no_effect: NoEffect) -> Refusal {
             | Action::DisableDeletionProtection
             | Action::DisableTerminationProtection
             | Action::ScaleToZero
-            | Action::SnapshotVolume,
+            | Action::SnapshotVolume
+            | Action::ForceDelete,
         ) => format!("{} is already done on {id}", operation.action.name()),
     };
     Refusal::new("NoSuchEntity", absent)
