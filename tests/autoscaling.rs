@@ -336,3 +336,45 @@ async fn force_delete_is_used_only_when_the_spec_opts_in() {
     assert_clean_history(&sim);
     assert_end_state(&plan, &inventory, &sim.snapshot());
 }
+
+/// A group launched from a launch configuration: the configuration goes after the
+/// group, the instance profile and security group it launches with after it.
+#[test]
+fn a_launch_configuration_goes_after_its_group_and_before_what_it_launches_with() {
+    let mut b = AccountBuilder::new("123456789012", "us-east-1", 17);
+    let t = || tags(&[("Service", "legacy")]);
+    let sg = b.security_group("legacy-sg", "legacy instances", t());
+    let role = b.role("legacy-role", "ec2.amazonaws.com", t());
+    let profile = b.instance_profile("legacy-profile", Some(&role), t());
+    let configuration = b.launch_configuration("legacy-lc", &[&sg], Some(&profile));
+    b.autoscaling_group(
+        &GroupSpec {
+            name: "legacy-asg",
+            source: LaunchSource::Configuration(&configuration),
+            target_groups: &[],
+            capacity: 1,
+            instance_type: "t3.micro",
+            root_volume_gib: 8,
+        },
+        t(),
+    );
+    let inventory = b.finish();
+    let mut selection = select_by_tag(&inventory, "Service", &["legacy"]);
+    let configuration = key_named(&inventory, ResourceType::LaunchConfiguration, "legacy-lc");
+    selection
+        .targets
+        .insert(configuration.clone(), "selected by the test".into());
+    let plan = plan_for(&inventory, &selection, &PlanOptions::default());
+    assert!(plan.applyable, "{}", decom::render::text(&plan));
+    let group = key_named(&inventory, ResourceType::AutoscalingGroup, "legacy-asg");
+    let profile = key_named(
+        &inventory,
+        ResourceType::IamInstanceProfile,
+        "legacy-profile",
+    );
+    let sg = key_named(&inventory, ResourceType::SecurityGroup, "legacy-sg");
+    let lc = order_of(&plan, &configuration, "delete");
+    assert!(order_of(&plan, &group, "delete") < lc);
+    assert!(lc < order_of(&plan, &profile, "delete"));
+    assert!(lc < order_of(&plan, &sg, "delete"));
+}
