@@ -369,7 +369,8 @@ fn diff_summarizes_then_shows_the_unified_diff() {
     let out = decom(&["diff", "old.json", "new.plan"], cwd);
     assert_eq!(out.status.code(), Some(2));
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("2 steps added:"), "{stdout}");
+    // The two opt-in changes, and the snapshots of the three volumes.
+    assert!(stdout.starts_with("5 steps added:"), "{stdout}");
     assert!(stdout.contains("2 resolved blockers:"));
     assert!(stdout.contains("--- old plan\n+++ new plan"));
     let same = decom(&["diff", "new.plan", "new.plan"], cwd);

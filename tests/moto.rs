@@ -149,10 +149,11 @@ fn discover_plan_apply_deletes_exactly_the_planned_stack() {
         "every web resource should be planned; not planned: {unplanned:?}\n{}",
         plan.stdout()
     );
-    // Beyond the stack, only the instances' own interfaces (released on termination).
+    // Beyond the stack, only the instances' own interfaces and root volumes (deleted
+    // on termination).
     let extra: Vec<_> = planned
         .difference(&web)
-        .filter(|(kind, _)| kind != "aws_network_interface")
+        .filter(|(kind, _)| kind != "aws_network_interface" && kind != "aws_ebs_volume")
         .collect();
     assert!(
         extra.is_empty(),

@@ -114,10 +114,14 @@ pub enum FindingKind {
     LogGroupEmpty,
     /// A log group whose last event is older than the configured number of days.
     LogGroupStale,
+    /// An EBS volume attached to no instance, older than the configured number of days.
+    VolumeUnattached,
+    /// A launch template or launch configuration no Auto Scaling group launches from.
+    LaunchTemplateUnused,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 10] = [
+    pub const ALL: [FindingKind; 12] = [
         FindingKind::UnusedSecurityGroup,
         FindingKind::UnusedTargetGroup,
         FindingKind::LoadBalancerWithoutListeners,
@@ -128,6 +132,8 @@ impl FindingKind {
         FindingKind::RoleUnused,
         FindingKind::LogGroupEmpty,
         FindingKind::LogGroupStale,
+        FindingKind::VolumeUnattached,
+        FindingKind::LaunchTemplateUnused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -142,6 +148,8 @@ impl FindingKind {
             FindingKind::RoleUnused => "role_unused",
             FindingKind::LogGroupEmpty => "log_group_empty",
             FindingKind::LogGroupStale => "log_group_stale",
+            FindingKind::VolumeUnattached => "volume_unattached",
+            FindingKind::LaunchTemplateUnused => "launch_template_unused",
         }
     }
 
@@ -161,6 +169,8 @@ impl FindingKind {
             FindingKind::LogGroupEmpty | FindingKind::LogGroupStale => {
                 ResourceType::CloudwatchLogGroup
             }
+            FindingKind::VolumeUnattached => ResourceType::EbsVolume,
+            FindingKind::LaunchTemplateUnused => ResourceType::LaunchTemplate,
         }
     }
 
@@ -179,6 +189,8 @@ impl FindingKind {
             FindingKind::PolicyUnattached => &[IamPolicy, IamRole],
             FindingKind::RoleUnused => &[IamRole],
             FindingKind::LogGroupEmpty | FindingKind::LogGroupStale => &[CloudwatchLogGroup],
+            FindingKind::VolumeUnattached => &[EbsVolume, Instance],
+            FindingKind::LaunchTemplateUnused => &[LaunchTemplate, AutoscalingGroup],
         }
     }
 }

@@ -147,7 +147,11 @@ fn our_id(ty: ResourceType, attributes: &BTreeMap<String, serde_json::Value>) ->
     );
     let by_name = matches!(
         ty,
-        ResourceType::IamRole | ResourceType::IamInstanceProfile | ResourceType::CloudwatchLogGroup
+        ResourceType::IamRole
+            | ResourceType::IamInstanceProfile
+            | ResourceType::CloudwatchLogGroup
+            | ResourceType::AutoscalingGroup
+            | ResourceType::LaunchConfiguration
     );
     attribute(attributes, "id")
         .or_else(|| by_arn.then(|| attribute(attributes, "arn")).flatten())

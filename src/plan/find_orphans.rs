@@ -133,6 +133,11 @@ fn noun(ty: ResourceType) -> &'static str {
         ResourceType::IamPolicy => "policy",
         ResourceType::IamInstanceProfile => "instance profile",
         ResourceType::CloudwatchLogGroup => "log group",
+        ResourceType::AutoscalingGroup => "Auto Scaling group",
+        ResourceType::LaunchTemplate => "launch template",
+        ResourceType::LaunchConfiguration => "launch configuration",
+        ResourceType::EbsVolume => "volume",
+        ResourceType::EbsSnapshot => "snapshot",
     }
 }
 

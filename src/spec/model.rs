@@ -135,6 +135,12 @@ pub struct Allow {
     pub disable_termination_protection: bool,
     /// Delete target groups with healthy targets and load balancers forwarding to them.
     pub delete_live_traffic: bool,
+    /// Snapshot each EBS volume the plan deletes, and wait until the snapshot is
+    /// `completed`, before the volume (or the instance that takes it) goes.
+    pub snapshot_volumes_first: bool,
+    /// Delete Auto Scaling groups with `ForceDelete` (AWS terminates their instances
+    /// with them) instead of scaling them to 0 and waiting for their instances first.
+    pub force_delete_autoscaling_groups: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

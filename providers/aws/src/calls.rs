@@ -30,6 +30,7 @@ pub(crate) const ELBV2: &str = "elasticloadbalancing";
 pub(crate) const IAM: &str = "iam";
 pub(crate) const LOGS: &str = "logs";
 pub(crate) const STS: &str = "sts";
+pub(crate) const AUTOSCALING: &str = "autoscaling";
 
 /// Shared tally of API calls, one entry per `service:Operation`.
 #[derive(Debug, Clone, Default)]

@@ -158,6 +158,17 @@ pub(crate) async fn discover(
                 }),
             );
         }
+        if wants(Service::Autoscaling) {
+            let (client, types) = (clients.autoscaling.clone(), types.clone());
+            let (r, denials) = (region.clone(), denials.clone());
+            spawn(
+                Service::Autoscaling,
+                region.clone(),
+                Box::pin(async move {
+                    crate::autoscaling::discover(&client, &r, &types, &denials).await
+                }),
+            );
+        }
         if wants(Service::Logs) {
             let client = clients.logs.clone();
             let (r, denials) = (region.clone(), denials.clone());
@@ -194,6 +205,7 @@ pub(crate) async fn discover(
     }
 
     attribute_elb_interfaces(&mut resources, &lb_arns);
+    resolve_launch_templates(&mut resources);
     resources.retain(|r| types.contains(&r.ty()));
 
     let mut inventory = Inventory::new(account_id, regions);
@@ -238,6 +250,27 @@ pub(crate) fn attribute_elb_interfaces(
                 .get(&region)
                 .and_then(|arns| arns.iter().find(|arn| arn.ends_with(&wanted)))
                 .map(|arn| ResourceKey::new(ResourceType::Lb, region.clone(), arn.clone()));
+        }
+    }
+}
+
+/// A group that names its launch template by name points at the template's id, as
+/// the templates discovered in its region say (a template discovery did not see
+/// keeps its name: a link to nothing in the inventory).
+pub(crate) fn resolve_launch_templates(resources: &mut [Resource]) {
+    let ids: BTreeMap<(String, String), String> = resources
+        .iter()
+        .filter(|r| r.ty() == ResourceType::LaunchTemplate)
+        .map(|r| ((r.region.clone(), r.name.clone()), r.id.clone()))
+        .collect();
+    for resource in resources.iter_mut() {
+        let region = resource.region.clone();
+        if let decom_provider::Details::AutoscalingGroup(group) = &mut resource.details
+            && let Some(template) = &mut group.launch_template
+            && let Some(name) = template.strip_prefix(crate::autoscaling::TEMPLATE_NAME)
+            && let Some(id) = ids.get(&(region, name.to_string()))
+        {
+            *template = id.clone();
         }
     }
 }

@@ -2,13 +2,16 @@
 //! operation at a time. SDK shapes are turned into `decom_provider` types at the edge
 //! of each service module; nothing above this crate sees an SDK type.
 
+mod autoscaling;
 mod calls;
 mod discover;
+mod ebs;
 mod ec2;
 mod elbv2;
 mod facts;
 mod failures;
 mod iam;
+mod launch_templates;
 mod logs;
 pub mod permissions;
 mod probes;
@@ -83,6 +86,7 @@ pub(crate) struct RegionClients {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) autoscaling: aws_sdk_autoscaling::Client,
 }
 
 /// The real AWS account behind a set of credentials.
@@ -210,8 +214,14 @@ impl AwsProvider {
                     ),
                     logs: aws_sdk_cloudwatchlogs::Client::from_conf(
                         aws_sdk_cloudwatchlogs::config::Builder::from(&self.config)
-                            .region(region_value)
+                            .region(region_value.clone())
                             .interceptor(self.ledger.interceptor(calls::LOGS))
+                            .build(),
+                    ),
+                    autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                        aws_sdk_autoscaling::config::Builder::from(&self.config)
+                            .region(region_value)
+                            .interceptor(self.ledger.interceptor(calls::AUTOSCALING))
                             .build(),
                     ),
                 }
@@ -256,6 +266,10 @@ impl AwsProvider {
             decom_provider::Service::Logs => {
                 let client = self.region_clients(region).logs;
                 logs::describe_batch(&client, region, &ids, known).await
+            }
+            decom_provider::Service::Autoscaling => {
+                let client = self.region_clients(region).autoscaling;
+                autoscaling::describe_batch(&client, region, ty, &ids).await
             }
         };
         match batch {
@@ -341,17 +355,36 @@ impl Provider for AwsProvider {
             decom_provider::Service::Logs => {
                 logs::execute(&self.region_clients(&target.region).logs, operation).await
             }
+            decom_provider::Service::Autoscaling => {
+                autoscaling::execute(&self.region_clients(&target.region).autoscaling, operation)
+                    .await
+            }
         }
     }
 
     async fn is_settled(&self, operation: &Operation) -> Result<bool, ProviderError> {
         let target = &operation.target;
+        let ids = std::slice::from_ref(&target.id);
         match (&operation.action, target.ty) {
-            (decom_provider::Action::Delete, ResourceType::Instance) => {
+            (
+                decom_provider::Action::Delete | decom_provider::Action::AwaitDeletion,
+                ResourceType::Instance,
+            ) => {
                 let client = &self.region_clients(&target.region).ec2;
-                let ids = std::slice::from_ref(&target.id);
                 let terminated = ec2::instances_terminated(client, &target.region, ids).await?;
                 Ok(terminated.iter().all(|&t| t))
+            }
+            (
+                decom_provider::Action::Delete | decom_provider::Action::ForceDelete,
+                ResourceType::AutoscalingGroup,
+            ) => {
+                let client = &self.region_clients(&target.region).autoscaling;
+                let deleted = autoscaling::groups_deleted(client, &target.region, ids).await?;
+                Ok(deleted.iter().all(|&d| d))
+            }
+            (decom_provider::Action::SnapshotVolume, _) => {
+                let client = &self.region_clients(&target.region).ec2;
+                ebs::snapshot_completed(client, &target.region, &target.id).await
             }
             (decom_provider::Action::AwaitDeletion, _) => {
                 Ok(self.describe(target).await?.is_none())
@@ -369,11 +402,17 @@ impl Provider for AwsProvider {
         let mut awaited = Vec::new();
         for (i, operation) in operations.iter().enumerate() {
             match (&operation.action, operation.target.ty) {
-                (decom_provider::Action::Delete, ResourceType::Instance) => instances
+                (
+                    decom_provider::Action::Delete | decom_provider::Action::AwaitDeletion,
+                    ResourceType::Instance,
+                ) => instances
                     .entry(operation.target.region.as_str())
                     .or_default()
                     .push(i),
                 (decom_provider::Action::AwaitDeletion, _) => awaited.push(i),
+                _ if operation.wait().is_some() => {
+                    answers[i] = Some(self.is_settled(operation).await);
+                }
                 _ => answers[i] = Some(Ok(true)),
             }
         }
@@ -432,6 +471,10 @@ impl Provider for AwsProvider {
             decom_provider::Service::Iam => iam::describe(self.iam(), target).await,
             decom_provider::Service::Logs => {
                 logs::describe(&self.region_clients(&target.region).logs, target).await
+            }
+            decom_provider::Service::Autoscaling => {
+                autoscaling::describe(&self.region_clients(&target.region).autoscaling, target)
+                    .await
             }
         }
     }

@@ -73,6 +73,15 @@ pub enum Action {
     RemoveRoleFromProfile { role: String },
     /// DeletePolicyVersion on the target policy.
     DeletePolicyVersion { version_id: String },
+    /// UpdateAutoScalingGroup min = desired = max = 0 on the target group: AWS then
+    /// terminates its instances (decom never terminates them one by one).
+    ScaleToZero,
+    /// CreateSnapshot of the target volume, waiting until it is `completed`
+    /// (`allow { snapshot_volumes_first = true }`).
+    SnapshotVolume,
+    /// DeleteAutoScalingGroup with `ForceDelete`: AWS terminates the group's
+    /// instances along with it (`allow { force_delete_autoscaling_groups = true }`).
+    ForceDelete,
 }
 
 impl Action {
@@ -89,12 +98,18 @@ impl Action {
             Action::DeleteInlinePolicy { .. } => "delete_inline_policy",
             Action::RemoveRoleFromProfile { .. } => "remove_role_from_profile",
             Action::DeletePolicyVersion { .. } => "delete_policy_version",
+            Action::ScaleToZero => "scale_to_zero",
+            Action::SnapshotVolume => "snapshot_volume",
+            Action::ForceDelete => "force_delete",
         }
     }
 
     /// Does the step make the target resource go away?
     pub fn removes_target(&self) -> bool {
-        matches!(self, Action::Delete | Action::AwaitDeletion)
+        matches!(
+            self,
+            Action::Delete | Action::AwaitDeletion | Action::ForceDelete
+        )
     }
 
     /// A short human description: `revoke rule sgr-1`, `detach policy arn:…`.
@@ -115,6 +130,9 @@ impl Action {
             Action::DeletePolicyVersion { version_id } => {
                 format!("delete policy version {version_id}")
             }
+            Action::ScaleToZero => "scale min/desired/max to 0".into(),
+            Action::SnapshotVolume => "snapshot the volume".into(),
+            Action::ForceDelete => "delete with its instances (ForceDelete)".into(),
         }
     }
 }
@@ -132,6 +150,21 @@ impl Operation {
                 condition: format!("{} terminated", self.target.id),
                 timeout: Duration::from_secs(15 * 60),
                 typical: Duration::from_secs(45),
+            }),
+            (Action::AwaitDeletion, ResourceType::Instance) => Some(Wait {
+                condition: format!("{} terminated", self.target.id),
+                timeout: Duration::from_secs(15 * 60),
+                typical: Duration::from_secs(45),
+            }),
+            (Action::Delete | Action::ForceDelete, ResourceType::AutoscalingGroup) => Some(Wait {
+                condition: format!("{} deleted", self.target.id),
+                timeout: Duration::from_secs(10 * 60),
+                typical: Duration::from_secs(30),
+            }),
+            (Action::SnapshotVolume, _) => Some(Wait {
+                condition: format!("snapshot of {} completed", self.target.id),
+                timeout: Duration::from_secs(60 * 60),
+                typical: Duration::from_secs(5 * 60),
             }),
             (Action::AwaitDeletion, _) => Some(Wait {
                 condition: format!("{} released", self.target.id),
@@ -198,10 +231,13 @@ impl ErrorKind {
             "DependencyViolation"
             | "ResourceInUse"
             | "DeleteConflict"
-            | "OperationAbortedException" => ErrorKind::Conflict,
-            "OperationNotPermitted" | "CannotDelete" | "InvalidNetworkInterface.InUse" => {
-                ErrorKind::NotPermitted
-            }
+            | "OperationAbortedException"
+            | "ScalingActivityInProgress"
+            | "VolumeInUse" => ErrorKind::Conflict,
+            "OperationNotPermitted"
+            | "CannotDelete"
+            | "InvalidNetworkInterface.InUse"
+            | "InvalidSnapshot.InUse" => ErrorKind::NotPermitted,
             "Throttling"
             | "ThrottlingException"
             | "RequestLimitExceeded"

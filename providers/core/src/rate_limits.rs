@@ -55,7 +55,7 @@ pub struct TokenBucket {
 /// EC2 and ELBv2 document theirs ("Request throttling for the Amazon EC2 API",
 /// "Request throttling for the ELB API"). EC2 now counts some actions in buckets of
 /// their own; one bucket per family is the stricter reading. IAM and CloudWatch Logs
-/// publish no bucket for these actions: the figures are conservative assumptions
+/// (and Auto Scaling) publish no bucket for these actions: the figures are conservative assumptions
 /// (docs/performance.md), and the executor's pacing adapts to throttling answers
 /// whatever the real figure is.
 pub fn default_bucket(service: Service, family: ActionFamily) -> TokenBucket {
@@ -68,6 +68,8 @@ pub fn default_bucket(service: Service, family: ActionFamily) -> TokenBucket {
         (Service::Iam, ActionFamily::Mutating) => (10.0, 10.0),
         (Service::Logs, ActionFamily::NonMutating) => (10.0, 10.0),
         (Service::Logs, ActionFamily::Mutating) => (10.0, 10.0),
+        (Service::Autoscaling, ActionFamily::NonMutating) => (20.0, 10.0),
+        (Service::Autoscaling, ActionFamily::Mutating) => (10.0, 5.0),
     };
     TokenBucket {
         capacity,
@@ -103,7 +105,7 @@ impl Operation {
 pub fn throttling_code(service: Service) -> &'static str {
     match service {
         Service::Ec2 => "RequestLimitExceeded",
-        Service::Iam => "Throttling",
+        Service::Iam | Service::Autoscaling => "Throttling",
         Service::Elbv2 | Service::Logs => "ThrottlingException",
     }
 }
@@ -116,7 +118,13 @@ mod tests {
 
     #[test]
     fn every_service_throttles_with_a_code_the_engine_retries() {
-        for service in [Service::Ec2, Service::Elbv2, Service::Iam, Service::Logs] {
+        for service in [
+            Service::Ec2,
+            Service::Elbv2,
+            Service::Iam,
+            Service::Logs,
+            Service::Autoscaling,
+        ] {
             assert_eq!(
                 ErrorKind::from_code(throttling_code(service)),
                 ErrorKind::Throttled

@@ -38,6 +38,12 @@ pub enum Obstacle {
     EniAttached { instance: String },
     /// The ENI is managed by an AWS service; only that service may delete it.
     RequesterManaged,
+    /// The Auto Scaling group may still launch instances (min, desired or max above 0).
+    GroupCapacity,
+    /// The volume is attached to an instance.
+    VolumeAttached { instance: String },
+    /// The snapshot backs these AMIs, which decom does not model.
+    SnapshotInUse { images: Vec<String> },
 }
 
 impl Obstacle {
@@ -56,6 +62,9 @@ impl Obstacle {
             | Obstacle::AttachedToPrincipals { .. } => "DeleteConflict",
             Obstacle::EniAttached { .. } => "InvalidNetworkInterface.InUse",
             Obstacle::RequesterManaged => "OperationNotPermitted",
+            Obstacle::GroupCapacity => "ResourceInUse",
+            Obstacle::VolumeAttached { .. } => "VolumeInUse",
+            Obstacle::SnapshotInUse { .. } => "InvalidSnapshot.InUse",
         }
     }
 
@@ -83,6 +92,11 @@ impl Obstacle {
             ),
             Obstacle::EniAttached { instance } => format!("it is attached to {instance}"),
             Obstacle::RequesterManaged => "it is managed by an AWS service".into(),
+            Obstacle::GroupCapacity => "the group's min, desired or max size is above 0".into(),
+            Obstacle::VolumeAttached { instance } => format!("it is attached to {instance}"),
+            Obstacle::SnapshotInUse { images } => {
+                format!("it backs the AMIs {}", images.join(", "))
+            }
         }
     }
 }
@@ -93,6 +107,10 @@ pub fn link_error_code(kind: &RefKind) -> &'static str {
     match kind {
         RefKind::ForwardsTo => "ResourceInUse",
         RefKind::ContainsRole | RefKind::AttachedPolicy => "DeleteConflict",
+        RefKind::InstanceOfGroup => "ResourceInUse",
+        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => {
+            "DependencyViolation"
+        }
         RefKind::UsesSecurityGroup
         | RefKind::RuleReferencesGroup { .. }
         | RefKind::AttachedToInstance
@@ -125,7 +143,11 @@ pub fn unlink(kind: &RefKind, to_id: &str) -> Option<Action> {
         | RefKind::ListenerOf
         | RefKind::RuleOf
         | RefKind::RegistersTarget
-        | RefKind::UsesInstanceProfile => None,
+        | RefKind::UsesInstanceProfile
+        | RefKind::InstanceOfGroup
+        | RefKind::LaunchesFrom
+        | RefKind::RegistersInstancesIn
+        | RefKind::LaunchesWith => None,
     }
 }
 
@@ -138,6 +160,8 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         RefKind::ForwardsTo => target == ResourceType::LbTargetGroup,
         RefKind::ContainsRole => target == ResourceType::IamRole,
         RefKind::AttachedPolicy => target == ResourceType::IamPolicy,
+        // "You cannot delete an AutoScalingGroup while there are instances … in the group."
+        RefKind::InstanceOfGroup => target == ResourceType::AutoscalingGroup,
         // Deleting a load balancer removes its listeners, a listener its rules; target
         // registrations and instance profile associations do not block in AWS.
         RefKind::AttachedToInstance
@@ -145,7 +169,35 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         | RefKind::ListenerOf
         | RefKind::RuleOf
         | RefKind::RegistersTarget
-        | RefKind::UsesInstanceProfile => false,
+        | RefKind::UsesInstanceProfile
+        | RefKind::LaunchesFrom
+        | RefKind::RegistersInstancesIn
+        | RefKind::LaunchesWith => false,
+    }
+}
+
+/// Does the referrer stop working when the resource this link points at is deleted,
+/// although AWS accepts the deletion? An Auto Scaling group whose launch template,
+/// launch configuration or target group is gone cannot scale; a launch template or
+/// configuration whose security group or instance profile is gone cannot launch.
+/// decom treats these links as if AWS enforced them: the resource goes after the
+/// referrer, and a referrer the plan keeps is a blocker. (An instance profile's
+/// instances are the older case of the same rule: `usage::Users::Profile`.)
+pub fn link_breaks_referrer(kind: &RefKind) -> bool {
+    match kind {
+        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => true,
+        RefKind::UsesSecurityGroup
+        | RefKind::RuleReferencesGroup { .. }
+        | RefKind::AttachedToInstance
+        | RefKind::ManagedBy
+        | RefKind::ListenerOf
+        | RefKind::RuleOf
+        | RefKind::ForwardsTo
+        | RefKind::RegistersTarget
+        | RefKind::UsesInstanceProfile
+        | RefKind::ContainsRole
+        | RefKind::AttachedPolicy
+        | RefKind::InstanceOfGroup => false,
     }
 }
 
@@ -202,7 +254,12 @@ pub fn permanent_obstacle(resource: &Resource) -> Option<Obstacle> {
         | Details::IamRole(_)
         | Details::IamPolicy(_)
         | Details::IamInstanceProfile(_)
-        | Details::CloudwatchLogGroup(_) => None,
+        | Details::CloudwatchLogGroup(_)
+        | Details::AutoscalingGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsVolume(_)
+        | Details::EbsSnapshot(_) => None,
     }
 }
 
@@ -265,11 +322,32 @@ pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
                 obstacles.push(Obstacle::ProfileHoldsRoles(profile.roles.clone()));
             }
         }
+        Details::AutoscalingGroup(group) => {
+            if group.has_capacity() {
+                obstacles.push(Obstacle::GroupCapacity);
+            }
+        }
+        Details::EbsVolume(volume) => {
+            if let Some(attachment) = volume.attached_instance() {
+                obstacles.push(Obstacle::VolumeAttached {
+                    instance: attachment.instance_id.clone(),
+                });
+            }
+        }
+        Details::EbsSnapshot(snapshot) => {
+            if !snapshot.images.is_empty() {
+                obstacles.push(Obstacle::SnapshotInUse {
+                    images: snapshot.images.clone(),
+                });
+            }
+        }
         Details::SecurityGroup(_)
         | Details::LbListener(_)
         | Details::LbListenerRule(_)
         | Details::LbTargetGroup(_)
-        | Details::CloudwatchLogGroup(_) => {}
+        | Details::CloudwatchLogGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_) => {}
     }
     obstacles.sort();
     obstacles
@@ -288,6 +366,10 @@ pub fn consistency_retry_budget(code: &str) -> Option<Duration> {
         "ResourceInUse" => Some(Duration::from_secs(2 * 60)),
         "DeleteConflict" => Some(Duration::from_secs(2 * 60)),
         "OperationAbortedException" => Some(Duration::from_secs(60)),
+        // An Auto Scaling group's last activity (its instances' termination) winding
+        // down; a volume's detachment from a terminated instance.
+        "ScalingActivityInProgress" => Some(Duration::from_secs(5 * 60)),
+        "VolumeInUse" => Some(Duration::from_secs(2 * 60)),
         _ => None,
     }
 }

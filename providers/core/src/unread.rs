@@ -54,7 +54,12 @@ impl Fact {
             ResourceType::SecurityGroup
             | ResourceType::NetworkInterface
             | ResourceType::IamRole
-            | ResourceType::IamInstanceProfile => &[],
+            | ResourceType::IamInstanceProfile
+            | ResourceType::AutoscalingGroup
+            | ResourceType::LaunchTemplate
+            | ResourceType::LaunchConfiguration
+            | ResourceType::EbsVolume
+            | ResourceType::EbsSnapshot => &[],
         };
         facts.iter().copied().collect()
     }

@@ -14,18 +14,30 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
     match ty {
         ResourceType::SecurityGroup => matches!(
             kind,
-            RefKind::UsesSecurityGroup | RefKind::RuleReferencesGroup { .. }
+            RefKind::UsesSecurityGroup
+                | RefKind::RuleReferencesGroup { .. }
+                | RefKind::LaunchesWith
         ),
-        ResourceType::LbTargetGroup => *kind == RefKind::ForwardsTo,
+        ResourceType::LbTargetGroup => {
+            matches!(kind, RefKind::ForwardsTo | RefKind::RegistersInstancesIn)
+        }
         ResourceType::IamRole => *kind == RefKind::ContainsRole,
         ResourceType::IamPolicy => *kind == RefKind::AttachedPolicy,
-        ResourceType::IamInstanceProfile => *kind == RefKind::UsesInstanceProfile,
+        ResourceType::IamInstanceProfile => {
+            matches!(kind, RefKind::UsesInstanceProfile | RefKind::LaunchesWith)
+        }
+        ResourceType::LaunchTemplate | ResourceType::LaunchConfiguration => {
+            *kind == RefKind::LaunchesFrom
+        }
         ResourceType::NetworkInterface
         | ResourceType::Instance
         | ResourceType::Lb
         | ResourceType::LbListener
         | ResourceType::LbListenerRule
-        | ResourceType::CloudwatchLogGroup => false,
+        | ResourceType::CloudwatchLogGroup
+        | ResourceType::AutoscalingGroup
+        | ResourceType::EbsVolume
+        | ResourceType::EbsSnapshot => false,
     }
 }
 
@@ -36,11 +48,14 @@ pub enum Users {
     /// balancers, listeners, interfaces, log groups).
     NotTracked,
     /// Used while any of these exists: a security group's interfaces, instances, load
-    /// balancers and referencing rules; a target group's forwarding listeners and
-    /// rules; a role's instance profiles; a customer policy's roles. Sorted, once each.
+    /// balancers, launch templates and referencing rules; a target group's forwarding
+    /// listeners and rules and its Auto Scaling groups; a role's instance profiles; a
+    /// customer policy's roles; a launch template's groups; a volume's instances.
+    /// Sorted, once each.
     Any(Vec<ResourceId>),
-    /// An instance profile is used by the instances that run with it, and serves only
-    /// while it holds a role: it needs both. `None` is a role outside the inventory.
+    /// An instance profile is used by the instances that run with it (and the launch
+    /// templates that start instances with it), and serves only while it holds a
+    /// role: it needs both. `None` is a role outside the inventory.
     Profile {
         roles: Vec<Option<ResourceId>>,
         instances: Vec<ResourceId>,
@@ -86,7 +101,23 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         Details::SecurityGroup(_)
         | Details::LbTargetGroup(_)
         | Details::IamRole(_)
-        | Details::IamPolicy(_) => Users::Any(referrers(ty)),
+        | Details::IamPolicy(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_) => Users::Any(referrers(ty)),
+        // A volume is used by the instances it is attached to (its own link points at
+        // them).
+        Details::EbsVolume(volume) => {
+            let mut instances: Vec<ResourceId> = volume
+                .attachments
+                .iter()
+                .filter_map(|a| {
+                    index.find(ResourceType::Instance, &resource.region, &a.instance_id)
+                })
+                .collect();
+            instances.sort();
+            instances.dedup();
+            Users::Any(instances)
+        }
         Details::IamInstanceProfile(profile) => Users::Profile {
             roles: profile
                 .roles
@@ -100,7 +131,9 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         | Details::Lb(_)
         | Details::LbListener(_)
         | Details::LbListenerRule(_)
-        | Details::CloudwatchLogGroup(_) => Users::NotTracked,
+        | Details::CloudwatchLogGroup(_)
+        | Details::AutoscalingGroup(_)
+        | Details::EbsSnapshot(_) => Users::NotTracked,
     }
 }
 
@@ -122,7 +155,12 @@ pub fn used_outside_inventory(resource: &Resource) -> bool {
         | Details::LbListenerRule(_)
         | Details::LbTargetGroup(_)
         | Details::IamInstanceProfile(_)
-        | Details::CloudwatchLogGroup(_) => false,
+        | Details::CloudwatchLogGroup(_)
+        | Details::AutoscalingGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsVolume(_)
+        | Details::EbsSnapshot(_) => false,
     }
 }
 
@@ -142,7 +180,12 @@ pub fn reported_in_use(resource: &Resource) -> bool {
         | Details::LbListenerRule(_)
         | Details::IamRole(_)
         | Details::IamInstanceProfile(_)
-        | Details::CloudwatchLogGroup(_) => false,
+        | Details::CloudwatchLogGroup(_)
+        | Details::AutoscalingGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsVolume(_)
+        | Details::EbsSnapshot(_) => false,
     }
 }
 

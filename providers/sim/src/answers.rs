@@ -42,6 +42,12 @@ pub(crate) fn not_found_code(ty: ResourceType) -> &'static str {
             "NoSuchEntity"
         }
         ResourceType::CloudwatchLogGroup => "ResourceNotFoundException",
+        // AWS answers `ValidationError` "… not found"; decom's provider names it so.
+        ResourceType::AutoscalingGroup => "AutoScalingGroup.NotFound",
+        ResourceType::LaunchConfiguration => "LaunchConfiguration.NotFound",
+        ResourceType::LaunchTemplate => "InvalidLaunchTemplateId.NotFound",
+        ResourceType::EbsVolume => "InvalidVolume.NotFound",
+        ResourceType::EbsSnapshot => "InvalidSnapshot.NotFound",
     }
 }
 
@@ -58,6 +64,11 @@ fn delete_api(ty: ResourceType) -> &'static str {
         ResourceType::IamPolicy => "iam:DeletePolicy",
         ResourceType::IamInstanceProfile => "iam:DeleteInstanceProfile",
         ResourceType::CloudwatchLogGroup => "logs:DeleteLogGroup",
+        ResourceType::AutoscalingGroup => "autoscaling:DeleteAutoScalingGroup",
+        ResourceType::LaunchConfiguration => "autoscaling:DeleteLaunchConfiguration",
+        ResourceType::LaunchTemplate => "ec2:DeleteLaunchTemplate",
+        ResourceType::EbsVolume => "ec2:DeleteVolume",
+        ResourceType::EbsSnapshot => "ec2:DeleteSnapshot",
     }
 }
 
@@ -75,6 +86,11 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
         ResourceType::IamPolicy => "iam:GetPolicy",
         ResourceType::IamInstanceProfile => "iam:GetInstanceProfile",
         ResourceType::CloudwatchLogGroup => "logs:DescribeLogGroups",
+        ResourceType::AutoscalingGroup => "autoscaling:DescribeAutoScalingGroups",
+        ResourceType::LaunchConfiguration => "autoscaling:DescribeLaunchConfigurations",
+        ResourceType::LaunchTemplate => "ec2:DescribeLaunchTemplates",
+        ResourceType::EbsVolume => "ec2:DescribeVolumes",
+        ResourceType::EbsSnapshot => "ec2:DescribeSnapshots",
     }
 }
 
@@ -83,7 +99,7 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
 pub(crate) fn api_name(operation: &Operation, target: Option<&Resource>) -> &'static str {
     let ty = operation.target.ty;
     match &operation.action {
-        Action::Delete => delete_api(ty),
+        Action::Delete | Action::ForceDelete => delete_api(ty),
         Action::AwaitDeletion => describe_api(ty),
         Action::DisableDeletionProtection => "elasticloadbalancing:ModifyLoadBalancerAttributes",
         Action::DisableTerminationProtection => "ec2:ModifyInstanceAttribute",
@@ -106,6 +122,8 @@ pub(crate) fn api_name(operation: &Operation, target: Option<&Resource>) -> &'st
         Action::DeleteInlinePolicy { .. } => "iam:DeleteRolePolicy",
         Action::RemoveRoleFromProfile { .. } => "iam:RemoveRoleFromInstanceProfile",
         Action::DeletePolicyVersion { .. } => "iam:DeletePolicyVersion",
+        Action::ScaleToZero => "autoscaling:UpdateAutoScalingGroup",
+        Action::SnapshotVolume => "ec2:CreateSnapshot",
     }
 }
 
@@ -153,7 +171,10 @@ pub(crate) fn refusal(operation: &Operation, no_effect: NoEffect) -> Refusal {
             Action::Delete
             | Action::AwaitDeletion
             | Action::DisableDeletionProtection
-            | Action::DisableTerminationProtection,
+            | Action::DisableTerminationProtection
+            | Action::ScaleToZero
+            | Action::SnapshotVolume
+            | Action::ForceDelete,
         ) => format!("{} is already done on {id}", operation.action.name()),
     };
     Refusal::new("NoSuchEntity", absent)

@@ -70,6 +70,26 @@ pub(crate) fn listing_calls_for(
                 let instances = n(ResourceType::Instance);
                 calls.insert("ec2:DescribeInstances", pages(instances, 1000));
             }
+            if wants(ResourceType::LaunchTemplate) {
+                let templates = n(ResourceType::LaunchTemplate);
+                calls.insert("ec2:DescribeLaunchTemplates", pages(templates, 200));
+                // The default versions of all templates, in one listing.
+                calls.insert("ec2:DescribeLaunchTemplateVersions", pages(templates, 200));
+            }
+            if wants(ResourceType::EbsVolume) {
+                calls.insert(
+                    "ec2:DescribeVolumes",
+                    pages(n(ResourceType::EbsVolume), 500),
+                );
+            }
+            if wants(ResourceType::EbsSnapshot) {
+                calls.insert(
+                    "ec2:DescribeSnapshots",
+                    pages(n(ResourceType::EbsSnapshot), 1000),
+                );
+                // Which snapshots back the account's AMIs.
+                calls.insert("ec2:DescribeImages", 1);
+            }
             out.push(service_calls(Service::Ec2, region, &counts, calls));
         }
         if wants_service(Service::Elbv2) || wants(ResourceType::NetworkInterface) {
@@ -91,6 +111,22 @@ pub(crate) fn listing_calls_for(
             }
             calls.retain(|_, c| *c > 0);
             out.push(service_calls(Service::Elbv2, region, &counts, calls));
+        }
+        if wants_service(Service::Autoscaling) {
+            let mut calls = BTreeMap::new();
+            if wants(ResourceType::AutoscalingGroup) {
+                calls.insert(
+                    "autoscaling:DescribeAutoScalingGroups",
+                    pages(n(ResourceType::AutoscalingGroup), 100),
+                );
+            }
+            if wants(ResourceType::LaunchConfiguration) {
+                calls.insert(
+                    "autoscaling:DescribeLaunchConfigurations",
+                    pages(n(ResourceType::LaunchConfiguration), 100),
+                );
+            }
+            out.push(service_calls(Service::Autoscaling, region, &counts, calls));
         }
         if wants_service(Service::Logs) {
             let groups = n(ResourceType::CloudwatchLogGroup);

@@ -79,12 +79,18 @@ impl SimEvent {
     }
 
     /// Refused by AWS's dependency rules (`DependencyViolation`, `ResourceInUse`,
-    /// `DeleteConflict`): what a correctly ordered plan never causes, IAM propagation
-    /// delays aside.
+    /// `DeleteConflict`, `VolumeInUse`, `ScalingActivityInProgress`): what a
+    /// correctly ordered plan never causes, IAM propagation delays aside.
     pub fn is_dependency_error(&self) -> bool {
         matches!(
             self.error_code(),
-            Some("DependencyViolation" | "ResourceInUse" | "DeleteConflict")
+            Some(
+                "DependencyViolation"
+                    | "ResourceInUse"
+                    | "DeleteConflict"
+                    | "VolumeInUse"
+                    | "ScalingActivityInProgress"
+            )
         )
     }
 }

@@ -542,6 +542,17 @@ async fn deleting_what_is_absent_answers_each_apis_not_found_code() {
             ResourceType::CloudwatchLogGroup,
             "ResourceNotFoundException",
         ),
+        (ResourceType::AutoscalingGroup, "AutoScalingGroup.NotFound"),
+        (
+            ResourceType::LaunchTemplate,
+            "InvalidLaunchTemplateId.NotFound",
+        ),
+        (
+            ResourceType::LaunchConfiguration,
+            "LaunchConfiguration.NotFound",
+        ),
+        (ResourceType::EbsVolume, "InvalidVolume.NotFound"),
+        (ResourceType::EbsSnapshot, "InvalidSnapshot.NotFound"),
     ];
     assert_eq!(expected.len(), ResourceType::ALL.len());
     for (ty, code) in expected {

@@ -15,6 +15,7 @@ pub struct Sdk {
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
 }
 
 impl Sdk {
@@ -29,6 +30,7 @@ impl Sdk {
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            autoscaling: aws_sdk_autoscaling::Client::new(config),
         }
     }
 }

@@ -34,10 +34,20 @@ pub enum ResourceType {
     IamInstanceProfile,
     #[serde(rename = "aws_cloudwatch_log_group")]
     CloudwatchLogGroup,
+    #[serde(rename = "aws_autoscaling_group")]
+    AutoscalingGroup,
+    #[serde(rename = "aws_launch_template")]
+    LaunchTemplate,
+    #[serde(rename = "aws_launch_configuration")]
+    LaunchConfiguration,
+    #[serde(rename = "aws_ebs_volume")]
+    EbsVolume,
+    #[serde(rename = "aws_ebs_snapshot")]
+    EbsSnapshot,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 11] = [
+    pub const ALL: [ResourceType; 16] = [
         ResourceType::SecurityGroup,
         ResourceType::NetworkInterface,
         ResourceType::Instance,
@@ -49,6 +59,11 @@ impl ResourceType {
         ResourceType::IamPolicy,
         ResourceType::IamInstanceProfile,
         ResourceType::CloudwatchLogGroup,
+        ResourceType::AutoscalingGroup,
+        ResourceType::LaunchTemplate,
+        ResourceType::LaunchConfiguration,
+        ResourceType::EbsVolume,
+        ResourceType::EbsSnapshot,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +79,11 @@ impl ResourceType {
             ResourceType::IamPolicy => "aws_iam_policy",
             ResourceType::IamInstanceProfile => "aws_iam_instance_profile",
             ResourceType::CloudwatchLogGroup => "aws_cloudwatch_log_group",
+            ResourceType::AutoscalingGroup => "aws_autoscaling_group",
+            ResourceType::LaunchTemplate => "aws_launch_template",
+            ResourceType::LaunchConfiguration => "aws_launch_configuration",
+            ResourceType::EbsVolume => "aws_ebs_volume",
+            ResourceType::EbsSnapshot => "aws_ebs_snapshot",
         }
     }
 
@@ -80,7 +100,12 @@ impl ResourceType {
             | ResourceType::LbListener
             | ResourceType::LbListenerRule
             | ResourceType::LbTargetGroup
-            | ResourceType::CloudwatchLogGroup => false,
+            | ResourceType::CloudwatchLogGroup
+            | ResourceType::AutoscalingGroup
+            | ResourceType::LaunchTemplate
+            | ResourceType::LaunchConfiguration
+            | ResourceType::EbsVolume
+            | ResourceType::EbsSnapshot => false,
         }
     }
 
@@ -89,7 +114,10 @@ impl ResourceType {
         match self {
             ResourceType::SecurityGroup
             | ResourceType::NetworkInterface
-            | ResourceType::Instance => Service::Ec2,
+            | ResourceType::Instance
+            | ResourceType::LaunchTemplate
+            | ResourceType::EbsVolume
+            | ResourceType::EbsSnapshot => Service::Ec2,
             ResourceType::Lb
             | ResourceType::LbListener
             | ResourceType::LbListenerRule
@@ -98,6 +126,9 @@ impl ResourceType {
                 Service::Iam
             }
             ResourceType::CloudwatchLogGroup => Service::Logs,
+            ResourceType::AutoscalingGroup | ResourceType::LaunchConfiguration => {
+                Service::Autoscaling
+            }
         }
     }
 }
@@ -145,6 +176,7 @@ pub enum Service {
     Elbv2,
     Iam,
     Logs,
+    Autoscaling,
 }
 
 impl fmt::Display for Service {
@@ -154,6 +186,7 @@ impl fmt::Display for Service {
             Service::Elbv2 => "elbv2",
             Service::Iam => "iam",
             Service::Logs => "logs",
+            Service::Autoscaling => "autoscaling",
         })
     }
 }

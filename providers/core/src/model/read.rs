@@ -195,6 +195,17 @@ impl Details {
             ResourceType::CloudwatchLogGroup => {
                 Details::CloudwatchLogGroup(Deserialize::deserialize(fields)?)
             }
+            ResourceType::AutoscalingGroup => {
+                Details::AutoscalingGroup(Deserialize::deserialize(fields)?)
+            }
+            ResourceType::LaunchTemplate => {
+                Details::LaunchTemplate(Deserialize::deserialize(fields)?)
+            }
+            ResourceType::LaunchConfiguration => {
+                Details::LaunchConfiguration(Deserialize::deserialize(fields)?)
+            }
+            ResourceType::EbsVolume => Details::EbsVolume(Deserialize::deserialize(fields)?),
+            ResourceType::EbsSnapshot => Details::EbsSnapshot(Deserialize::deserialize(fields)?),
         })
     }
 }

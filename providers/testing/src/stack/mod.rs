@@ -9,9 +9,11 @@
 //! The building blocks are public for tests that make resources by the hundred.
 
 mod census;
+mod fleet;
 mod varieties;
 
 pub use census::{Key, census, neighbour_details};
+pub use fleet::{Fleet, build_fleet, fleet_census};
 pub use varieties::{FOREIGN_ACCOUNT, Varieties, build_varied};
 
 use aws_sdk_ec2::types::{
