@@ -4,6 +4,8 @@
 //!
 //! - `discover`: `decom discover --stats` on that account, API calls per operation
 //!   against the pages the account needs at least, and wall time;
+//! - `plan`: `decom plan --stats` retiring one stack and retiring all, against
+//!   `decom discover`: the calls of the scoped discovery (`moto/scoped.rs`);
 //! - `runbook`: the runbook way (`benches/runbook/cleanup-awscli.sh`, one `aws`
 //!   process per call, and `cleanup-boto3.py`, one sequential boto3 process) against
 //!   `decom plan` + `decom apply`, each on a fresh copy of the same account, with a
@@ -12,6 +14,7 @@
 //!
 //! ```text
 //! cargo bench --bench moto -- discover [--stacks 50] [--runs 5] [--latency-ms 0]
+//! cargo bench --bench moto -- plan     [--stacks 50]
 //! cargo bench --bench moto -- runbook  [--stacks 50] [--only awscli,boto3,decom] [--rounds 1] [--latency-ms 0]
 //! ```
 //!
@@ -30,6 +33,8 @@ mod args;
 mod account;
 #[path = "moto/latency.rs"]
 mod latency;
+#[path = "moto/scoped.rs"]
+mod scoped;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -77,12 +82,13 @@ fn main() {
     match which.as_str() {
         "discover" => discover_bench(rest),
         "runbook" => runbook_bench(rest),
+        "plan" => scoped::plan_bench(rest),
         "all" => {
             discover_bench(&[]);
             runbook_bench(&[]);
         }
         other => {
-            eprintln!("unknown benchmark `{other}`: expected discover, runbook or all");
+            eprintln!("unknown benchmark `{other}`: expected discover, plan, runbook or all");
             std::process::exit(2);
         }
     }

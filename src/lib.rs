@@ -9,6 +9,7 @@ pub mod plan;
 pub mod planfile;
 pub mod render;
 pub mod review;
+pub mod scope;
 pub mod select;
 pub mod session;
 pub mod spec;

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use decom_provider::rules::link_shapes_plan;
 use decom_provider::{Action, Inventory, InventoryIndex, Resource, ResourceKey, ResourceType};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -306,7 +307,9 @@ pub fn fingerprints_for(plan: &Plan, inventory: &Inventory) -> BTreeMap<String, 
     for step in &plan.steps {
         let key = step.key();
         for referrer in index.referrers(&key) {
-            keys.insert(index.key(referrer.from).clone());
+            if link_shapes_plan(&referrer.kind) {
+                keys.insert(index.key(referrer.from).clone());
+            }
         }
         keys.insert(key);
     }

@@ -369,7 +369,9 @@ fn diff_summarizes_then_shows_the_unified_diff() {
     let out = decom(&["diff", "old.json", "new.plan"], cwd);
     assert_eq!(out.status.code(), Some(2));
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("4 steps added:"), "{stdout}");
+    // The two opt-in changes, the snapshots of the three volumes, and the worker
+    // service's scale to 0 and deletion (live traffic, opted in).
+    assert!(stdout.starts_with("7 steps added:"), "{stdout}");
     assert!(stdout.contains("9 resolved blockers:"));
     assert!(stdout.contains("--- old plan\n+++ new plan"));
     let same = decom(&["diff", "new.plan", "new.plan"], cwd);

@@ -149,10 +149,11 @@ fn discover_plan_apply_deletes_exactly_the_planned_stack() {
         "every web resource should be planned; not planned: {unplanned:?}\n{}",
         plan.stdout()
     );
-    // Beyond the stack, only the instances' own interfaces (released on termination).
+    // Beyond the stack, only the instances' own interfaces and root volumes (deleted
+    // on termination).
     let extra: Vec<_> = planned
         .difference(&web)
-        .filter(|(kind, _)| kind != "aws_network_interface")
+        .filter(|(kind, _)| kind != "aws_network_interface" && kind != "aws_ebs_volume")
         .collect();
     assert!(
         extra.is_empty(),
@@ -587,4 +588,52 @@ fn audit_of_a_live_account_marks_what_terraform_manages() {
     assert_eq!(managed["terraform"]["status"], "managed");
     assert_eq!(managed["terraform"]["address"], "aws_security_group.orphan");
     assert_eq!(managed["kind"], "unused_security_group");
+}
+
+/// Scoped discovery (issue 15): `plan` on the live account reads the listings and
+/// only the per-resource facts its plan's closure needs; its plan equals, byte for
+/// byte, the plan made from a full snapshot of the same account.
+#[test]
+fn scoped_plan_equals_the_full_plan_on_moto() {
+    let test = "scoped_plan_equals_the_full_plan_on_moto";
+    let moto = MotoAccount::new(test);
+    let sdk = moto.sdk();
+    moto.block_on(stack::build(&sdk));
+    let by_tag = moto.write_spec("by-tag", &web_spec(&moto.account));
+    let by_name = moto.write_spec(
+        "by-name",
+        &format!(
+            r#"{}
+decommission "web" {{
+  absent "*"                        {{ name_prefix = "web-" }}
+  absent "aws_cloudwatch_log_group" {{ name_prefix = "/ecs/web" }}
+  orphans = "report"
+  allow {{
+    delete_live_traffic = true
+  }}
+}}
+"#,
+            provider_block(&moto.account)
+        ),
+    );
+    for spec in [&by_tag, &by_name] {
+        let spec = spec.to_str().expect("utf-8 path");
+        moto.decom(&["discover", spec, "-o", "snap.json", "--region", REGION])
+            .expect_code(0, "discovery succeeds");
+        let full = moto.decom(&["plan", spec, "-json", "--inventory", "snap.json"]);
+        let scoped = moto.decom(&["plan", spec, "-json"]);
+        assert_eq!(
+            scoped.output.status.code(),
+            full.output.status.code(),
+            "{}\n{}",
+            scoped.stderr(),
+            full.stderr()
+        );
+        assert!(scoped.stdout().contains("\"steps\""), "{}", scoped.stdout());
+        assert_eq!(
+            scoped.stdout(),
+            full.stdout(),
+            "{spec}: the scoped plan differs from the full one"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Property tests: random accounts (synthetic stacks with random cross-references,
-//! protection flags, live traffic, foreign interfaces and ECS clusters, services and
-//! task definitions) x random selections and
+//! protection flags, live traffic, foreign interfaces, ECS clusters, services and
+//! task definitions, and Auto Scaling groups with their templates, instances,
+//! volumes and snapshots) x random selections and
 //! opt-ins. Every plan must be ordered, never delete a kept resource, never be
 //! applyable with a blocker, and, when applyable, execute on the simulator without a
 //! single dependency error and leave exactly the planned resources gone.
@@ -11,9 +12,12 @@ use std::sync::Arc;
 
 use decom::plan::{Change, PlanOptions, Selection};
 use decom::spec::{Allow, OrphanPolicy};
+use std::collections::BTreeMap;
+
 use decom_provider::{
-    Details, EcsCluster, EcsService, EcsTaskDefinition, GroupReference, Inventory,
-    NetworkInterface, Resource, ResourceKey, ResourceType, RuleDirection, SecurityGroupRule,
+    ASG_NAME_TAG, AutoscalingGroup, Details, EcsCluster, EcsService, EcsTaskDefinition,
+    GroupReference, Instance, Inventory, LaunchTemplate, NetworkInterface, Resource, ResourceKey,
+    ResourceType, RuleDirection, SecurityGroupRule, Snapshot, Volume, VolumeAttachment,
 };
 use decom_sim::{Knobs, SimProvider, synth};
 use proptest::prelude::*;
@@ -148,6 +152,8 @@ pub fn random_account(seed: u64) -> Inventory {
             inventory.resources.extend(ecs);
         }
     }
+    let fleets = random_fleets(&inventory, &mut rng);
+    inventory.resources.extend(fleets);
     inventory.normalize();
     inventory
 }
@@ -279,6 +285,166 @@ fn ecs_stack(inventory: &Inventory, service: &str, rng: &mut StdRng) -> Vec<Reso
     out
 }
 
+fn find<'a>(inventory: &'a Inventory, ty: ResourceType, name: &str) -> Option<&'a Resource> {
+    inventory
+        .resources
+        .iter()
+        .find(|r| r.ty() == ty && r.name == name)
+}
+
+/// For some stacks: a launch template (the app group, maybe the instance profile),
+/// an Auto Scaling group of 0 to 2 instances with their root volumes (maybe in the
+/// blue target group), a data volume on one of the stack's instances (deleted on
+/// termination or not) and a snapshot of it (maybe behind an AMI).
+fn random_fleets(inventory: &Inventory, rng: &mut StdRng) -> Vec<Resource> {
+    let mut fleets = Vec::new();
+    let stacks: Vec<String> = ids_of(inventory, ResourceType::Instance)
+        .iter()
+        .filter_map(|id| {
+            let r = inventory.resources.iter().find(|r| r.id == *id)?;
+            r.tags.get("Service").cloned()
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for (n, service) in stacks.iter().enumerate() {
+        if !rng.random_bool(0.6) {
+            continue;
+        }
+        let (Some(app_sg), Some(instance)) = (
+            find(
+                inventory,
+                ResourceType::SecurityGroup,
+                &format!("{service}-app-sg"),
+            ),
+            find(
+                inventory,
+                ResourceType::Instance,
+                &format!("{service}-ecs-1"),
+            ),
+        ) else {
+            continue;
+        };
+        let region = instance.region.clone();
+        let resource = |id: String, name: &str, tags: BTreeMap<String, String>, details| Resource {
+            id,
+            name: name.to_string(),
+            region: region.clone(),
+            tags,
+            details,
+        };
+        let profile = find(
+            inventory,
+            ResourceType::IamInstanceProfile,
+            &format!("{service}-ecs-instance-profile"),
+        )
+        .filter(|_| rng.random_bool(0.5))
+        .map(|p| p.id.clone());
+        let template = format!("lt-prop{n:04}");
+        fleets.push(resource(
+            template.clone(),
+            &format!("{service}-lt"),
+            instance.tags.clone(),
+            Details::LaunchTemplate(LaunchTemplate {
+                default_version: 1,
+                latest_version: 1,
+                security_groups: vec![app_sg.id.clone()],
+                instance_profile: profile.clone(),
+                ..Default::default()
+            }),
+        ));
+        let group = format!("{service}-asg");
+        let capacity = rng.random_range(0..=2);
+        let target_groups = find(
+            inventory,
+            ResourceType::LbTargetGroup,
+            &format!("{service}-blue"),
+        )
+        .filter(|_| rng.random_bool(0.5))
+        .map(|tg| vec![tg.id.clone()])
+        .unwrap_or_default();
+        let mut members = Vec::new();
+        for k in 0..capacity {
+            let id = format!("i-prop{n:04}{k}");
+            let mut tags = instance.tags.clone();
+            tags.insert(ASG_NAME_TAG.into(), group.clone());
+            tags.insert("Name".into(), format!("{group}-{k}"));
+            let Details::Instance(details) = &instance.details else {
+                continue;
+            };
+            fleets.push(resource(
+                id.clone(),
+                &format!("{group}-{k}"),
+                tags,
+                Details::Instance(Instance {
+                    instance_profile: profile.clone(),
+                    security_groups: vec![app_sg.id.clone()],
+                    termination_protection: false,
+                    ..details.clone()
+                }),
+            ));
+            fleets.push(resource(
+                format!("vol-prop{n:04}{k}"),
+                "",
+                BTreeMap::new(),
+                volume(&id, true),
+            ));
+            members.push(id);
+        }
+        fleets.push(resource(
+            group.clone(),
+            &group,
+            instance.tags.clone(),
+            Details::AutoscalingGroup(AutoscalingGroup {
+                min_size: capacity,
+                max_size: capacity,
+                desired_capacity: capacity,
+                launch_template: Some(template),
+                target_groups,
+                instances: members,
+                ..Default::default()
+            }),
+        ));
+        let data = format!("vol-propdata{n:04}");
+        fleets.push(resource(
+            data.clone(),
+            &format!("{service}-data"),
+            instance.tags.clone(),
+            volume(&instance.id, rng.random_bool(0.5)),
+        ));
+        fleets.push(resource(
+            format!("snap-prop{n:04}"),
+            "",
+            instance.tags.clone(),
+            Details::EbsSnapshot(Snapshot {
+                state: "completed".into(),
+                volume_id: Some(data),
+                images: if rng.random_bool(0.2) {
+                    vec!["ami-prop".into()]
+                } else {
+                    Vec::new()
+                },
+                ..Default::default()
+            }),
+        ));
+    }
+    fleets
+}
+
+fn volume(instance: &str, delete_on_termination: bool) -> Details {
+    Details::EbsVolume(Volume {
+        state: "in-use".into(),
+        size_gib: 8,
+        volume_type: "gp3".into(),
+        attachments: vec![VolumeAttachment {
+            instance_id: instance.into(),
+            device: "/dev/xvdf".into(),
+            delete_on_termination,
+        }],
+        ..Default::default()
+    })
+}
+
 /// Random stacks targeted by tag, random single resources targeted or kept.
 pub fn random_selection(inventory: &Inventory, seed: u64) -> Selection {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
@@ -315,6 +481,8 @@ fn random_options(seed: u64) -> PlanOptions {
             disable_deletion_protection: rng.random_bool(0.5),
             disable_termination_protection: rng.random_bool(0.5),
             delete_live_traffic: rng.random_bool(0.5),
+            snapshot_volumes_first: rng.random_bool(0.5),
+            force_delete_autoscaling_groups: rng.random_bool(0.3),
         },
         orphans: [
             OrphanPolicy::Report,
@@ -332,6 +500,8 @@ struct Exercised {
     refused: usize,
     steps: usize,
     kept_changes: usize,
+    /// Auto Scaling groups scaled to 0 and deleted in an applied plan.
+    groups: usize,
     /// Steps on ECS services of applied plans (scale to 0, delete).
     service_steps: usize,
 }
@@ -378,6 +548,14 @@ fn check(seed: u64) -> Exercised {
             assert_end_state(&plan, &inventory, &sim.snapshot());
             exercised.applied = 1;
             exercised.steps = plan.steps.len();
+            exercised.groups = plan
+                .steps
+                .iter()
+                .filter(|s| {
+                    s.action == decom_provider::Action::ScaleToZero
+                        && s.ty == ResourceType::AutoscalingGroup
+                })
+                .count();
             exercised.service_steps = plan
                 .steps
                 .iter()
@@ -409,6 +587,7 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
         totals.1.refused += one.refused;
         totals.1.steps += one.steps;
         totals.1.kept_changes += one.kept_changes;
+        totals.1.groups += one.groups;
         totals.1.service_steps += one.service_steps;
         Ok(())
     });
@@ -417,9 +596,10 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
     }
     let (cases, t) = *totals.lock().expect("totals");
     println!(
-        "property test: {cases} random account x spec cases: {} applied on the strict simulator ({} steps, {} on ECS services, {} opted-in changes to kept resources, 0 unplanned changes to kept resources, 0 dependency errors), {} not applyable and refused with 0 calls",
-        t.applied, t.steps, t.service_steps, t.kept_changes, t.refused
+        "property test: {cases} random account x spec cases: {} applied on the strict simulator ({} steps, {} on ECS services, {} opted-in changes to kept resources, {} Auto Scaling groups scaled to 0 and deleted, 0 unplanned changes to kept resources, 0 dependency errors), {} not applyable and refused with 0 calls",
+        t.applied, t.steps, t.service_steps, t.kept_changes, t.groups, t.refused
     );
+    assert!(t.groups > 0, "no case deleted an Auto Scaling group");
     assert_eq!(t.applied + t.refused, cases);
     assert!(
         t.applied > cases / 10,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use decom_provider::{Action, Inventory, ResourceKey};
+use decom_provider::{Inventory, ResourceKey};
 
 use super::events::ApplyEvent;
 use super::step::{Shared, StepFailure, StepResult, archived_before, call_with_retries};
@@ -120,7 +120,7 @@ pub(super) async fn archive_resource(
             format!(
                 "archive write failed, so {} was not {}: {e}",
                 step.address,
-                if step.action == Action::Delete {
+                if step.action.removes_target() {
                     "deleted"
                 } else {
                     "changed"

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use decom_provider::rules::link_shapes_plan;
 use decom_provider::{Inventory, InventoryIndex};
 
 use crate::planfile::{PlanEffects, PlanFile, fingerprint, fingerprint_key};
@@ -34,6 +35,9 @@ pub fn stale_changes(plan_file: &PlanFile, live: &Inventory) -> Vec<String> {
     let targets: BTreeSet<_> = plan_file.plan.steps.iter().map(|s| s.key()).collect();
     for target in &targets {
         for referrer in index.referrers(target) {
+            if !link_shapes_plan(&referrer.kind) {
+                continue;
+            }
             let from = index.key(referrer.from);
             let fkey = fingerprint_key(from);
             if !plan_file.fingerprints.contains_key(&fkey) {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use decom_provider::usage::{self, Users};
 use decom_provider::{
     Details, EcsCluster, EcsService, InventoryIndex, LogGroup, RefKind, Resource, ResourceId, Role,
+    Volume,
 };
 
 use super::cost;
@@ -61,11 +62,17 @@ pub(super) fn find_all(cx: &Context<'_>) -> Vec<Finding> {
             Details::CloudwatchLogGroup(group) => unused_log_group(cx, resource, group),
             Details::EcsCluster(cluster) => empty_cluster(cx, id, resource, cluster),
             Details::EcsService(service) => scaled_to_zero_service(resource, service),
+            Details::EbsVolume(volume) => unattached_volume(cx, id, resource, volume),
+            Details::LaunchTemplate(_) | Details::LaunchConfiguration(_) => {
+                unused_launch_template(cx, id, resource)
+            }
             Details::NetworkInterface(_)
             | Details::Instance(_)
             | Details::LbListener(_)
             | Details::LbListenerRule(_)
-            | Details::EcsTaskDefinition(_) => None,
+            | Details::EcsTaskDefinition(_)
+            | Details::AutoscalingGroup(_)
+            | Details::EbsSnapshot(_) => None,
         };
         findings.extend(found);
     }
@@ -373,6 +380,57 @@ fn scaled_to_zero_service(resource: &Resource, service: &EcsService) -> Option<F
     ))
 }
 
+/// Attached to no instance (in the inventory) once older than the threshold: a
+/// volume left behind by an instance that was not deleting it on termination.
+fn unattached_volume(
+    cx: &Context<'_>,
+    id: ResourceId,
+    resource: &Resource,
+    volume: &Volume,
+) -> Option<Finding> {
+    if !cx.users(id).is_empty() || volume.state != "available" {
+        return None;
+    }
+    let age = volume.created.as_deref().and_then(|c| cx.days_since(c));
+    if !age.is_none_or(|d| cx.is_older_than_threshold(d)) {
+        return None;
+    }
+    let mut evidence = vec![
+        ("size_gib", volume.size_gib.to_string()),
+        ("volume_type", volume.volume_type.clone()),
+        ("attachments", count(0)),
+    ];
+    if let Some(days) = age {
+        evidence.push(("age_days", days.to_string()));
+    }
+    Some(finding(
+        resource,
+        FindingKind::VolumeUnattached,
+        "it is attached to no instance".into(),
+        evidence,
+    ))
+}
+
+/// A launch template or configuration no Auto Scaling group launches from.
+fn unused_launch_template(
+    cx: &Context<'_>,
+    id: ResourceId,
+    resource: &Resource,
+) -> Option<Finding> {
+    if !cx.users(id).is_empty() {
+        return None;
+    }
+    let mut found = finding(
+        resource,
+        FindingKind::LaunchTemplateUnused,
+        "no Auto Scaling group launches instances from it".into(),
+        vec![("autoscaling_groups", count(0))],
+    );
+    // The kind is about templates; a configuration keeps its own type.
+    found.ty = resource.ty();
+    Some(found)
+}
+
 /// Empty (no stored bytes and no recent event) once older than the threshold, or
 /// stale: its last event is older than the threshold.
 fn unused_log_group(cx: &Context<'_>, resource: &Resource, group: &LogGroup) -> Option<Finding> {
@@ -559,5 +617,36 @@ mod tests {
             .is_empty()
         );
         assert!(audit_one(group(Some(10), None, "2024-01-01T00:00:00Z"), "/a").is_empty());
+    }
+
+    #[test]
+    fn old_unattached_volumes_and_unused_templates_are_reported() {
+        let volume = |state: &str, created: &str| {
+            Details::EbsVolume(Volume {
+                state: state.into(),
+                size_gib: 100,
+                volume_type: "gp3".into(),
+                created: Some(created.into()),
+                ..Default::default()
+            })
+        };
+        let old = audit_one(volume("available", "2024-01-01T00:00:00Z"), "vol-1");
+        assert_eq!(old[0].kind, FindingKind::VolumeUnattached);
+        assert_eq!(old[0].evidence["size_gib"], "100");
+        assert!(audit_one(volume("available", "2026-11-20T00:00:00Z"), "vol-1").is_empty());
+        assert!(audit_one(volume("in-use", "2024-01-01T00:00:00Z"), "vol-1").is_empty());
+        let template = audit_one(
+            Details::LaunchTemplate(decom_provider::LaunchTemplate::default()),
+            "lt-1",
+        );
+        assert_eq!(template[0].kind, FindingKind::LaunchTemplateUnused);
+        let configuration = audit_one(
+            Details::LaunchConfiguration(decom_provider::LaunchConfiguration::default()),
+            "old-lc",
+        );
+        assert_eq!(
+            configuration[0].ty,
+            decom_provider::ResourceType::LaunchConfiguration
+        );
     }
 }

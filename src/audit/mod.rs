@@ -119,10 +119,14 @@ pub enum FindingKind {
     /// A replica ECS service scaled to 0 that runs no task: drained, waiting for its
     /// deletion.
     EcsServiceScaledToZero,
+    /// An EBS volume attached to no instance, older than the configured number of days.
+    VolumeUnattached,
+    /// A launch template or launch configuration no Auto Scaling group launches from.
+    LaunchTemplateUnused,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 12] = [
+    pub const ALL: [FindingKind; 14] = [
         FindingKind::UnusedSecurityGroup,
         FindingKind::UnusedTargetGroup,
         FindingKind::LoadBalancerWithoutListeners,
@@ -135,6 +139,8 @@ impl FindingKind {
         FindingKind::LogGroupStale,
         FindingKind::EcsClusterEmpty,
         FindingKind::EcsServiceScaledToZero,
+        FindingKind::VolumeUnattached,
+        FindingKind::LaunchTemplateUnused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -151,6 +157,8 @@ impl FindingKind {
             FindingKind::LogGroupStale => "log_group_stale",
             FindingKind::EcsClusterEmpty => "ecs_cluster_empty",
             FindingKind::EcsServiceScaledToZero => "ecs_service_scaled_to_zero",
+            FindingKind::VolumeUnattached => "volume_unattached",
+            FindingKind::LaunchTemplateUnused => "launch_template_unused",
         }
     }
 
@@ -172,6 +180,8 @@ impl FindingKind {
             }
             FindingKind::EcsClusterEmpty => ResourceType::EcsCluster,
             FindingKind::EcsServiceScaledToZero => ResourceType::EcsService,
+            FindingKind::VolumeUnattached => ResourceType::EbsVolume,
+            FindingKind::LaunchTemplateUnused => ResourceType::LaunchTemplate,
         }
     }
 
@@ -196,6 +206,8 @@ impl FindingKind {
             FindingKind::LogGroupEmpty | FindingKind::LogGroupStale => &[CloudwatchLogGroup],
             FindingKind::EcsClusterEmpty => &[EcsCluster, EcsService],
             FindingKind::EcsServiceScaledToZero => &[EcsService],
+            FindingKind::VolumeUnattached => &[EbsVolume, Instance],
+            FindingKind::LaunchTemplateUnused => &[LaunchTemplate, AutoscalingGroup],
         }
     }
 }

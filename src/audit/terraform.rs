@@ -147,7 +147,11 @@ fn our_id(ty: ResourceType, attributes: &BTreeMap<String, serde_json::Value>) ->
     );
     let by_name = matches!(
         ty,
-        ResourceType::IamRole | ResourceType::IamInstanceProfile | ResourceType::CloudwatchLogGroup
+        ResourceType::IamRole
+            | ResourceType::IamInstanceProfile
+            | ResourceType::CloudwatchLogGroup
+            | ResourceType::AutoscalingGroup
+            | ResourceType::LaunchConfiguration
     );
     // Terraform's id of a task definition is its family; the revision is in `arn`.
     if ty == ResourceType::EcsTaskDefinition {

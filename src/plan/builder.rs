@@ -111,7 +111,7 @@ impl<'a, 'i> Builder<'a, 'i> {
     /// The resource's address as people read it (`aws_lb.lego-api-alb`), for steps,
     /// reasons, paths and blockers: [`Addresses`].
     pub(super) fn label(&self, id: ResourceId) -> String {
-        self.addresses.address(self.key(id), id)
+        self.addresses.address(self.index, self.key(id), id)
     }
 
     /// A reference to a resource in a blocker, with its readable address.

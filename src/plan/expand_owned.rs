@@ -67,6 +67,17 @@ impl Builder<'_, '_> {
                         "managed by {}: AWS releases it after the deletion; decom waits until it is gone",
                         self.label(owner)
                     ),
+                    Fate::TerminatedByGroup => format!(
+                        "launched by {}: the group terminates it {}; decom waits until it is gone",
+                        self.label(owner),
+                        if self.removal_op(owner).map(|op| self.action(op))
+                            == Some(&Action::ForceDelete)
+                        {
+                            "with its deletion (ForceDelete)"
+                        } else {
+                            "when scaled to 0"
+                        }
+                    ),
                     // Selected on its own: it stays a target, with the target's reason.
                     Fate::DeletedWithOwner if already.is_some() => continue,
                     Fate::DeletedWithOwner => {

@@ -142,6 +142,11 @@ fn noun(ty: ResourceType) -> &'static str {
         ResourceType::EcsCluster => "ECS cluster",
         ResourceType::EcsService => "ECS service",
         ResourceType::EcsTaskDefinition => "task definition",
+        ResourceType::AutoscalingGroup => "Auto Scaling group",
+        ResourceType::LaunchTemplate => "launch template",
+        ResourceType::LaunchConfiguration => "launch configuration",
+        ResourceType::EbsVolume => "volume",
+        ResourceType::EbsSnapshot => "snapshot",
     }
 }
 

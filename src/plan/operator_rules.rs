@@ -2,14 +2,18 @@
 //! What goes with an owner is deleted before it or awaited after it, an instance
 //! profile goes after its instances (never from under a kept one), a target group
 //! after the load balancers routing to it, what an ECS service or task definition
-//! names after them (never from under a kept one), and live traffic is a blocker
-//! unless the spec allows it.
+//! names after them (never from under a kept one), a launch template after its groups
+//! (`rules::link_breaks_referrer`), an instance of a kept Auto Scaling group is never
+//! terminated (the group would replace it), and live traffic is a blocker unless the
+//! spec allows it.
 
 use decom_provider::ownership::{Fate, owner};
+use decom_provider::rules::link_breaks_referrer;
 use decom_provider::usage::{self, Users};
-use decom_provider::{Action, Details, RefKind, ResourceId, ResourceType};
+use decom_provider::{Action, Details, RefKind, ResourceId, ResourceKey, ResourceType};
 
 use super::builder::{Builder, OpId};
+use super::model::ActionReason;
 
 impl Builder<'_, '_> {
     pub(super) fn apply_operator_rules(&mut self) {
@@ -20,6 +24,9 @@ impl Builder<'_, '_> {
                 self.order_after_users(id, op);
                 self.order_after_holders(id, op);
                 self.order_after_cluster_services(id, op);
+                self.order_after_breaking_referrers(id, op);
+                self.block_instance_of_kept_group(id, op);
+                self.snapshot_volume_first(id, op);
                 self.block_live_traffic(id, op);
             }
         }
@@ -45,6 +52,153 @@ impl Builder<'_, '_> {
                     self.add_edge(owner_removal, op);
                 }
             }
+            // Awaited between the group's scaling to 0 and its deletion (which AWS
+            // refuses while they remain: `rules::link_blocks_deletion`).
+            Fate::TerminatedByGroup => {
+                let group = self.target(owner_removal);
+                if *self.action(op) != Action::AwaitDeletion {
+                    return;
+                }
+                if let Some(terminating) = self.terminating_step(group) {
+                    self.add_edge(terminating, op);
+                }
+            }
+        }
+    }
+
+    /// The step that makes the group terminate its instances: its `scale_to_zero`,
+    /// or its `force_delete`.
+    fn terminating_step(&self, group: ResourceId) -> Option<OpId> {
+        self.removal_op(group)
+            .filter(|&op| *self.action(op) == Action::ForceDelete)
+            .or_else(|| self.step_op(group, Action::ScaleToZero))
+    }
+
+    /// The operation `(id, action)` if it is a step of the plan.
+    fn step_op(&self, id: ResourceId, action: Action) -> Option<OpId> {
+        let op = *self.op_ids.get(&(id, action))?;
+        self.steps[op as usize].is_some().then_some(op)
+    }
+
+    /// A launch template or configuration goes after the groups launching from it, a
+    /// security group or instance profile after the templates launching with it, a
+    /// target group after the groups registering in it; a referrer the plan keeps is
+    /// a blocker (it could no longer scale or launch).
+    fn order_after_breaking_referrers(&mut self, id: ResourceId, op: OpId) {
+        let index = self.index;
+        let referrers: Vec<(ResourceId, decom_provider::RefKind)> = index
+            .referrers_by_id(id)
+            .iter()
+            .filter(|r| r.from != id && link_breaks_referrer(&r.kind))
+            .map(|r| (r.from, r.kind.clone()))
+            .collect();
+        for (by, kind) in referrers {
+            if let Some(by_removal) = self.removal_op(by) {
+                self.add_edge(by_removal, op);
+                continue;
+            }
+            let status = if self.is_kept(by) {
+                "kept"
+            } else {
+                "unselected"
+            };
+            let key = index.key_ref(id);
+            self.block(
+                key,
+                self.resource_ref(index.key_ref(by)),
+                format!(
+                    "{status} {} {} {}: AWS deletes it, but the {} could no longer launch instances",
+                    self.label(by),
+                    kind.verb(),
+                    self.label(id),
+                    match index.key_ref(by).ty {
+                        ResourceType::AutoscalingGroup => "group",
+                        _ => "template",
+                    }
+                ),
+                vec![self.label(by), self.label(id)],
+                format!(
+                    "add {} to an `absent` block, or keep {}",
+                    self.label(by),
+                    self.label(id)
+                ),
+            );
+        }
+    }
+
+    /// An instance an Auto Scaling group launched is removed by its group (scaled to
+    /// 0, then deleted). Terminated on its own, it would be replaced by the group:
+    /// a blocker naming the group, unless the plan removes the group too.
+    fn block_instance_of_kept_group(&mut self, id: ResourceId, op: OpId) {
+        let resource = self.index.resource(id);
+        let Some(group) = resource.autoscaling_group() else {
+            return;
+        };
+        if *self.action(op) != Action::Delete {
+            return;
+        }
+        let group_key = ResourceKey::new(ResourceType::AutoscalingGroup, &resource.region, group);
+        let key = self.index.key_ref(id);
+        let status = match self.index.id(&group_key) {
+            Some(g) if self.is_kept(g) => "kept",
+            Some(_) => "unselected",
+            None => "undiscovered",
+        };
+        self.block(
+            key,
+            self.resource_ref(group_key.as_key_ref()),
+            format!(
+                "{} was launched by the {status} {}, which would replace it",
+                self.label(id),
+                self.label_key(&group_key)
+            ),
+            vec![self.label_key(&group_key), self.label(id)],
+            format!(
+                "add {} to an `absent` block: it is scaled to 0, its instances are terminated by it, then it is deleted",
+                self.label_key(&group_key)
+            ),
+        );
+    }
+
+    /// With `allow { snapshot_volumes_first = true }`: a snapshot of each volume the
+    /// plan removes, completed before the volume goes, and before whatever
+    /// terminates its instance (a volume deleted on termination goes with it).
+    fn snapshot_volume_first(&mut self, id: ResourceId, op: OpId) {
+        let index = self.index;
+        let Details::EbsVolume(volume) = &index.resource(id).details else {
+            return;
+        };
+        if !self.options.allow.snapshot_volumes_first {
+            return;
+        }
+        let snapshot = self.intern(id, Action::SnapshotVolume);
+        self.add_step(
+            snapshot,
+            format!(
+                "a snapshot before {} goes (allowed by allow.snapshot_volumes_first)",
+                self.label(id)
+            ),
+            ActionReason::OptedInChange,
+            false,
+        );
+        self.add_edge(snapshot, op);
+        let region = index.key_ref(id).region;
+        for attachment in &volume.attachments {
+            let Some(instance) =
+                index.find(ResourceType::Instance, region, &attachment.instance_id)
+            else {
+                continue;
+            };
+            if let Some(instance_removal) = self.removal_op(instance) {
+                self.add_edge(snapshot, instance_removal);
+            }
+            let group = index
+                .resource(instance)
+                .autoscaling_group()
+                .and_then(|g| index.find(ResourceType::AutoscalingGroup, region, g));
+            if let Some(terminating) = group.and_then(|g| self.terminating_step(g)) {
+                self.add_edge(snapshot, terminating);
+            }
         }
     }
 
@@ -59,6 +213,10 @@ impl Builder<'_, '_> {
             && let Users::Profile { instances, .. } = usage::users(index, id)
         {
             for instance in instances {
+                // Templates launching with the profile: `order_after_breaking_referrers`.
+                if index.key_ref(instance).ty != ResourceType::Instance {
+                    continue;
+                }
                 if let Some(instance_removal) = self.removal_op(instance) {
                     self.add_edge(instance_removal, op);
                     continue;

@@ -152,7 +152,23 @@ impl Builder<'_, '_> {
                     format!("{add_hint}, or keep the cluster"),
                 );
             }
+            RefKind::InstanceOfGroup => {
+                self.block(
+                    key,
+                    self.resource_ref(by_key),
+                    format!(
+                        "{status} {} is an instance of {} ({code}): AWS deletes a group only once its instances are gone",
+                        self.label(by),
+                        self.label(id)
+                    ),
+                    vec![self.label(id), self.label(by)],
+                    format!("remove the keep for {}: the group terminates it when scaled to 0", self.label(by)),
+                );
+            }
             other @ (RefKind::AttachedToInstance
+            | RefKind::LaunchesFrom
+            | RefKind::RegistersInstancesIn
+            | RefKind::LaunchesWith
             | RefKind::ManagedBy
             | RefKind::ListenerOf
             | RefKind::RuleOf

@@ -25,10 +25,18 @@ impl Builder<'_, '_> {
             let reason = std::mem::take(&mut removal.reason);
             let kind = removal.kind;
             self.add_step(op, reason, kind, false);
+            // ForceDelete takes the group's instances and capacity along.
+            let forced = *self.action(op) == Action::ForceDelete;
             for referrer in blocking_referrers(index, id) {
+                if forced && referrer.kind == RefKind::InstanceOfGroup {
+                    continue;
+                }
                 self.resolve_reference(id, op, referrer.from, &referrer.kind);
             }
             for obstacle in intrinsic_obstacles(index.resource(id)) {
+                if forced && obstacle == Obstacle::GroupCapacity {
+                    continue;
+                }
                 self.resolve(id, op, obstacle);
             }
         }
@@ -83,7 +91,11 @@ impl Builder<'_, '_> {
             | RefKind::RunsTaskDefinition
             | RefKind::RegistersTasksIn
             | RefKind::UsesRole
-            | RefKind::WritesLogsTo => self.add_edge(by_removal, op),
+            | RefKind::WritesLogsTo
+            | RefKind::InstanceOfGroup
+            | RefKind::LaunchesFrom
+            | RefKind::RegistersInstancesIn
+            | RefKind::LaunchesWith => self.add_edge(by_removal, op),
         }
     }
 
@@ -211,10 +223,43 @@ impl Builder<'_, '_> {
                     }
                 }
             }
-            Obstacle::EniAttached { instance } => {
+            Obstacle::GroupCapacity => {
+                self.prepare(
+                    id,
+                    Action::ScaleToZero,
+                    op,
+                    &format!("{code}: AWS then terminates its instances"),
+                    ActionReason::PreparesDeletion,
+                );
+            }
+            Obstacle::SnapshotInUse { images } => {
+                let image = images.first().cloned().unwrap_or_default();
+                self.block(
+                    key,
+                    ResourceRef {
+                        ty: "aws_ami".into(),
+                        id: image.clone(),
+                        address: format!("aws_ami.{image}"),
+                    },
+                    format!(
+                        "{} backs the AMI(s) {} ({code})",
+                        self.label(id),
+                        images.join(", ")
+                    ),
+                    vec![format!("aws_ami.{image}"), self.label(id)],
+                    "deregister the AMI first (decom does not manage AMIs), or keep the snapshot"
+                        .into(),
+                );
+            }
+            Obstacle::EniAttached { instance } | Obstacle::VolumeAttached { instance } => {
                 if *self.action(op) == Action::AwaitDeletion {
                     return;
                 }
+                let what = if key.ty == ResourceType::EbsVolume {
+                    "volume"
+                } else {
+                    "interface"
+                };
                 let instance_key = ResourceKey::new(ResourceType::Instance, key.region, instance);
                 let instance_removal = self
                     .index
@@ -234,7 +279,7 @@ impl Builder<'_, '_> {
                         ),
                         vec![self.label_key(&instance_key), self.label(id)],
                         format!(
-                            "add {} to an `absent` block, or detach the interface first",
+                            "add {} to an `absent` block, or detach the {what} first",
                             self.label_key(&instance_key)
                         ),
                     );
@@ -320,6 +365,9 @@ fn preparations(obstacle: Obstacle) -> Vec<Action> {
         | Obstacle::ServiceScaledUp { .. }
         | Obstacle::TaskDefinitionActive
         | Obstacle::ContainerInstances(_)
-        | Obstacle::StandaloneTasks(_) => Vec::new(),
+        | Obstacle::StandaloneTasks(_)
+        | Obstacle::GroupCapacity
+        | Obstacle::VolumeAttached { .. }
+        | Obstacle::SnapshotInUse { .. } => Vec::new(),
     }
 }

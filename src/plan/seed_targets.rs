@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use decom_provider::{Action, Details, rules::permanent_obstacle};
+use decom_provider::{Action, Details, ResourceType, rules::permanent_obstacle};
 
 use super::builder::Builder;
 use super::model::ActionReason;
@@ -39,12 +39,16 @@ impl Builder<'_, '_> {
                 ));
                 continue;
             }
-            self.set_removal(
-                id,
-                Action::Delete,
-                Cow::Borrowed(reason),
-                ActionReason::Selected,
-            );
+            // The one removal that is not a plain `Delete`: opted in, a group goes
+            // with its instances in one call.
+            let action = if resource.ty() == ResourceType::AutoscalingGroup
+                && self.options.allow.force_delete_autoscaling_groups
+            {
+                Action::ForceDelete
+            } else {
+                Action::Delete
+            };
+            self.set_removal(id, action, Cow::Borrowed(reason), ActionReason::Selected);
         }
         if left_alone > 0 {
             self.warnings.push(format!(

@@ -53,6 +53,9 @@ fn write_step(out: &mut String, plan: &Plan, step: &PlanStep) {
         }
         (Action::Delete, _) => "will be destroyed".to_string(),
         (Action::AwaitDeletion, _) => "will be destroyed by AWS (decom waits for it)".to_string(),
+        (Action::ForceDelete, _) => {
+            "will be destroyed with its instances (ForceDelete)".to_string()
+        }
         (action, _) => format!("will be updated in-place: {}", action.describe()),
     };
     let _ = writeln!(out, "  # {} {headline}", step.address);

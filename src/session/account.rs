@@ -173,6 +173,25 @@ impl Account {
 
     /// Discovers what `request` asks for. A failure is an error, never a partial
     /// inventory: a missed page or region could hide a dependent.
+    /// What `spec`'s plan needs of the account ([`crate::scope`]): the listings and
+    /// the facts that can change the plan. A snapshot is read whole.
+    pub async fn discover_for_spec(
+        &mut self,
+        spec: &Spec,
+        options: &crate::plan::PlanOptions,
+        request: &DiscoveryRequest,
+        progress: &dyn DiscoveryProgress,
+    ) -> Result<Inventory, SessionError> {
+        let provider: Arc<dyn Provider> = match self {
+            Account::Snapshot(snapshot) => return Ok(snapshot.discover(request)?),
+            Account::Sim(sim) => sim.clone(),
+            Account::Aws(aws) => aws.clone(),
+        };
+        crate::scope::discover_for_spec(provider.as_ref(), spec, options, request, progress)
+            .await
+            .map_err(SessionError::Discovery)
+    }
+
     pub async fn discover(
         &mut self,
         request: &DiscoveryRequest,

@@ -121,9 +121,10 @@ pub struct Planned {
     pub warnings: Vec<String>,
 }
 
-/// Spec + account -> plan: the guard, discovery of what the spec needs, selection,
-/// planning. A live account without a guard is planned, and the plan says so;
-/// changing one (`access`) is refused.
+/// Spec + account -> plan: the guard, discovery of what the spec needs (the listings,
+/// then the facts that can change its plan: [`crate::scope`]), selection, planning.
+/// A live account without a guard is planned, and the plan says so; changing one
+/// (`access`) is refused.
 pub async fn plan_spec(
     spec: Spec,
     mut account: Account,
@@ -142,14 +143,13 @@ pub async fn plan_spec(
         regions,
         types: types_to_discover(&spec),
     };
-    let inventory = account.discover(&request, progress).await?;
+    let options = plan_options(&spec, jiff::Timestamp::now());
+    let inventory = account
+        .discover_for_spec(&spec, &options, &request, progress)
+        .await?;
     let resolved = select(&spec, &inventory);
     let mut warnings: Vec<String> = resolved.warnings.iter().map(|w| spec.render(w)).collect();
-    let mut plan = build_plan(
-        &inventory,
-        &resolved.selection,
-        &plan_options(&spec, jiff::Timestamp::now()),
-    );
+    let mut plan = build_plan(&inventory, &resolved.selection, &options);
     if unguarded {
         let warning = guard::unguarded_warning(&identity.account_id);
         warnings.push(format!("warning: {warning}"));

@@ -42,12 +42,14 @@ const UNNARROWED_HINT: &str = "narrow it with `ids`, `names`, `name_prefix`, `na
 const CONFLICT_HINT: &str =
     "`keep` wins, so this entry deletes nothing; remove it from one of the two blocks";
 
-const ALLOW_ATTRIBUTES: [&str; 5] = [
+const ALLOW_ATTRIBUTES: [&str; 7] = [
     "revoke_kept_rules",
     "detach_from_kept",
     "disable_deletion_protection",
     "disable_termination_protection",
     "delete_live_traffic",
+    "snapshot_volumes_first",
+    "force_delete_autoscaling_groups",
 ];
 
 /// Where a selector's `ids`/`names` were written, for the keep/absent conflict check.
@@ -257,6 +259,8 @@ impl Loader {
             disable_deletion_protection: flag("disable_deletion_protection"),
             disable_termination_protection: flag("disable_termination_protection"),
             delete_live_traffic: flag("delete_live_traffic"),
+            snapshot_volumes_first: flag("snapshot_volumes_first"),
+            force_delete_autoscaling_groups: flag("force_delete_autoscaling_groups"),
         };
         ok.then_some(allow)
     }

@@ -138,6 +138,12 @@ pub struct Allow {
     pub disable_termination_protection: bool,
     /// Delete target groups with healthy targets and load balancers forwarding to them.
     pub delete_live_traffic: bool,
+    /// Snapshot each EBS volume the plan deletes, and wait until the snapshot is
+    /// `completed`, before the volume (or the instance that takes it) goes.
+    pub snapshot_volumes_first: bool,
+    /// Delete Auto Scaling groups with `ForceDelete` (AWS terminates their instances
+    /// with them) instead of scaling them to 0 and waiting for their instances first.
+    pub force_delete_autoscaling_groups: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -226,6 +232,15 @@ pub struct Selector {
 impl Selector {
     /// Whether `resource` is in the set this selector names.
     pub fn matches(&self, resource: &Resource) -> bool {
+        self.matches_untagged(resource)
+            && self
+                .tags
+                .iter()
+                .all(|(key, value)| resource.tags.get(key) == Some(value))
+    }
+
+    /// [`Selector::matches`] but for the tags: whether the resource's tags decide.
+    pub fn matches_untagged(&self, resource: &Resource) -> bool {
         self.resource_type.is_none_or(|ty| ty == resource.ty())
             && (self.ids.is_empty() || self.ids.contains(&resource.id))
             && (self.names.is_empty() || self.names.contains(&resource.name))
@@ -237,11 +252,38 @@ impl Selector {
                 .name_glob
                 .as_ref()
                 .is_none_or(|glob| glob.is_match(&resource.name))
-            && self
-                .tags
-                .iter()
-                .all(|(key, value)| resource.tags.get(key) == Some(value))
             && (self.regions.is_empty() || self.regions.contains(&resource.region))
+    }
+
+    /// Whether the selector can match a listener or listener rule (`ty`) that
+    /// discovery has not listed yet, in `region`. Their names have a fixed shape
+    /// (`HTTPS:443`, `priority 10`, as AWS gives them), so a name or prefix that
+    /// cannot have it rules them out; a glob is taken to match.
+    pub fn may_match_unlisted(&self, ty: ResourceType, region: &str) -> bool {
+        let shaped = |name: &str, prefix: bool| match ty {
+            ResourceType::LbListenerRule => {
+                let rest = name.strip_prefix("priority ");
+                match rest {
+                    Some(n) => n.chars().all(|c| c.is_ascii_digit()),
+                    None => prefix && "priority ".starts_with(name),
+                }
+            }
+            _ => {
+                let (protocol, port) = name.split_once(':').unwrap_or((name, ""));
+                (prefix || !protocol.is_empty())
+                    && protocol.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    && port.chars().all(|c| c.is_ascii_digit())
+            }
+        };
+        let arn_part = match ty {
+            ResourceType::LbListenerRule => ":listener-rule/",
+            _ => ":listener/",
+        };
+        self.resource_type.is_none_or(|t| t == ty)
+            && (self.ids.is_empty() || self.ids.iter().any(|id| id.contains(arn_part)))
+            && (self.names.is_empty() || self.names.iter().any(|n| shaped(n, false)))
+            && self.name_prefix.as_ref().is_none_or(|p| shaped(p, true))
+            && (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
     }
 
     /// `absent "aws_lb"`, as used in plan reasons.

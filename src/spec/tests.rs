@@ -124,6 +124,8 @@ fn loads_the_full_example() {
         Allow {
             revoke_kept_rules: true,
             delete_live_traffic: true,
+            snapshot_volumes_first: false,
+            force_delete_autoscaling_groups: false,
             ..Allow::default()
         }
     );

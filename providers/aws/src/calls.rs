@@ -31,6 +31,7 @@ pub(crate) const IAM: &str = "iam";
 pub(crate) const LOGS: &str = "logs";
 pub(crate) const ECS: &str = "ecs";
 pub(crate) const STS: &str = "sts";
+pub(crate) const AUTOSCALING: &str = "autoscaling";
 
 /// Shared tally of API calls, one entry per `service:Operation`.
 #[derive(Debug, Clone, Default)]
@@ -212,6 +213,15 @@ where
         .into_iter()
         .map(|r| r.expect("every task reported"))
         .collect())
+}
+
+/// The answer of a call about one resource, or `None` when the resource is gone.
+pub(crate) fn unless_gone<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.kind == decom_provider::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use decom_provider::{
-    DiscoveryProgress, DiscoveryRequest, ErrorKind, GLOBAL_REGION, Inventory, Provider,
+    DiscoveryProgress, DiscoveryRequest, ErrorKind, Fact, GLOBAL_REGION, Inventory, Provider,
     ProviderError, Resource, ResourceKey, ResourceType, Service,
 };
 use tokio::sync::{Semaphore, mpsc};
@@ -60,7 +60,7 @@ impl Denials {
 
     /// Every refusal as one error, the first by call and region with the others in
     /// its `also_denied`; `None` when nothing was refused.
-    fn into_error(self) -> Option<ProviderError> {
+    pub(crate) fn into_error(self) -> Option<ProviderError> {
         let mut denied = std::mem::take(&mut *self.0.lock().expect("denials lock"));
         denied.sort_by(|a, b| (&a.operation, &a.region).cmp(&(&b.operation, &b.region)));
         denied.dedup_by(|a, b| (&a.operation, &a.region) == (&b.operation, &b.region));
@@ -76,10 +76,13 @@ enum Event {
     Finished(Service, String, usize),
 }
 
+/// Discovers `request`; without `facts`, the listings only, with what they leave
+/// out recorded in [`Inventory::unread`] (read later by `crate::facts`).
 pub(crate) async fn discover(
     provider: &AwsProvider,
     request: &DiscoveryRequest,
     progress: &dyn DiscoveryProgress,
+    facts: bool,
 ) -> Result<Inventory, ProviderError> {
     let identity = provider.caller_identity().await?;
     let account_id = identity.account_id;
@@ -128,7 +131,7 @@ pub(crate) async fn discover(
         spawn(
             Service::Iam,
             GLOBAL_REGION.to_string(),
-            Box::pin(async move { crate::iam::discover(&client, &types, &denials).await }),
+            Box::pin(async move { crate::iam::discover(&client, &types, &denials, facts).await }),
         );
     }
     for region in &regions {
@@ -140,7 +143,7 @@ pub(crate) async fn discover(
                 Service::Ec2,
                 region.clone(),
                 Box::pin(async move {
-                    crate::ec2::discover(&client, &r, &account, &types, &denials).await
+                    crate::ec2::discover(&client, &r, &account, &types, &denials, facts).await
                 }),
             );
         }
@@ -150,9 +153,20 @@ pub(crate) async fn discover(
             spawn(
                 Service::Elbv2,
                 region.clone(),
-                Box::pin(
-                    async move { crate::elbv2::discover(&client, &r, &types, &denials).await },
-                ),
+                Box::pin(async move {
+                    crate::elbv2::discover(&client, &r, &types, &denials, facts).await
+                }),
+            );
+        }
+        if wants(Service::Autoscaling) {
+            let (client, types) = (clients.autoscaling.clone(), types.clone());
+            let (r, denials) = (region.clone(), denials.clone());
+            spawn(
+                Service::Autoscaling,
+                region.clone(),
+                Box::pin(async move {
+                    crate::autoscaling::discover(&client, &r, &types, &denials).await
+                }),
             );
         }
         if wants(Service::Ecs) || types.contains(&ResourceType::NetworkInterface) {
@@ -170,7 +184,7 @@ pub(crate) async fn discover(
             spawn(
                 Service::Logs,
                 region.clone(),
-                Box::pin(async move { crate::logs::discover(&client, &r, &denials).await }),
+                Box::pin(async move { crate::logs::discover(&client, &r, &denials, facts).await }),
             );
         }
     }
@@ -201,11 +215,20 @@ pub(crate) async fn discover(
 
     attribute_elb_interfaces(&mut resources, &lb_arns);
     attribute_task_interfaces(&mut resources);
+    resolve_launch_templates(&mut resources);
     resources.retain(|r| types.contains(&r.ty()));
 
     let mut inventory = Inventory::new(account_id, regions);
     inventory.types = types.iter().copied().collect();
     inventory.resources = resources;
+    if !facts {
+        for resource in &inventory.resources {
+            let unread = Fact::unlisted(resource.ty(), &types);
+            if !unread.is_empty() {
+                inventory.unread.insert(resource.key(), unread);
+            }
+        }
+    }
     inventory.normalize();
     Ok(inventory)
 }
@@ -258,6 +281,27 @@ pub(crate) fn attribute_task_interfaces(resources: &mut [Resource]) {
             && let Some(service) = managers.get(&key)
         {
             eni.managed_by = Some(service.clone());
+        }
+    }
+}
+
+/// A group that names its launch template by name points at the template's id, as
+/// the templates discovered in its region say (a template discovery did not see
+/// keeps its name: a link to nothing in the inventory).
+pub(crate) fn resolve_launch_templates(resources: &mut [Resource]) {
+    let ids: BTreeMap<(String, String), String> = resources
+        .iter()
+        .filter(|r| r.ty() == ResourceType::LaunchTemplate)
+        .map(|r| ((r.region.clone(), r.name.clone()), r.id.clone()))
+        .collect();
+    for resource in resources.iter_mut() {
+        let region = resource.region.clone();
+        if let decom_provider::Details::AutoscalingGroup(group) = &mut resource.details
+            && let Some(template) = &mut group.launch_template
+            && let Some(name) = template.strip_prefix(crate::autoscaling::TEMPLATE_NAME)
+            && let Some(id) = ids.get(&(region, name.to_string()))
+        {
+            *template = id.clone();
         }
     }
 }

@@ -1,6 +1,7 @@
 //! EC2 at the edge: security groups (with their rules), network interfaces and
 //! instances, from SDK shapes into decom's model; the EC2 calls that delete them and
-//! prepare their deletion; their archive descriptions.
+//! prepare their deletion; their archive descriptions. Launch templates and EBS are
+//! in their own modules, reached from here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,6 +48,7 @@ pub(crate) async fn discover(
     account_id: &str,
     types: &BTreeSet<ResourceType>,
     denials: &Denials,
+    facts: bool,
 ) -> Result<Found, ProviderError> {
     let mut found = Found::default();
     if types.contains(&ResourceType::SecurityGroup) {
@@ -61,11 +63,37 @@ pub(crate) async fn discover(
             .resources
             .extend(denials.unless_denied(interfaces)?.unwrap_or_default());
     }
+    // Volume id -> DeleteOnTermination, as the instances' block devices say.
+    let mut on_termination: BTreeMap<String, bool> = BTreeMap::new();
     if types.contains(&ResourceType::Instance) {
-        let instances = instances(client, region, None).await;
+        let instances = async {
+            let live = live_instances(client, region, None).await?;
+            on_termination = delete_on_termination(&live);
+            instance_resources(client, region, &live, &Known::new(), facts).await
+        }
+        .await;
         found
             .resources
             .extend(denials.unless_denied(instances)?.unwrap_or_default());
+    }
+    if types.contains(&ResourceType::LaunchTemplate) {
+        let templates = crate::launch_templates::launch_templates(client, region, None).await;
+        found
+            .resources
+            .extend(denials.unless_denied(templates)?.unwrap_or_default());
+    }
+    if types.contains(&ResourceType::EbsVolume) {
+        let mut volumes = denials
+            .unless_denied(crate::ebs::volumes(client, region, None).await)?
+            .unwrap_or_default();
+        crate::ebs::complete_attachments(&mut volumes, &on_termination);
+        found.resources.extend(volumes);
+    }
+    if types.contains(&ResourceType::EbsSnapshot) {
+        let snapshots = crate::ebs::snapshots(client, region, None).await;
+        found
+            .resources
+            .extend(denials.unless_denied(snapshots)?.unwrap_or_default());
     }
     Ok(found)
 }
@@ -257,24 +285,15 @@ async fn live_instances(
         .collect())
 }
 
-/// Instances that are not terminated, with their termination protection (one
-/// DescribeInstanceAttribute per instance: EC2 has no batch form).
-async fn instances(
-    client: &Client,
-    region: &str,
-    only: Option<&[String]>,
-) -> Result<Vec<Resource>, ProviderError> {
-    let live = live_instances(client, region, only).await?;
-    instance_resources(client, region, &live, &Known::new()).await
-}
-
-/// The instances in decom's model; their termination protection from `known` where
-/// it has them, else one DescribeInstanceAttribute each.
+/// The instances in decom's model; with `protection`, their termination protection
+/// from `known` where it has them, else one DescribeInstanceAttribute each (without,
+/// it is left unread: `false`).
 async fn instance_resources(
     client: &Client,
     region: &str,
     live: &[SdkInstance],
     known: &Known<'_>,
+    protection: bool,
 ) -> Result<Vec<Resource>, ProviderError> {
     let mut resources: Vec<Resource> = live
         .iter()
@@ -314,7 +333,7 @@ async fn instance_resources(
     };
     let unknown: Vec<String> = resources
         .iter()
-        .filter(|r| known_protection(&r.id).is_none())
+        .filter(|r| protection && known_protection(&r.id).is_none())
         .map(|r| r.id.clone())
         .collect();
     let fetched = bounded(unknown.clone(), ATTRIBUTE_CONCURRENCY, |id| {
@@ -332,6 +351,21 @@ async fn instance_resources(
         }
     }
     Ok(resources)
+}
+
+/// `DeleteOnTermination` of each EBS volume attached to the instances.
+fn delete_on_termination(instances: &[SdkInstance]) -> BTreeMap<String, bool> {
+    instances
+        .iter()
+        .flat_map(|i| i.block_device_mappings())
+        .filter_map(|b| {
+            let ebs = b.ebs()?;
+            Some((
+                ebs.volume_id()?.to_string(),
+                ebs.delete_on_termination().unwrap_or(false),
+            ))
+        })
+        .collect()
 }
 
 /// The archive's view of an instance: the model and what a rebuild would need.
@@ -358,7 +392,7 @@ fn instance_json(model: Resource, instance: &SdkInstance) -> serde_json::Value {
     })
 }
 
-async fn termination_protection(
+pub(crate) async fn termination_protection(
     client: &Client,
     region: &str,
     instance_id: &str,
@@ -413,6 +447,10 @@ pub(crate) async fn execute(client: &Client, op: &Operation) -> Result<(), Provi
         (Action::RevokeRule { rule_id }, ResourceType::SecurityGroup) => {
             revoke_rule(client, op.target.region.as_str(), id, rule_id).await
         }
+        (_, ResourceType::EbsVolume | ResourceType::EbsSnapshot) => {
+            crate::ebs::execute(client, op).await
+        }
+        (_, ResourceType::LaunchTemplate) => crate::launch_templates::execute(client, op).await,
         _ => Err(crate::unsupported(op)),
     }
 }
@@ -523,11 +561,17 @@ pub(crate) async fn describe_batch(
             }
             ResourceType::Instance => {
                 let live = live_instances(client, region, Some(chunk)).await?;
-                let models = instance_resources(client, region, &live, known).await?;
+                let models = instance_resources(client, region, &live, known, true).await?;
                 for (model, instance) in models.into_iter().zip(&live) {
                     found.insert(model.id.clone(), instance_json(model, instance));
                 }
                 continue;
+            }
+            ResourceType::LaunchTemplate => {
+                crate::launch_templates::launch_templates(client, region, Some(chunk)).await?
+            }
+            ResourceType::EbsVolume | ResourceType::EbsSnapshot => {
+                crate::ebs::models(client, region, ty, chunk).await?
             }
             _ => {
                 return Err(crate::unsupported_describe(&ResourceKey::new(

@@ -2,13 +2,17 @@
 //! operation at a time. SDK shapes are turned into `decom_provider` types at the edge
 //! of each service module; nothing above this crate sees an SDK type.
 
+mod autoscaling;
 mod calls;
 mod discover;
+mod ebs;
 mod ec2;
 mod ecs;
 mod elbv2;
+mod facts;
 mod failures;
 mod iam;
+mod launch_templates;
 mod logs;
 pub mod permissions;
 mod probes;
@@ -84,6 +88,7 @@ pub(crate) struct RegionClients {
     pub(crate) elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) ecs: aws_sdk_ecs::Client,
+    pub(crate) autoscaling: aws_sdk_autoscaling::Client,
 }
 
 /// The real AWS account behind a set of credentials.
@@ -217,8 +222,14 @@ impl AwsProvider {
                     ),
                     ecs: aws_sdk_ecs::Client::from_conf(
                         aws_sdk_ecs::config::Builder::from(&self.config)
-                            .region(region_value)
+                            .region(region_value.clone())
                             .interceptor(self.ledger.interceptor(calls::ECS))
+                            .build(),
+                    ),
+                    autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                        aws_sdk_autoscaling::config::Builder::from(&self.config)
+                            .region(region_value)
+                            .interceptor(self.ledger.interceptor(calls::AUTOSCALING))
                             .build(),
                     ),
                 }
@@ -267,6 +278,10 @@ impl AwsProvider {
             // Described one by one below: DescribeTaskDefinition has no batch form, and
             // archives hold few clusters and services.
             decom_provider::Service::Ecs => Err(unsupported_describe(&targets[indices[0]])),
+            decom_provider::Service::Autoscaling => {
+                let client = self.region_clients(region).autoscaling;
+                autoscaling::describe_batch(&client, region, ty, &ids).await
+            }
         };
         match batch {
             Ok(descriptions) => {
@@ -319,7 +334,23 @@ impl Provider for AwsProvider {
         request: &DiscoveryRequest,
         progress: &dyn DiscoveryProgress,
     ) -> Result<Inventory, ProviderError> {
-        discover::discover(self, request, progress).await
+        discover::discover(self, request, progress, true).await
+    }
+
+    async fn discover_listings(
+        &self,
+        request: &DiscoveryRequest,
+        progress: &dyn DiscoveryProgress,
+    ) -> Result<Inventory, ProviderError> {
+        discover::discover(self, request, progress, false).await
+    }
+
+    async fn read_facts(
+        &self,
+        inventory: &mut Inventory,
+        wanted: &decom_provider::FactRequest,
+    ) -> Result<(), ProviderError> {
+        facts::read_facts(self, inventory, wanted).await
     }
 
     async fn execute(&self, operation: &Operation) -> Result<(), ProviderError> {
@@ -338,25 +369,44 @@ impl Provider for AwsProvider {
             decom_provider::Service::Ecs => {
                 ecs::execute(&self.region_clients(&target.region).ecs, operation).await
             }
+            decom_provider::Service::Autoscaling => {
+                autoscaling::execute(&self.region_clients(&target.region).autoscaling, operation)
+                    .await
+            }
         }
     }
 
     async fn is_settled(&self, operation: &Operation) -> Result<bool, ProviderError> {
         let target = &operation.target;
+        let ids = std::slice::from_ref(&target.id);
         match (&operation.action, target.ty) {
-            (decom_provider::Action::Delete, ResourceType::Instance) => {
+            (
+                decom_provider::Action::Delete | decom_provider::Action::AwaitDeletion,
+                ResourceType::Instance,
+            ) => {
                 let client = &self.region_clients(&target.region).ec2;
-                let ids = std::slice::from_ref(&target.id);
                 let terminated = ec2::instances_terminated(client, &target.region, ids).await?;
                 Ok(terminated.iter().all(|&t| t))
+            }
+            (
+                decom_provider::Action::Delete | decom_provider::Action::ForceDelete,
+                ResourceType::AutoscalingGroup,
+            ) => {
+                let client = &self.region_clients(&target.region).autoscaling;
+                let deleted = autoscaling::groups_deleted(client, &target.region, ids).await?;
+                Ok(deleted.iter().all(|&d| d))
+            }
+            (decom_provider::Action::SnapshotVolume, _) => {
+                let client = &self.region_clients(&target.region).ec2;
+                ebs::snapshot_completed(client, &target.region, &target.id).await
             }
             (decom_provider::Action::AwaitDeletion, _) => {
                 Ok(self.describe(target).await?.is_none())
             }
-            (decom_provider::Action::ScaleToZero, _)
-            | (decom_provider::Action::Delete, ResourceType::EcsService) => {
-                ecs::is_settled(&self.region_clients(&target.region).ecs, operation).await
-            }
+            (
+                decom_provider::Action::ScaleToZero | decom_provider::Action::Delete,
+                ResourceType::EcsService,
+            ) => ecs::is_settled(&self.region_clients(&target.region).ecs, operation).await,
             _ => Ok(true),
         }
     }
@@ -370,13 +420,15 @@ impl Provider for AwsProvider {
         let mut awaited = Vec::new();
         for (i, operation) in operations.iter().enumerate() {
             match (&operation.action, operation.target.ty) {
-                (decom_provider::Action::Delete, ResourceType::Instance) => instances
+                (
+                    decom_provider::Action::Delete | decom_provider::Action::AwaitDeletion,
+                    ResourceType::Instance,
+                ) => instances
                     .entry(operation.target.region.as_str())
                     .or_default()
                     .push(i),
                 (decom_provider::Action::AwaitDeletion, _) => awaited.push(i),
-                (decom_provider::Action::ScaleToZero, _)
-                | (decom_provider::Action::Delete, ResourceType::EcsService) => {
+                _ if operation.wait().is_some() => {
                     answers[i] = Some(self.is_settled(operation).await);
                 }
                 _ => answers[i] = Some(Ok(true)),
@@ -440,6 +492,10 @@ impl Provider for AwsProvider {
             }
             decom_provider::Service::Ecs => {
                 ecs::describe(&self.region_clients(&target.region).ecs, target).await
+            }
+            decom_provider::Service::Autoscaling => {
+                autoscaling::describe(&self.region_clients(&target.region).autoscaling, target)
+                    .await
             }
         }
     }

@@ -22,10 +22,21 @@ pub(crate) async fn discover(
     client: &Client,
     region: &str,
     denials: &Denials,
+    facts: bool,
 ) -> Result<Found, ProviderError> {
     let Some(groups) = denials.unless_denied(log_groups(client, region, None).await)? else {
         return Ok(Found::default());
     };
+    if !facts {
+        // Tags are read later, for the groups that need them.
+        return Ok(Found {
+            resources: groups
+                .iter()
+                .map(|group| log_group_resource(region, group, BTreeMap::new()))
+                .collect(),
+            lb_arns: Vec::new(),
+        });
+    }
     let arns: Vec<String> = groups.iter().map(group_arn).collect();
     let tags = bounded(arns, CONCURRENCY, |arn| {
         let (client, region) = (client.clone(), region.to_string());
@@ -72,7 +83,7 @@ fn group_arn(group: &SdkLogGroup) -> String {
         .to_string()
 }
 
-async fn tags(
+pub(crate) async fn tags(
     client: &Client,
     region: &str,
     arn: &str,

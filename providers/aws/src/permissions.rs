@@ -124,6 +124,13 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("logs:ListTagsForResource", Discovery),
     regional("logs:DescribeMetricFilters", Archive),
     regional("logs:DescribeSubscriptionFilters", Archive),
+    regional("ec2:DescribeLaunchTemplates", Discovery),
+    regional("ec2:DescribeLaunchTemplateVersions", Discovery),
+    regional("ec2:DescribeVolumes", Discovery),
+    regional("ec2:DescribeSnapshots", Discovery),
+    regional("ec2:DescribeImages", Discovery),
+    regional("autoscaling:DescribeAutoScalingGroups", Discovery),
+    regional("autoscaling:DescribeLaunchConfigurations", Discovery),
     regional("logs:FilterLogEvents", LogEvents),
     regional("ecs:ListClusters", Discovery),
     regional("ecs:DescribeClusters", Discovery),
@@ -161,6 +168,14 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("ecs:DeregisterTaskDefinition", Change),
     regional("ecs:DeleteTaskDefinitions", Change),
     regional("ecs:DeleteCluster", Change),
+    regional("autoscaling:UpdateAutoScalingGroup", Change),
+    regional("autoscaling:DeleteAutoScalingGroup", Change),
+    regional("autoscaling:DeleteLaunchConfiguration", Change),
+    regional("ec2:DeleteLaunchTemplate", Change),
+    regional("ec2:DeleteVolume", Change),
+    regional("ec2:CreateSnapshot", Change),
+    regional("ec2:CreateTags", Change),
+    regional("ec2:DeleteSnapshot", Change),
 ];
 
 /// What `decom doctor` needs besides, to check the apply policy without calling its

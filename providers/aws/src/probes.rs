@@ -236,6 +236,39 @@ impl AwsProvider {
             "iam:GetInstanceProfile" => {
                 call!(iam.get_instance_profile().instance_profile_name(NOBODY))
             }
+            "ec2:DescribeLaunchTemplates" => {
+                call!(clients().ec2.describe_launch_templates().dry_run(true))
+            }
+            "ec2:DescribeLaunchTemplateVersions" => call!(
+                clients()
+                    .ec2
+                    .describe_launch_template_versions()
+                    .versions("$Default")
+                    .dry_run(true)
+            ),
+            "ec2:DescribeVolumes" => call!(clients().ec2.describe_volumes().dry_run(true)),
+            "ec2:DescribeSnapshots" => call!(
+                clients()
+                    .ec2
+                    .describe_snapshots()
+                    .owner_ids("self")
+                    .dry_run(true)
+            ),
+            "ec2:DescribeImages" => {
+                call!(clients().ec2.describe_images().owners("self").dry_run(true))
+            }
+            "autoscaling:DescribeAutoScalingGroups" => call!(
+                clients()
+                    .autoscaling
+                    .describe_auto_scaling_groups()
+                    .max_records(1)
+            ),
+            "autoscaling:DescribeLaunchConfigurations" => call!(
+                clients()
+                    .autoscaling
+                    .describe_launch_configurations()
+                    .max_records(1)
+            ),
             "logs:DescribeLogGroups" => call!(clients().logs.describe_log_groups().limit(1)),
             "logs:ListTagsForResource" => call!(
                 clients()

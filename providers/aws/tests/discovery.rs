@@ -35,11 +35,18 @@ moto_test! {
         // One call per page, plus the per-resource calls AWS has no batch form for.
         let calls: Vec<(String, u64)> = provider.api_calls().into_iter().collect();
         let expected: Vec<(String, u64)> = [
+            ("autoscaling:DescribeAutoScalingGroups", 1),
+            ("autoscaling:DescribeLaunchConfigurations", 1),
+            ("ec2:DescribeImages", 1),
             ("ec2:DescribeInstanceAttribute", 3),
             ("ec2:DescribeInstances", 1),
+            ("ec2:DescribeLaunchTemplateVersions", 1),
+            ("ec2:DescribeLaunchTemplates", 1),
             ("ec2:DescribeNetworkInterfaces", 1),
             ("ec2:DescribeSecurityGroupRules", 1),
             ("ec2:DescribeSecurityGroups", 1),
+            ("ec2:DescribeSnapshots", 1),
+            ("ec2:DescribeVolumes", 1),
             // No cluster: nothing to describe; the revisions of both statuses listed.
             ("ecs:ListClusters", 1),
             ("ecs:ListTaskDefinitions", 2),
@@ -66,6 +73,7 @@ moto_test! {
             "started elbv2 eu-west-1", "finished elbv2 eu-west-1",
             "started logs eu-west-1", "finished logs eu-west-1",
             "started ecs eu-west-1", "finished ecs eu-west-1",
+            "started autoscaling eu-west-1", "finished autoscaling eu-west-1",
             "started iam global", "finished iam global",
         ].into_iter().map(String::from).collect();
         assert_eq!(progress.events(), expected_progress);
@@ -493,5 +501,77 @@ moto_test! {
         let role = details!(linked[0], IamRole);
         assert!(role.service_linked, "{role:?}");
         assert!(role.path.starts_with("/aws-service-role/"), "{}", role.path);
+    }
+}
+
+moto_test! {
+    async fn discovers_a_scaling_group_its_template_instances_and_volumes(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let fleet = stack::build_fleet(&sdk).await;
+        let provider = moto.provider().await;
+        let inv = provider
+            .discover(
+                &DiscoveryRequest::everything(vec![moto.region.clone()]),
+                &decom_provider::NoProgress,
+            )
+            .await
+            .expect("discovery");
+
+        let group = get(&inv, T::AutoscalingGroup, &fleet.group);
+        let group_d = details!(group, AutoscalingGroup);
+        assert_eq!(
+            (group_d.min_size, group_d.desired_capacity, group_d.max_size),
+            (2, 2, 2)
+        );
+        assert_eq!(group_d.launch_template.as_deref(), Some(fleet.template.as_str()));
+        assert_eq!(group_d.target_groups, vec![fleet.target_group.clone()]);
+        assert_eq!(group_d.instances, fleet.instances);
+        assert_eq!(group.tags.get("stack").map(String::as_str), Some("fleet"));
+        let refs = group.references();
+        assert!(refs.contains(&Reference::new(
+            RefKind::LaunchesFrom,
+            key(T::LaunchTemplate, &moto.region, &fleet.template)
+        )));
+        assert!(refs.contains(&Reference::new(
+            RefKind::RegistersInstancesIn,
+            key(T::LbTargetGroup, &moto.region, &fleet.target_group)
+        )));
+
+        let template = get(&inv, T::LaunchTemplate, &fleet.template);
+        assert_eq!(template.name, "fleet-lt");
+        let template_d = details!(template, LaunchTemplate);
+        assert_eq!(template_d.security_groups, vec![fleet.security_group.clone()]);
+
+        // The instances name their group (the tag AWS puts on them); their root
+        // volumes are deleted on termination (from the instances' block devices).
+        for id in &fleet.instances {
+            let instance = get(&inv, T::Instance, id);
+            assert_eq!(instance.autoscaling_group(), Some(fleet.group.as_str()));
+            assert!(instance.references().contains(&Reference::new(
+                RefKind::InstanceOfGroup,
+                key(T::AutoscalingGroup, &moto.region, &fleet.group)
+            )));
+        }
+        for id in &fleet.root_volumes {
+            let volume = details!(get(&inv, T::EbsVolume, id), EbsVolume);
+            let attachment = volume.attached_instance().expect("attached");
+            assert!(fleet.instances.contains(&attachment.instance_id));
+            assert!(attachment.delete_on_termination, "{id}");
+        }
+        let data = details!(get(&inv, T::EbsVolume, &fleet.data_volume), EbsVolume);
+        assert!(data.attachments.is_empty());
+        assert_eq!(data.size_gib, 10);
+        let snapshot = details!(get(&inv, T::EbsSnapshot, &fleet.snapshot), EbsSnapshot);
+        assert_eq!(snapshot.volume_id.as_deref(), Some(fleet.data_volume.as_str()));
+        assert!(snapshot.images.is_empty());
+
+        // The archive describes the group with what the model leaves out.
+        let described = provider
+            .describe(&key(T::AutoscalingGroup, &moto.region, &fleet.group))
+            .await
+            .expect("describe")
+            .expect("the group exists");
+        assert_eq!(described["model"]["id"], fleet.group.as_str());
+        assert!(described.get("vpc_zone_identifier").is_some());
     }
 }

@@ -18,7 +18,8 @@ pub enum NoEffect {
     /// The version is the policy's default one, which AWS deletes only with the
     /// policy (`DeleteConflict`).
     DefaultVersion,
-    /// `Delete` and `AwaitDeletion` remove their target rather than change it: see
+    /// `Delete`, `AwaitDeletion` and `ForceDelete` remove their target rather than
+    /// change it: see
     /// [`crate::ownership`] and [`after_removal`].
     Removal,
 }
@@ -26,7 +27,7 @@ pub enum NoEffect {
 /// Makes the change `action` makes to its target's details.
 pub fn apply_change(details: &mut Details, action: &Action) -> Result<(), NoEffect> {
     match (action, details) {
-        (Action::Delete | Action::AwaitDeletion, _) => Err(NoEffect::Removal),
+        (Action::Delete | Action::AwaitDeletion | Action::ForceDelete, _) => Err(NoEffect::Removal),
         (Action::DisableDeletionProtection, Details::Lb(lb)) => {
             lb.deletion_protection = false;
             Ok(())
@@ -85,6 +86,15 @@ pub fn apply_change(details: &mut Details, action: &Action) -> Result<(), NoEffe
             td.status = "INACTIVE".into();
             Ok(())
         }
+        // UpdateAutoScalingGroup sets the sizes whatever they were.
+        (Action::ScaleToZero, Details::AutoscalingGroup(group)) => {
+            group.min_size = 0;
+            group.desired_capacity = 0;
+            group.max_size = 0;
+            Ok(())
+        }
+        // The snapshot is a new resource; the volume itself is unchanged.
+        (Action::SnapshotVolume, Details::EbsVolume(_)) => Ok(()),
         (
             Action::DisableDeletionProtection
             | Action::DisableTerminationProtection
@@ -96,7 +106,8 @@ pub fn apply_change(details: &mut Details, action: &Action) -> Result<(), NoEffe
             | Action::DetachUserPolicy { .. }
             | Action::DetachGroupPolicy { .. }
             | Action::DeletePolicyVersion { .. }
-            | Action::RemoveRoleFromProfile { .. },
+            | Action::RemoveRoleFromProfile { .. }
+            | Action::SnapshotVolume,
             _,
         ) => Err(NoEffect::WrongType),
     }
@@ -139,6 +150,20 @@ pub fn after_removal(resource: &mut Resource, gone: impl Fn(KeyRef<'_>) -> bool)
                 .container_instances
                 .retain(|i| !gone(KeyRef::new(ResourceType::Instance, region, i)));
         }
+        Details::AutoscalingGroup(group) => {
+            group
+                .instances
+                .retain(|i| !gone(KeyRef::new(ResourceType::Instance, region, i)));
+        }
+        Details::EbsVolume(volume) => {
+            let before = volume.attachments.len();
+            volume
+                .attachments
+                .retain(|a| !gone(KeyRef::new(ResourceType::Instance, region, &a.instance_id)));
+            if volume.attachments.is_empty() && before > 0 {
+                volume.state = "available".into();
+            }
+        }
         Details::SecurityGroup(_)
         | Details::Instance(_)
         | Details::Lb(_)
@@ -147,17 +172,22 @@ pub fn after_removal(resource: &mut Resource, gone: impl Fn(KeyRef<'_>) -> bool)
         | Details::IamPolicy(_)
         | Details::CloudwatchLogGroup(_)
         | Details::EcsService(_)
-        | Details::EcsTaskDefinition(_) => {}
+        | Details::EcsTaskDefinition(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsSnapshot(_) => {}
     }
 }
 
 /// Clears the fields AWS derives from other resources' links: a target group's load
-/// balancers (from the listeners and rules forwarding to it) and a policy's
-/// attachment count. A projection compares them through those links instead.
+/// balancers (from the listeners and rules forwarding to it), a policy's attachment
+/// count and an Auto Scaling group's instances (each names its group in a tag). A
+/// projection compares them through those links instead.
 fn clear_derived(details: &mut Details) {
     match details {
         Details::LbTargetGroup(tg) => tg.load_balancers.clear(),
         Details::IamPolicy(policy) => policy.attachment_count = 0,
+        Details::AutoscalingGroup(group) => group.instances.clear(),
         Details::SecurityGroup(_)
         | Details::NetworkInterface(_)
         | Details::Instance(_)
@@ -169,7 +199,11 @@ fn clear_derived(details: &mut Details) {
         | Details::CloudwatchLogGroup(_)
         | Details::EcsCluster(_)
         | Details::EcsService(_)
-        | Details::EcsTaskDefinition(_) => {}
+        | Details::EcsTaskDefinition(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsVolume(_)
+        | Details::EbsSnapshot(_) => {}
     }
 }
 

@@ -2,12 +2,14 @@
 //! snapshot, and an index over it that answers "who references this resource".
 
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{KeyRef, RefKind, Resource, ResourceKey, ResourceType};
+use crate::unread::Facts;
 
 /// Bumped on any incompatible change to the snapshot format (docs/snapshot-format.md).
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
@@ -24,6 +26,11 @@ pub struct Inventory {
     /// looked at, so the inventory says nothing about it.
     pub types: Vec<ResourceType>,
     pub resources: Vec<Resource>,
+    /// Facts of resources that discovery has not read yet (a scoped discovery reads
+    /// them only for the resources that can change the plan: `crate::unread`).
+    /// Empty in a full discovery; never in a snapshot.
+    #[serde(skip)]
+    pub unread: BTreeMap<ResourceKey, Facts>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +67,7 @@ impl Inventory {
             regions,
             types: ResourceType::ALL.to_vec(),
             resources: Vec::new(),
+            unread: BTreeMap::new(),
         }
     }
 
@@ -129,8 +137,13 @@ impl Inventory {
         self.resources.sort_by(resource_order);
     }
 
-    /// Canonical JSON (sorted, pretty), as `decom discover` writes it.
+    /// Canonical JSON (sorted, pretty), as `decom discover` writes it. Only a full
+    /// discovery is written: a snapshot has no unread facts.
     pub fn to_json(&self) -> String {
+        debug_assert!(
+            self.unread.is_empty(),
+            "a scoped inventory is never written"
+        );
         let mut sorted = self.clone();
         sorted.normalize();
         let mut text = serde_json::to_string_pretty(&sorted).expect("inventory serializes");
@@ -147,6 +160,19 @@ impl Inventory {
 /// resources made millions of them).
 fn resource_order(a: &Resource, b: &Resource) -> std::cmp::Ordering {
     a.key_ref().cmp(&b.key_ref())
+}
+
+/// Removes neighbouring duplicates from the front of a sorted slice; returns how many
+/// distinct elements it holds.
+fn dedup_sorted<T: PartialEq>(list: &mut [T]) -> usize {
+    let mut kept = 0;
+    for i in 0..list.len() {
+        if kept == 0 || list[i] != list[kept - 1] {
+            list.swap(kept, i);
+            kept += 1;
+        }
+    }
+    kept
 }
 
 /// A resource's position in an [`InventoryIndex`]: dense, and in key order (the
@@ -237,19 +263,41 @@ impl<'a> InventoryIndex<'a> {
                 }
             });
         }
-        // By target, then as `Referrer` orders (its `from` id is in key order).
-        links.sort_unstable();
-        links.dedup();
-        let mut referrer_start = Vec::with_capacity(positions.len() + 1);
-        let mut next = 0;
-        for id in 0..positions.len() {
-            referrer_start.push(next as u32);
-            while next < links.len() && links[next].0.index() == id {
-                next += 1;
-            }
+        // By target (a counting sort: targets are dense ids), then as `Referrer`
+        // orders. Links were found in `from` order, so each target's list is sorted
+        // but for the kinds one referrer has to it.
+        let mut counts = vec![0u32; positions.len() + 1];
+        for (to, _) in &links {
+            counts[to.index() + 1] += 1;
         }
-        referrer_start.push(next as u32);
-        let referrers = links.into_iter().map(|(_, referrer)| referrer).collect();
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let mut slots = counts.clone();
+        let mut placed: Vec<Option<Referrer>> = vec![None; links.len()];
+        for (to, referrer) in links {
+            let slot = &mut slots[to.index()];
+            placed[*slot as usize] = Some(referrer);
+            *slot += 1;
+        }
+        let mut referrer_start = Vec::with_capacity(positions.len() + 1);
+        let mut referrers: Vec<Referrer> = Vec::with_capacity(placed.len());
+        for bounds in counts.windows(2) {
+            referrer_start.push(referrers.len() as u32);
+            let first = referrers.len();
+            referrers.extend(
+                placed[bounds[0] as usize..bounds[1] as usize]
+                    .iter_mut()
+                    .flat_map(Option::take),
+            );
+            let list = &mut referrers[first..];
+            if !list.is_sorted() {
+                list.sort_unstable();
+            }
+            let kept = first + dedup_sorted(list);
+            referrers.truncate(kept);
+        }
+        referrer_start.push(referrers.len() as u32);
         for list in dangling.values_mut() {
             list.sort();
             list.dedup();

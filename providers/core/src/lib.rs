@@ -10,6 +10,7 @@ pub mod ownership;
 pub mod provider;
 pub mod rate_limits;
 pub mod rules;
+pub mod unread;
 pub mod usage;
 
 pub use inventory::{Inventory, InventoryIndex, Referrer, ResourceId, SNAPSHOT_FORMAT_VERSION};
@@ -17,3 +18,4 @@ pub use model::*;
 pub use provider::*;
 pub use rate_limits::{ActionFamily, RateKey, TokenBucket};
 pub use rules::{Obstacle, blocking_referrers, intrinsic_obstacles, obstacles_to_delete};
+pub use unread::{Fact, FactRequest, Facts};

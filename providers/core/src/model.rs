@@ -4,15 +4,19 @@
 //! [`Resource::references`], so the planner, the simulator and the audit read the
 //! links from one place.
 
+mod autoscaling;
 mod details;
+mod ebs;
 mod key;
 mod kind;
 mod read;
 mod references;
 mod resource;
 
+pub use autoscaling::{AutoscalingGroup, LaunchConfiguration, LaunchTemplate};
 pub use details::*;
+pub use ebs::{Snapshot, Volume, VolumeAttachment};
 pub use key::{KeyRef, ResourceKey};
 pub use kind::{GLOBAL_REGION, ResourceType, Service, UnknownType};
 pub use references::{RefKind, Reference, is_customer_policy};
-pub use resource::{Details, Resource};
+pub use resource::{ASG_NAME_TAG, Details, Resource};

@@ -1,7 +1,7 @@
 //! What AWS deletes along with an owner, written once: a load balancer takes its
-//! listeners, a listener its rules, an instance the interfaces marked delete on
-//! termination, and a load balancer's managed interfaces are released some time after
-//! it. The planner removes the owned resources with their owner (deleted before it,
+//! listeners, a listener its rules, an instance the interfaces and volumes marked
+//! delete on termination, an Auto Scaling group scaled to 0 its instances, and a load
+//! balancer's managed interfaces are released some time after it. The planner removes the owned resources with their owner (deleted before it,
 //! or awaited after it); the simulator carries the same deletions out.
 
 use crate::model::{Details, KeyRef, Resource, ResourceType};
@@ -19,6 +19,9 @@ pub enum Fate {
     /// Released by AWS some time after its owner is deleted: a load balancer's
     /// requester-managed interfaces.
     ReleasedAfterOwner,
+    /// Terminated by its Auto Scaling group once the group is scaled to 0; the group
+    /// is deleted after its instances are gone.
+    TerminatedByGroup,
 }
 
 impl Fate {
@@ -28,7 +31,9 @@ impl Fate {
     pub fn removal(self) -> Action {
         match self {
             Fate::DeletedWithOwner => Action::Delete,
-            Fate::DeletedOnTermination | Fate::ReleasedAfterOwner => Action::AwaitDeletion,
+            Fate::DeletedOnTermination | Fate::ReleasedAfterOwner | Fate::TerminatedByGroup => {
+                Action::AwaitDeletion
+            }
         }
     }
 }
@@ -68,8 +73,18 @@ pub fn owner(resource: &Resource) -> Option<Owner<'_>> {
                     fate: Fate::DeletedOnTermination,
                 }),
         },
+        Details::Instance(_) => resource.autoscaling_group().map(|group| Owner {
+            key: KeyRef::new(ResourceType::AutoscalingGroup, region, group),
+            fate: Fate::TerminatedByGroup,
+        }),
+        Details::EbsVolume(volume) => volume
+            .attached_instance()
+            .filter(|a| a.delete_on_termination)
+            .map(|a| Owner {
+                key: KeyRef::new(ResourceType::Instance, region, &a.instance_id),
+                fate: Fate::DeletedOnTermination,
+            }),
         Details::SecurityGroup(_)
-        | Details::Instance(_)
         | Details::Lb(_)
         | Details::LbTargetGroup(_)
         | Details::IamRole(_)
@@ -78,7 +93,11 @@ pub fn owner(resource: &Resource) -> Option<Owner<'_>> {
         | Details::CloudwatchLogGroup(_)
         | Details::EcsCluster(_)
         | Details::EcsService(_)
-        | Details::EcsTaskDefinition(_) => None,
+        | Details::EcsTaskDefinition(_)
+        | Details::AutoscalingGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsSnapshot(_) => None,
     }
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inventory::Inventory;
 use crate::model::{ResourceKey, ResourceType, Service};
+use crate::unread::FactRequest;
 
 /// Who the credentials belong to (STS GetCallerIdentity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,12 +73,20 @@ pub enum Action {
     RemoveRoleFromProfile { role: String },
     /// DeletePolicyVersion on the target policy.
     DeletePolicyVersion { version_id: String },
-    /// UpdateService `desiredCount=0` on the target ECS service, then wait until no
-    /// task of it runs.
+    /// Scale the target to zero: on an ECS service, UpdateService `desiredCount=0`,
+    /// then wait until no task of it runs; on an Auto Scaling group,
+    /// UpdateAutoScalingGroup min = desired = max = 0: AWS then terminates its
+    /// instances (decom never terminates them one by one).
     ScaleToZero,
     /// DeregisterTaskDefinition of the target revision (AWS deletes only inactive
     /// revisions).
     DeregisterTaskDefinition,
+    /// CreateSnapshot of the target volume, waiting until it is `completed`
+    /// (`allow { snapshot_volumes_first = true }`).
+    SnapshotVolume,
+    /// DeleteAutoScalingGroup with `ForceDelete`: AWS terminates the group's
+    /// instances along with it (`allow { force_delete_autoscaling_groups = true }`).
+    ForceDelete,
 }
 
 impl Action {
@@ -96,12 +105,17 @@ impl Action {
             Action::DeletePolicyVersion { .. } => "delete_policy_version",
             Action::ScaleToZero => "scale_to_zero",
             Action::DeregisterTaskDefinition => "deregister_task_definition",
+            Action::SnapshotVolume => "snapshot_volume",
+            Action::ForceDelete => "force_delete",
         }
     }
 
     /// Does the step make the target resource go away?
     pub fn removes_target(&self) -> bool {
-        matches!(self, Action::Delete | Action::AwaitDeletion)
+        matches!(
+            self,
+            Action::Delete | Action::AwaitDeletion | Action::ForceDelete
+        )
     }
 
     /// A short human description: `revoke rule sgr-1`, `detach policy arn:…`.
@@ -122,8 +136,10 @@ impl Action {
             Action::DeletePolicyVersion { version_id } => {
                 format!("delete policy version {version_id}")
             }
-            Action::ScaleToZero => "scale to 0 tasks".into(),
+            Action::ScaleToZero => "scale to 0".into(),
             Action::DeregisterTaskDefinition => "deregister".into(),
+            Action::SnapshotVolume => "snapshot the volume".into(),
+            Action::ForceDelete => "delete with its instances (ForceDelete)".into(),
         }
     }
 }
@@ -142,7 +158,7 @@ impl Operation {
                 timeout: Duration::from_secs(15 * 60),
                 typical: Duration::from_secs(45),
             }),
-            (Action::ScaleToZero, _) => Some(Wait {
+            (Action::ScaleToZero, ResourceType::EcsService) => Some(Wait {
                 condition: format!("no task of {} runs", self.target.id),
                 timeout: Duration::from_secs(15 * 60),
                 typical: Duration::from_secs(60),
@@ -152,6 +168,21 @@ impl Operation {
                 condition: format!("{} inactive", self.target.id),
                 timeout: Duration::from_secs(20 * 60),
                 typical: Duration::from_secs(60),
+            }),
+            (Action::AwaitDeletion, ResourceType::Instance) => Some(Wait {
+                condition: format!("{} terminated", self.target.id),
+                timeout: Duration::from_secs(15 * 60),
+                typical: Duration::from_secs(45),
+            }),
+            (Action::Delete | Action::ForceDelete, ResourceType::AutoscalingGroup) => Some(Wait {
+                condition: format!("{} deleted", self.target.id),
+                timeout: Duration::from_secs(10 * 60),
+                typical: Duration::from_secs(30),
+            }),
+            (Action::SnapshotVolume, _) => Some(Wait {
+                condition: format!("snapshot of {} completed", self.target.id),
+                timeout: Duration::from_secs(60 * 60),
+                typical: Duration::from_secs(5 * 60),
             }),
             (Action::AwaitDeletion, _) => Some(Wait {
                 condition: format!("{} released", self.target.id),
@@ -223,10 +254,13 @@ impl ErrorKind {
             | "OperationAbortedException"
             | "ClusterContainsServicesException"
             | "ClusterContainsTasksException"
-            | "ClusterContainsContainerInstancesException" => ErrorKind::Conflict,
-            "OperationNotPermitted" | "CannotDelete" | "InvalidNetworkInterface.InUse" => {
-                ErrorKind::NotPermitted
-            }
+            | "ClusterContainsContainerInstancesException"
+            | "ScalingActivityInProgress"
+            | "VolumeInUse" => ErrorKind::Conflict,
+            "OperationNotPermitted"
+            | "CannotDelete"
+            | "InvalidNetworkInterface.InUse"
+            | "InvalidSnapshot.InUse" => ErrorKind::NotPermitted,
             "Throttling"
             | "ThrottlingException"
             | "RequestLimitExceeded"
@@ -375,6 +409,31 @@ pub trait Provider: Send + Sync {
         request: &DiscoveryRequest,
         progress: &dyn DiscoveryProgress,
     ) -> Result<Inventory, ProviderError>;
+
+    /// The listings only, one call per page (everything those answers carry), with
+    /// the facts they leave out recorded in [`Inventory::unread`] for
+    /// [`Provider::read_facts`]. A provider that cannot tell them apart discovers
+    /// everything: this default.
+    async fn discover_listings(
+        &self,
+        request: &DiscoveryRequest,
+        progress: &dyn DiscoveryProgress,
+    ) -> Result<Inventory, ProviderError> {
+        self.discover(request, progress).await
+    }
+
+    /// Reads `wanted`, facts [`Inventory::unread`] lists, into `inventory`: each is
+    /// then read, or its resource is gone from the inventory (deleted since the
+    /// listing). Listeners and rules join the inventory as their load balancer's or
+    /// listener's are read. Any failure is an error, as for [`Provider::discover`].
+    async fn read_facts(
+        &self,
+        inventory: &mut Inventory,
+        wanted: &FactRequest,
+    ) -> Result<(), ProviderError> {
+        let _ = (inventory, wanted);
+        Ok(())
+    }
 
     /// Makes one call. `NotFound` for a removal is reported as an error of kind
     /// `NotFound`; the engine counts it as done.

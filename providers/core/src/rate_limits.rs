@@ -55,7 +55,7 @@ pub struct TokenBucket {
 /// EC2 and ELBv2 document theirs ("Request throttling for the Amazon EC2 API",
 /// "Request throttling for the ELB API"). EC2 now counts some actions in buckets of
 /// their own; one bucket per family is the stricter reading. IAM and CloudWatch Logs
-/// publish no bucket for these actions: the figures are conservative assumptions
+/// (and Auto Scaling) publish no bucket for these actions: the figures are conservative assumptions
 /// (docs/performance.md), and the executor's pacing adapts to throttling answers
 /// whatever the real figure is.
 pub fn default_bucket(service: Service, family: ActionFamily) -> TokenBucket {
@@ -72,6 +72,8 @@ pub fn default_bucket(service: Service, family: ActionFamily) -> TokenBucket {
         // API"); these are the stricter ones of each family.
         (Service::Ecs, ActionFamily::NonMutating) => (50.0, 20.0),
         (Service::Ecs, ActionFamily::Mutating) => (20.0, 5.0),
+        (Service::Autoscaling, ActionFamily::NonMutating) => (20.0, 10.0),
+        (Service::Autoscaling, ActionFamily::Mutating) => (10.0, 5.0),
     };
     TokenBucket {
         capacity,
@@ -107,7 +109,7 @@ impl Operation {
 pub fn throttling_code(service: Service) -> &'static str {
     match service {
         Service::Ec2 => "RequestLimitExceeded",
-        Service::Iam => "Throttling",
+        Service::Iam | Service::Autoscaling => "Throttling",
         Service::Elbv2 | Service::Logs | Service::Ecs => "ThrottlingException",
     }
 }
@@ -126,6 +128,7 @@ mod tests {
             Service::Iam,
             Service::Logs,
             Service::Ecs,
+            Service::Autoscaling,
         ] {
             assert_eq!(
                 ErrorKind::from_code(throttling_code(service)),

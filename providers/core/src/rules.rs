@@ -46,6 +46,12 @@ pub enum Obstacle {
     ContainerInstances(Vec<String>),
     /// The ECS cluster still runs tasks that no service started.
     StandaloneTasks(u32),
+    /// The Auto Scaling group may still launch instances (min, desired or max above 0).
+    GroupCapacity,
+    /// The volume is attached to an instance.
+    VolumeAttached { instance: String },
+    /// The snapshot backs these AMIs, which decom does not model.
+    SnapshotInUse { images: Vec<String> },
 }
 
 impl Obstacle {
@@ -68,6 +74,9 @@ impl Obstacle {
             Obstacle::TaskDefinitionActive => "ClientException",
             Obstacle::ContainerInstances(_) => "ClusterContainsContainerInstancesException",
             Obstacle::StandaloneTasks(_) => "ClusterContainsTasksException",
+            Obstacle::GroupCapacity => "ResourceInUse",
+            Obstacle::VolumeAttached { .. } => "VolumeInUse",
+            Obstacle::SnapshotInUse { .. } => "InvalidSnapshot.InUse",
         }
     }
 
@@ -105,6 +114,11 @@ impl Obstacle {
                 format!("container instances are registered: {}", ids.join(", "))
             }
             Obstacle::StandaloneTasks(n) => format!("{n} task(s) not started by a service run"),
+            Obstacle::GroupCapacity => "the group's min, desired or max size is above 0".into(),
+            Obstacle::VolumeAttached { instance } => format!("it is attached to {instance}"),
+            Obstacle::SnapshotInUse { images } => {
+                format!("it backs the AMIs {}", images.join(", "))
+            }
         }
     }
 }
@@ -121,6 +135,10 @@ pub fn link_error_code(kind: &RefKind) -> &'static str {
         | RefKind::RegistersTasksIn
         | RefKind::UsesRole
         | RefKind::WritesLogsTo => "DependencyViolation",
+        RefKind::InstanceOfGroup => "ResourceInUse",
+        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => {
+            "DependencyViolation"
+        }
         RefKind::UsesSecurityGroup
         | RefKind::RuleReferencesGroup { .. }
         | RefKind::AttachedToInstance
@@ -159,7 +177,11 @@ pub fn unlink(kind: &RefKind, to_id: &str) -> Option<Action> {
         | RefKind::RunsTaskDefinition
         | RefKind::RegistersTasksIn
         | RefKind::UsesRole
-        | RefKind::WritesLogsTo => None,
+        | RefKind::WritesLogsTo
+        | RefKind::InstanceOfGroup
+        | RefKind::LaunchesFrom
+        | RefKind::RegistersInstancesIn
+        | RefKind::LaunchesWith => None,
     }
 }
 
@@ -173,6 +195,8 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         RefKind::ContainsRole => target == ResourceType::IamRole,
         RefKind::AttachedPolicy => target == ResourceType::IamPolicy,
         RefKind::InCluster => target == ResourceType::EcsCluster,
+        // "You cannot delete an AutoScalingGroup while there are instances … in the group."
+        RefKind::InstanceOfGroup => target == ResourceType::AutoscalingGroup,
         // Deleting a load balancer removes its listeners, a listener its rules; target
         // registrations and instance profile associations do not block in AWS.
         RefKind::AttachedToInstance
@@ -180,7 +204,10 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         | RefKind::ListenerOf
         | RefKind::RuleOf
         | RefKind::RegistersTarget
-        | RefKind::UsesInstanceProfile => false,
+        | RefKind::UsesInstanceProfile
+        | RefKind::LaunchesFrom
+        | RefKind::RegistersInstancesIn
+        | RefKind::LaunchesWith => false,
         // AWS deletes a task definition, a role, a log group or a target group that
         // a service or a task definition still names (the service then fails to
         // start tasks): the planner orders and blocks these itself
@@ -192,6 +219,48 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         | RefKind::UsesRole
         | RefKind::WritesLogsTo => false,
     }
+}
+
+/// Does the referrer stop working when the resource this link points at is deleted,
+/// although AWS accepts the deletion? An Auto Scaling group whose launch template,
+/// launch configuration or target group is gone cannot scale; a launch template or
+/// configuration whose security group or instance profile is gone cannot launch.
+/// decom treats these links as if AWS enforced them: the resource goes after the
+/// referrer, and a referrer the plan keeps is a blocker. (An instance profile's
+/// instances are the older case of the same rule: `usage::Users::Profile`.)
+pub fn link_breaks_referrer(kind: &RefKind) -> bool {
+    match kind {
+        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => true,
+        RefKind::UsesSecurityGroup
+        | RefKind::RuleReferencesGroup { .. }
+        | RefKind::AttachedToInstance
+        | RefKind::ManagedBy
+        | RefKind::ListenerOf
+        | RefKind::RuleOf
+        | RefKind::ForwardsTo
+        | RefKind::RegistersTarget
+        | RefKind::UsesInstanceProfile
+        | RefKind::ContainsRole
+        | RefKind::AttachedPolicy
+        | RefKind::InstanceOfGroup
+        | RefKind::HasContainerInstance
+        | RefKind::InCluster => false,
+        // The same kind of link for ECS, ordered and blocked through
+        // `usage::holder_breaks` (the service or task definition is the holder).
+        RefKind::RunsTaskDefinition
+        | RefKind::RegistersTasksIn
+        | RefKind::UsesRole
+        | RefKind::WritesLogsTo => false,
+    }
+}
+
+/// Whether a link can change a plan, and so whether a saved plan watches it: every
+/// link but a target group's registration of an instance, which neither blocks a
+/// deletion ([`link_blocks_deletion`]) nor counts as use (`usage::is_use`) nor makes
+/// an owner. A scoped discovery reads registrations only for the target groups a
+/// plan's closure reaches (`decom::scope`).
+pub fn link_shapes_plan(kind: &RefKind) -> bool {
+    !matches!(kind, RefKind::RegistersTarget)
 }
 
 /// Everything that would make AWS refuse to delete `key` in the indexed state, in a
@@ -241,7 +310,12 @@ pub fn permanent_obstacle(resource: &Resource) -> Option<Obstacle> {
         | Details::CloudwatchLogGroup(_)
         | Details::EcsCluster(_)
         | Details::EcsService(_)
-        | Details::EcsTaskDefinition(_) => None,
+        | Details::EcsTaskDefinition(_)
+        | Details::AutoscalingGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsVolume(_)
+        | Details::EbsSnapshot(_) => None,
     }
 }
 
@@ -326,11 +400,32 @@ pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
                 obstacles.push(Obstacle::StandaloneTasks(cluster.standalone_tasks));
             }
         }
+        Details::AutoscalingGroup(group) => {
+            if group.has_capacity() {
+                obstacles.push(Obstacle::GroupCapacity);
+            }
+        }
+        Details::EbsVolume(volume) => {
+            if let Some(attachment) = volume.attached_instance() {
+                obstacles.push(Obstacle::VolumeAttached {
+                    instance: attachment.instance_id.clone(),
+                });
+            }
+        }
+        Details::EbsSnapshot(snapshot) => {
+            if !snapshot.images.is_empty() {
+                obstacles.push(Obstacle::SnapshotInUse {
+                    images: snapshot.images.clone(),
+                });
+            }
+        }
         Details::SecurityGroup(_)
         | Details::LbListener(_)
         | Details::LbListenerRule(_)
         | Details::LbTargetGroup(_)
-        | Details::CloudwatchLogGroup(_) => {}
+        | Details::CloudwatchLogGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_) => {}
     }
     obstacles.sort();
     obstacles
@@ -353,6 +448,10 @@ pub fn consistency_retry_budget(code: &str) -> Option<Duration> {
         "ClusterContainsServicesException" | "ClusterContainsTasksException" => {
             Some(Duration::from_secs(5 * 60))
         }
+        // An Auto Scaling group's last activity (its instances' termination) winding
+        // down; a volume's detachment from a terminated instance.
+        "ScalingActivityInProgress" => Some(Duration::from_secs(5 * 60)),
+        "VolumeInUse" => Some(Duration::from_secs(2 * 60)),
         _ => None,
     }
 }

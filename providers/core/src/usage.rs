@@ -14,14 +14,24 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
     match ty {
         ResourceType::SecurityGroup => matches!(
             kind,
-            RefKind::UsesSecurityGroup | RefKind::RuleReferencesGroup { .. }
+            RefKind::UsesSecurityGroup
+                | RefKind::RuleReferencesGroup { .. }
+                | RefKind::LaunchesWith
         ),
         ResourceType::LbTargetGroup => {
-            matches!(kind, RefKind::ForwardsTo | RefKind::RegistersTasksIn)
+            matches!(
+                kind,
+                RefKind::ForwardsTo | RefKind::RegistersTasksIn | RefKind::RegistersInstancesIn
+            )
         }
         ResourceType::IamRole => matches!(kind, RefKind::ContainsRole | RefKind::UsesRole),
         ResourceType::IamPolicy => *kind == RefKind::AttachedPolicy,
-        ResourceType::IamInstanceProfile => *kind == RefKind::UsesInstanceProfile,
+        ResourceType::IamInstanceProfile => {
+            matches!(kind, RefKind::UsesInstanceProfile | RefKind::LaunchesWith)
+        }
+        ResourceType::LaunchTemplate | ResourceType::LaunchConfiguration => {
+            *kind == RefKind::LaunchesFrom
+        }
         ResourceType::CloudwatchLogGroup => *kind == RefKind::WritesLogsTo,
         ResourceType::EcsTaskDefinition => *kind == RefKind::RunsTaskDefinition,
         ResourceType::NetworkInterface
@@ -30,7 +40,10 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
         | ResourceType::LbListener
         | ResourceType::LbListenerRule
         | ResourceType::EcsCluster
-        | ResourceType::EcsService => false,
+        | ResourceType::EcsService
+        | ResourceType::AutoscalingGroup
+        | ResourceType::EbsVolume
+        | ResourceType::EbsSnapshot => false,
     }
 }
 
@@ -57,7 +70,11 @@ pub fn holder_breaks(kind: &RefKind) -> bool {
         | RefKind::ContainsRole
         | RefKind::AttachedPolicy
         | RefKind::HasContainerInstance
-        | RefKind::InCluster => false,
+        | RefKind::InCluster
+        | RefKind::InstanceOfGroup => false,
+        // The same kind of link for Auto Scaling groups and launch templates, ordered
+        // and blocked through `rules::link_breaks_referrer`.
+        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => false,
     }
 }
 
@@ -68,11 +85,14 @@ pub enum Users {
     /// balancers, listeners, interfaces, ECS clusters and services).
     NotTracked,
     /// Used while any of these exists: a security group's interfaces, instances, load
-    /// balancers and referencing rules; a target group's forwarding listeners and
-    /// rules; a role's instance profiles; a customer policy's roles. Sorted, once each.
+    /// balancers, launch templates and referencing rules; a target group's forwarding
+    /// listeners and rules and its Auto Scaling groups; a role's instance profiles; a
+    /// customer policy's roles; a launch template's groups; a volume's instances.
+    /// Sorted, once each.
     Any(Vec<ResourceId>),
-    /// An instance profile is used by the instances that run with it, and serves only
-    /// while it holds a role: it needs both. `None` is a role outside the inventory.
+    /// An instance profile is used by the instances that run with it (and the launch
+    /// templates that start instances with it), and serves only while it holds a
+    /// role: it needs both. `None` is a role outside the inventory.
     Profile {
         roles: Vec<Option<ResourceId>>,
         instances: Vec<ResourceId>,
@@ -120,7 +140,23 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         | Details::IamRole(_)
         | Details::IamPolicy(_)
         | Details::CloudwatchLogGroup(_)
-        | Details::EcsTaskDefinition(_) => Users::Any(referrers(ty)),
+        | Details::EcsTaskDefinition(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_) => Users::Any(referrers(ty)),
+        // A volume is used by the instances it is attached to (its own link points at
+        // them).
+        Details::EbsVolume(volume) => {
+            let mut instances: Vec<ResourceId> = volume
+                .attachments
+                .iter()
+                .filter_map(|a| {
+                    index.find(ResourceType::Instance, &resource.region, &a.instance_id)
+                })
+                .collect();
+            instances.sort();
+            instances.dedup();
+            Users::Any(instances)
+        }
         Details::IamInstanceProfile(profile) => Users::Profile {
             roles: profile
                 .roles
@@ -135,7 +171,9 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         | Details::LbListener(_)
         | Details::LbListenerRule(_)
         | Details::EcsCluster(_)
-        | Details::EcsService(_) => Users::NotTracked,
+        | Details::EcsService(_)
+        | Details::AutoscalingGroup(_)
+        | Details::EbsSnapshot(_) => Users::NotTracked,
     }
 }
 
@@ -160,7 +198,12 @@ pub fn used_outside_inventory(resource: &Resource) -> bool {
         | Details::CloudwatchLogGroup(_)
         | Details::EcsCluster(_)
         | Details::EcsService(_)
-        | Details::EcsTaskDefinition(_) => false,
+        | Details::EcsTaskDefinition(_)
+        | Details::AutoscalingGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsVolume(_)
+        | Details::EbsSnapshot(_) => false,
     }
 }
 
@@ -183,7 +226,12 @@ pub fn reported_in_use(resource: &Resource) -> bool {
         | Details::CloudwatchLogGroup(_)
         | Details::EcsCluster(_)
         | Details::EcsService(_)
-        | Details::EcsTaskDefinition(_) => false,
+        | Details::EcsTaskDefinition(_)
+        | Details::AutoscalingGroup(_)
+        | Details::LaunchTemplate(_)
+        | Details::LaunchConfiguration(_)
+        | Details::EbsVolume(_)
+        | Details::EbsSnapshot(_) => false,
     }
 }
 

@@ -154,6 +154,7 @@ impl Account {
             regions: self.regions.clone(),
             types: self.types.clone(),
             resources: self.resources.values().cloned().collect(),
+            unread: Default::default(),
         }
     }
 
@@ -172,6 +173,7 @@ impl Account {
             regions: covered(&regions, &self.regions),
             types: covered(&request.types, &self.types),
             resources,
+            unread: Default::default(),
         }
     }
 
@@ -217,7 +219,23 @@ impl Account {
         let key = &operation.target;
         match &operation.action {
             Action::Delete => self.delete(key, now),
+            Action::ForceDelete => self.force_delete(key, now),
             Action::AwaitDeletion => Ok(()),
+            Action::ScaleToZero => {
+                let details = self.details_mut(key)?;
+                apply_change(details, &operation.action)
+                    .map_err(|no_effect| refusal(operation, no_effect))?;
+                // An Auto Scaling group's instances terminate (nothing for a service).
+                self.terminate_group_instances(key, now);
+                Ok(())
+            }
+            Action::SnapshotVolume => {
+                let details = self.details_mut(key)?;
+                apply_change(details, &operation.action)
+                    .map_err(|no_effect| refusal(operation, no_effect))?;
+                self.snapshot_volume(key);
+                Ok(())
+            }
             Action::DisableDeletionProtection
             | Action::DisableTerminationProtection
             | Action::RevokeRule { .. }
@@ -227,7 +245,6 @@ impl Account {
             | Action::DeleteInlinePolicy { .. }
             | Action::RemoveRoleFromProfile { .. }
             | Action::DeletePolicyVersion { .. }
-            | Action::ScaleToZero
             | Action::DeregisterTaskDefinition => {
                 let details = self.details_mut(key)?;
                 apply_change(details, &operation.action)
@@ -274,8 +291,61 @@ impl Account {
             | Action::RevokeRule { .. }
             | Action::DeletePolicyVersion { .. }
             | Action::ScaleToZero
-            | Action::DeregisterTaskDefinition => {}
+            | Action::DeregisterTaskDefinition
+            | Action::SnapshotVolume
+            | Action::ForceDelete => {}
         }
+    }
+
+    /// DeleteAutoScalingGroup with ForceDelete: the group goes at once, its instances
+    /// terminate after it (the termination delay).
+    fn force_delete(&mut self, key: &ResourceKey, now: Instant) -> Result<(), Refusal> {
+        if !self.contains(key) {
+            return Err(not_found(key));
+        }
+        self.terminate_group_instances(key, now);
+        self.remove(key);
+        Ok(())
+    }
+
+    /// A group scaled to 0 terminates its instances (those whose tag names it).
+    fn terminate_group_instances(&mut self, group: &ResourceKey, now: Instant) {
+        let members: Vec<ResourceKey> = self
+            .live_referrers(group)
+            .into_iter()
+            .filter(|from| {
+                self.resources.get(from).and_then(owner).is_some_and(|o| {
+                    o.fate == Fate::TerminatedByGroup && o.key == group.as_key_ref()
+                })
+            })
+            .collect();
+        for instance in members {
+            if self.pending.contains_key(&instance) {
+                continue;
+            }
+            self.start_termination(&instance, now);
+        }
+    }
+
+    /// CreateSnapshot: a completed snapshot of the volume, tagged with its volume.
+    fn snapshot_volume(&mut self, volume: &ResourceKey) {
+        let Some(Details::EbsVolume(details)) = self.get(volume).map(|r| &r.details) else {
+            return;
+        };
+        let snapshot = Resource {
+            id: format!("snap-of-{}", volume.id),
+            name: String::new(),
+            region: volume.region.clone(),
+            tags: [("decom:snapshot-of".to_string(), volume.id.clone())].into(),
+            details: Details::EbsSnapshot(decom_provider::Snapshot {
+                state: "completed".into(),
+                volume_id: Some(volume.id.clone()),
+                size_gib: details.size_gib,
+                description: format!("decom: {} before its deletion", volume.id),
+                ..Default::default()
+            }),
+        };
+        self.insert(snapshot);
     }
 
     /// One poll of the operation's asynchronous completion; counted delays advance
@@ -286,6 +356,9 @@ impl Account {
         match (&operation.action, key.ty) {
             (Action::Delete, ResourceType::Instance) => {
                 self.tick(key, now);
+                !self.contains(key)
+            }
+            (Action::Delete | Action::ForceDelete, ResourceType::AutoscalingGroup) => {
                 !self.contains(key)
             }
             (Action::AwaitDeletion, _) => {
@@ -375,18 +448,70 @@ impl Account {
                 ));
             }
         }
-        match self.resources.get_mut(key).map(|r| &mut r.details) {
-            // Termination completes after a while; what goes with the instance goes then.
-            Some(Details::Instance(instance)) => {
-                instance.state = decom_provider::InstanceState::ShuttingDown;
-                match countdown(self.knobs.termination_delay, &self.knobs, now) {
-                    Some(c) => self.schedule(key, c),
-                    None => self.remove_with_owned(key, now),
-                }
+        match self.resources.get(key).map(|r| &r.details) {
+            Some(Details::Instance(_)) => {
+                self.replace_in_group(key);
+                self.start_termination(key, now);
             }
             _ => self.remove_with_owned(key, now),
         }
         Ok(())
+    }
+
+    /// Termination completes after a while; what goes with the instance goes then.
+    fn start_termination(&mut self, key: &ResourceKey, now: Instant) {
+        if let Some(Details::Instance(instance)) =
+            self.resources.get_mut(key).map(|r| &mut r.details)
+        {
+            instance.state = decom_provider::InstanceState::ShuttingDown;
+        }
+        match countdown(self.knobs.termination_delay, &self.knobs, now) {
+            Some(c) => self.schedule(key, c),
+            None => self.remove_with_owned(key, now),
+        }
+    }
+
+    /// An Auto Scaling group that may still launch instances replaces an instance
+    /// terminated from under it: the instance is "gone", the group is not smaller.
+    fn replace_in_group(&mut self, terminated: &ResourceKey) {
+        let Some(instance) = self.resources.get(terminated).cloned() else {
+            return;
+        };
+        let Some(group) = instance.autoscaling_group() else {
+            return;
+        };
+        let group_key = ResourceKey::new(ResourceType::AutoscalingGroup, &instance.region, group);
+        let replacing = matches!(
+            self.get(&group_key).map(|r| &r.details),
+            Some(Details::AutoscalingGroup(g)) if g.has_capacity()
+        );
+        if !replacing {
+            return;
+        }
+        let mut replacement = instance;
+        replacement.id = format!("{}-replacement", terminated.id);
+        if let Details::Instance(details) = &mut replacement.details {
+            details.state = decom_provider::InstanceState::Running;
+            details.termination_protection = false;
+        }
+        if let Some(Details::AutoscalingGroup(g)) =
+            self.resources.get_mut(&group_key).map(|r| &mut r.details)
+        {
+            g.instances.push(replacement.id.clone());
+        }
+        self.insert(replacement);
+    }
+
+    /// Adds a resource the account creates by itself, with its links.
+    fn insert(&mut self, resource: Resource) {
+        let key = resource.key();
+        for reference in resource.references() {
+            self.referrers
+                .entry(reference.to)
+                .or_default()
+                .insert(key.clone());
+        }
+        self.resources.insert(key, resource);
     }
 
     /// The resources (that exist) which may point at `key`.
@@ -423,9 +548,10 @@ impl Account {
                 .filter(|owner| owner.key == key.as_key_ref())
                 .map(|owner| owner.fate);
             match fate {
-                Some(Fate::DeletedWithOwner | Fate::DeletedOnTermination) => {
-                    self.remove_cascading(&from, now, forwarded)
-                }
+                // A group deleted with instances left (ForceDelete) takes them along.
+                Some(
+                    Fate::DeletedWithOwner | Fate::DeletedOnTermination | Fate::TerminatedByGroup,
+                ) => self.remove_cascading(&from, now, forwarded),
                 Some(Fate::ReleasedAfterOwner) => {
                     match countdown(self.knobs.eni_release_delay, &self.knobs, now) {
                         Some(c) => self.schedule(&from, c),

@@ -46,6 +46,12 @@ pub(crate) fn not_found_code(ty: ResourceType) -> &'static str {
         ResourceType::EcsService => "ServiceNotFoundException",
         // ECS answers `ClientException`; the provider names the failure.
         ResourceType::EcsTaskDefinition => "TaskDefinitionNotFound",
+        // AWS answers `ValidationError` "… not found"; decom's provider names it so.
+        ResourceType::AutoscalingGroup => "AutoScalingGroup.NotFound",
+        ResourceType::LaunchConfiguration => "LaunchConfiguration.NotFound",
+        ResourceType::LaunchTemplate => "InvalidLaunchTemplateId.NotFound",
+        ResourceType::EbsVolume => "InvalidVolume.NotFound",
+        ResourceType::EbsSnapshot => "InvalidSnapshot.NotFound",
     }
 }
 
@@ -65,6 +71,11 @@ fn delete_api(ty: ResourceType) -> &'static str {
         ResourceType::EcsCluster => "ecs:DeleteCluster",
         ResourceType::EcsService => "ecs:DeleteService",
         ResourceType::EcsTaskDefinition => "ecs:DeleteTaskDefinitions",
+        ResourceType::AutoscalingGroup => "autoscaling:DeleteAutoScalingGroup",
+        ResourceType::LaunchConfiguration => "autoscaling:DeleteLaunchConfiguration",
+        ResourceType::LaunchTemplate => "ec2:DeleteLaunchTemplate",
+        ResourceType::EbsVolume => "ec2:DeleteVolume",
+        ResourceType::EbsSnapshot => "ec2:DeleteSnapshot",
     }
 }
 
@@ -85,6 +96,11 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
         ResourceType::EcsCluster => "ecs:DescribeClusters",
         ResourceType::EcsService => "ecs:DescribeServices",
         ResourceType::EcsTaskDefinition => "ecs:DescribeTaskDefinition",
+        ResourceType::AutoscalingGroup => "autoscaling:DescribeAutoScalingGroups",
+        ResourceType::LaunchConfiguration => "autoscaling:DescribeLaunchConfigurations",
+        ResourceType::LaunchTemplate => "ec2:DescribeLaunchTemplates",
+        ResourceType::EbsVolume => "ec2:DescribeVolumes",
+        ResourceType::EbsSnapshot => "ec2:DescribeSnapshots",
     }
 }
 
@@ -93,7 +109,7 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
 pub(crate) fn api_name(operation: &Operation, target: Option<&Resource>) -> &'static str {
     let ty = operation.target.ty;
     match &operation.action {
-        Action::Delete => delete_api(ty),
+        Action::Delete | Action::ForceDelete => delete_api(ty),
         Action::AwaitDeletion => describe_api(ty),
         Action::DisableDeletionProtection => "elasticloadbalancing:ModifyLoadBalancerAttributes",
         Action::DisableTerminationProtection => "ec2:ModifyInstanceAttribute",
@@ -116,8 +132,10 @@ pub(crate) fn api_name(operation: &Operation, target: Option<&Resource>) -> &'st
         Action::DeleteInlinePolicy { .. } => "iam:DeleteRolePolicy",
         Action::RemoveRoleFromProfile { .. } => "iam:RemoveRoleFromInstanceProfile",
         Action::DeletePolicyVersion { .. } => "iam:DeletePolicyVersion",
-        Action::ScaleToZero => "ecs:UpdateService",
+        Action::ScaleToZero if ty == ResourceType::EcsService => "ecs:UpdateService",
+        Action::ScaleToZero => "autoscaling:UpdateAutoScalingGroup",
         Action::DeregisterTaskDefinition => "ecs:DeregisterTaskDefinition",
+        Action::SnapshotVolume => "ec2:CreateSnapshot",
     }
 }
 
@@ -177,7 +195,9 @@ pub(crate) fn refusal(operation: &Operation, no_effect: NoEffect) -> Refusal {
             Action::Delete
             | Action::AwaitDeletion
             | Action::DisableDeletionProtection
-            | Action::DisableTerminationProtection,
+            | Action::DisableTerminationProtection
+            | Action::SnapshotVolume
+            | Action::ForceDelete,
         ) => format!("{} is already done on {id}", operation.action.name()),
     };
     Refusal::new("NoSuchEntity", absent)

@@ -3,6 +3,7 @@
 //! load balancers, a policy's attachment count). Used for the fixtures and by
 //! [`crate::synth`].
 
+mod autoscaling;
 mod ec2;
 mod ecs;
 mod elbv2;
@@ -12,6 +13,7 @@ pub use ecs::{ServiceSpec, TaskDefinitionSpec};
 
 use std::collections::BTreeMap;
 
+pub use autoscaling::{GroupSpec, LaunchSource};
 use decom_provider::{
     Details, GLOBAL_REGION, Inventory, LogGroup, Resource, ResourceKey, ResourceType,
 };
@@ -190,12 +192,20 @@ impl AccountBuilder {
     }
 
     /// The snapshot, with the fields AWS derives filled in: each target group's load
-    /// balancers, each customer policy's attachment count.
+    /// balancers, each customer policy's attachment count, each Auto Scaling group's
+    /// instances.
     pub fn finish(mut self) -> Inventory {
         let mut lb_of_listener: BTreeMap<String, String> = BTreeMap::new();
         let mut lbs_of_tg: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut attachments: BTreeMap<String, u32> = BTreeMap::new();
+        let mut group_instances: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for resource in &self.resources {
+            if let Some(group) = resource.autoscaling_group() {
+                group_instances
+                    .entry(group.to_string())
+                    .or_default()
+                    .push(resource.id.clone());
+            }
             match &resource.details {
                 Details::LbListener(l) => {
                     lb_of_listener.insert(resource.id.clone(), l.load_balancer.clone());
@@ -234,6 +244,11 @@ impl AccountBuilder {
                 Details::IamPolicy(policy) => {
                     policy.attachment_count = attachments.get(&resource.id).copied().unwrap_or(0)
                         + (policy.attached_users.len() + policy.attached_groups.len()) as u32;
+                }
+                Details::AutoscalingGroup(group) => {
+                    let mut instances = group_instances.remove(&resource.id).unwrap_or_default();
+                    instances.sort();
+                    group.instances = instances;
                 }
                 _ => {}
             }

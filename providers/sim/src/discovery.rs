@@ -1,9 +1,11 @@
 //! The API calls a real discovery of the same inventory would make, counted per
 //! `service:Operation` so that the engine's statistics and benchmarks stay honest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use decom_provider::{DiscoveryRequest, GLOBAL_REGION, Inventory, ResourceType, Service};
+use decom_provider::{
+    Details, DiscoveryRequest, Fact, FactRequest, GLOBAL_REGION, Inventory, ResourceType, Service,
+};
 
 /// The calls one service makes in one region.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +20,13 @@ fn pages(items: usize, page_size: usize) -> u64 {
     items.div_ceil(page_size).max(1) as u64
 }
 
-/// Per service and region (IAM once, as `global`), the calls that discover what
-/// `found` holds for `request`: one per page of a list call, plus the per-resource
-/// calls AWS has no batch form of (attributes, listeners, rules, target health, tags).
-pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<ServiceCalls> {
+/// Per service and region (IAM once, as `global`), the listings that discover what
+/// `found` holds for `request`: one call per page, at the page sizes the AWS
+/// provider asks for. The facts they leave out are in [`fact_calls`].
+pub(crate) fn listing_calls_for(
+    request: &DiscoveryRequest,
+    found: &Inventory,
+) -> Vec<ServiceCalls> {
     let mut counts: BTreeMap<(&str, ResourceType), usize> = BTreeMap::new();
     for resource in &found.resources {
         let key = resource.key_ref();
@@ -35,6 +40,17 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
     regions.dedup();
     for region in &regions {
         let n = |ty: ResourceType| counts.get(&(region.as_str(), ty)).copied().unwrap_or(0);
+        let rules = |region: &str| -> usize {
+            found
+                .resources
+                .iter()
+                .filter(|r| r.region == region)
+                .map(|r| match &r.details {
+                    Details::SecurityGroup(sg) => sg.rules.len(),
+                    _ => 0,
+                })
+                .sum()
+        };
         if wants_service(Service::Ec2) {
             let mut calls = BTreeMap::new();
             if wants(ResourceType::SecurityGroup) {
@@ -42,6 +58,7 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
                     "ec2:DescribeSecurityGroups",
                     pages(n(ResourceType::SecurityGroup), 1000),
                 );
+                calls.insert("ec2:DescribeSecurityGroupRules", pages(rules(region), 1000));
             }
             if wants(ResourceType::NetworkInterface) {
                 calls.insert(
@@ -52,61 +69,45 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
             if wants(ResourceType::Instance) {
                 let instances = n(ResourceType::Instance);
                 calls.insert("ec2:DescribeInstances", pages(instances, 1000));
-                // disableApiTermination is only in DescribeInstanceAttribute.
-                if instances > 0 {
-                    calls.insert("ec2:DescribeInstanceAttribute", instances as u64);
-                }
+            }
+            if wants(ResourceType::LaunchTemplate) {
+                let templates = n(ResourceType::LaunchTemplate);
+                calls.insert("ec2:DescribeLaunchTemplates", pages(templates, 200));
+                // The default versions of all templates, in one listing.
+                calls.insert("ec2:DescribeLaunchTemplateVersions", pages(templates, 200));
+            }
+            if wants(ResourceType::EbsVolume) {
+                calls.insert(
+                    "ec2:DescribeVolumes",
+                    pages(n(ResourceType::EbsVolume), 500),
+                );
+            }
+            if wants(ResourceType::EbsSnapshot) {
+                calls.insert(
+                    "ec2:DescribeSnapshots",
+                    pages(n(ResourceType::EbsSnapshot), 1000),
+                );
+                // Which snapshots back the account's AMIs.
+                calls.insert("ec2:DescribeImages", 1);
             }
             out.push(service_calls(Service::Ec2, region, &counts, calls));
         }
-        if wants_service(Service::Elbv2) {
-            let (lbs, listeners, rules, tgs) = (
-                n(ResourceType::Lb),
-                n(ResourceType::LbListener),
-                n(ResourceType::LbListenerRule),
-                n(ResourceType::LbTargetGroup),
-            );
+        if wants_service(Service::Elbv2) || wants(ResourceType::NetworkInterface) {
+            let (lbs, tgs) = (n(ResourceType::Lb), n(ResourceType::LbTargetGroup));
             let mut calls = BTreeMap::new();
-            let mut tagged = 0;
             let lb_side = [
                 ResourceType::Lb,
                 ResourceType::LbListener,
                 ResourceType::LbListenerRule,
             ];
-            if lb_side.into_iter().any(wants) {
+            if lb_side.into_iter().any(wants) || wants(ResourceType::NetworkInterface) {
                 calls.insert(
                     "elasticloadbalancing:DescribeLoadBalancers",
                     pages(lbs, 400),
                 );
             }
-            if wants(ResourceType::Lb) {
-                tagged += lbs;
-                calls.insert(
-                    "elasticloadbalancing:DescribeLoadBalancerAttributes",
-                    lbs as u64,
-                );
-            }
-            if wants(ResourceType::LbListener) || wants(ResourceType::LbListenerRule) {
-                calls.insert("elasticloadbalancing:DescribeListeners", lbs as u64);
-            }
-            if wants(ResourceType::LbListener) {
-                tagged += listeners;
-            }
-            if wants(ResourceType::LbListenerRule) {
-                tagged += rules;
-                calls.insert("elasticloadbalancing:DescribeRules", listeners as u64);
-            }
             if wants(ResourceType::LbTargetGroup) {
-                tagged += tgs;
                 calls.insert("elasticloadbalancing:DescribeTargetGroups", pages(tgs, 400));
-                calls.insert("elasticloadbalancing:DescribeTargetHealth", tgs as u64);
-            }
-            if tagged > 0 {
-                // DescribeTags takes up to 20 ARNs.
-                calls.insert(
-                    "elasticloadbalancing:DescribeTags",
-                    tagged.div_ceil(20) as u64,
-                );
             }
             calls.retain(|_, c| *c > 0);
             out.push(service_calls(Service::Elbv2, region, &counts, calls));
@@ -114,25 +115,45 @@ pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<Se
         if wants_service(Service::Ecs) || wants(ResourceType::NetworkInterface) {
             out.push(ecs_calls(region, &counts, found, request));
         }
+        if wants_service(Service::Autoscaling) {
+            let mut calls = BTreeMap::new();
+            if wants(ResourceType::AutoscalingGroup) {
+                calls.insert(
+                    "autoscaling:DescribeAutoScalingGroups",
+                    pages(n(ResourceType::AutoscalingGroup), 100),
+                );
+            }
+            if wants(ResourceType::LaunchConfiguration) {
+                calls.insert(
+                    "autoscaling:DescribeLaunchConfigurations",
+                    pages(n(ResourceType::LaunchConfiguration), 100),
+                );
+            }
+            out.push(service_calls(Service::Autoscaling, region, &counts, calls));
+        }
         if wants_service(Service::Logs) {
             let groups = n(ResourceType::CloudwatchLogGroup);
             let mut calls = BTreeMap::new();
             calls.insert("logs:DescribeLogGroups", pages(groups, 50));
-            if groups > 0 {
-                calls.insert("logs:ListTagsForResource", groups as u64);
-            }
             out.push(service_calls(Service::Logs, region, &counts, calls));
         }
     }
     if wants_service(Service::Iam) {
-        let items: usize = counts
-            .iter()
-            .filter(|((region, ty), _)| *region == GLOBAL_REGION && ty.is_global())
-            .map(|(_, n)| n)
-            .sum();
+        let n = |ty: ResourceType| counts.get(&(GLOBAL_REGION, ty)).copied().unwrap_or(0);
         let mut calls = BTreeMap::new();
-        // Roles, policies (with versions) and instance profiles, 100 items a page.
-        calls.insert("iam:GetAccountAuthorizationDetails", pages(items, 100));
+        if wants(ResourceType::IamRole) || wants(ResourceType::IamPolicy) {
+            // Roles and policies (with their versions), up to 1 000 a page.
+            calls.insert(
+                "iam:GetAccountAuthorizationDetails",
+                pages(n(ResourceType::IamRole) + n(ResourceType::IamPolicy), 1000),
+            );
+        }
+        if wants(ResourceType::IamInstanceProfile) {
+            calls.insert(
+                "iam:ListInstanceProfiles",
+                pages(n(ResourceType::IamInstanceProfile), 1000),
+            );
+        }
         out.push(service_calls(Service::Iam, GLOBAL_REGION, &counts, calls));
     }
     out
@@ -203,6 +224,66 @@ fn ecs_calls(
         }
     }
     service_calls(Service::Ecs, region, counts, calls)
+}
+
+/// The calls of a full discovery: the listings, then every fact they leave unread.
+pub(crate) fn calls_for(request: &DiscoveryRequest, found: &Inventory) -> Vec<ServiceCalls> {
+    let types: BTreeSet<ResourceType> = found.types.iter().copied().collect();
+    let every_fact: FactRequest = found
+        .resources
+        .iter()
+        .map(|r| (r.key(), Fact::unlisted(r.ty(), &types)))
+        .filter(|(_, facts)| !facts.is_empty())
+        .collect();
+    let mut calls = listing_calls_for(request, found);
+    for ((service, region), more) in fact_calls(&every_fact) {
+        if let Some(entry) = calls
+            .iter_mut()
+            .find(|c| c.service == service && c.region == region)
+        {
+            for (api, n) in more {
+                *entry.calls.entry(api).or_default() += n;
+            }
+        }
+    }
+    calls
+}
+
+/// The calls that read `wanted`, per service and region: one per resource and fact,
+/// except ELBv2 tags, 20 resources a `DescribeTags`.
+pub(crate) fn fact_calls(
+    wanted: &FactRequest,
+) -> BTreeMap<(Service, String), BTreeMap<&'static str, u64>> {
+    let mut out: BTreeMap<(Service, String), BTreeMap<&'static str, u64>> = BTreeMap::new();
+    let mut elb_tagged: BTreeMap<String, u64> = BTreeMap::new();
+    for (key, facts) in wanted {
+        let calls = out
+            .entry((key.ty.service(), key.region.clone()))
+            .or_default();
+        for fact in facts {
+            let api = match (key.ty, fact) {
+                (ty, Fact::Tags) if ty.service() == Service::Elbv2 => {
+                    *elb_tagged.entry(key.region.clone()).or_default() += 1;
+                    continue;
+                }
+                (_, Fact::Tags) if key.ty == ResourceType::IamPolicy => "iam:ListPolicyTags",
+                (_, Fact::Tags) => "logs:ListTagsForResource",
+                (ResourceType::Instance, Fact::Protection) => "ec2:DescribeInstanceAttribute",
+                (_, Fact::Protection) => "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                (_, Fact::Targets) => "elasticloadbalancing:DescribeTargetHealth",
+                (_, Fact::Listeners) => "elasticloadbalancing:DescribeListeners",
+                (_, Fact::Rules) => "elasticloadbalancing:DescribeRules",
+            };
+            *calls.entry(api).or_default() += 1;
+        }
+    }
+    for (region, tagged) in elb_tagged {
+        out.entry((Service::Elbv2, region))
+            .or_default()
+            .insert("elasticloadbalancing:DescribeTags", tagged.div_ceil(20));
+    }
+    out.retain(|_, calls| !calls.is_empty());
+    out
 }
 
 fn service_calls(

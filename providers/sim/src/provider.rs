@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use decom_provider::{
-    ApiCallStats, CallerIdentity, DiscoveryProgress, DiscoveryRequest, Inventory, Obstacle,
-    Operation, Provider, ProviderError, RateKey, Resource, ResourceKey, inventory::SnapshotError,
+    ApiCallStats, CallerIdentity, DiscoveryProgress, DiscoveryRequest, FactRequest, Inventory,
+    Obstacle, Operation, Provider, ProviderError, RateKey, Resource, ResourceKey,
+    inventory::SnapshotError,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -78,8 +79,8 @@ impl SimEvent {
     }
 
     /// Refused by AWS's dependency rules (`DependencyViolation`, `ResourceInUse`,
-    /// `DeleteConflict`): what a correctly ordered plan never causes, IAM propagation
-    /// delays aside.
+    /// `DeleteConflict`, `VolumeInUse`, `ScalingActivityInProgress`): what a
+    /// correctly ordered plan never causes, IAM propagation delays aside.
     pub fn is_dependency_error(&self) -> bool {
         matches!(
             self.error_code(),
@@ -90,6 +91,8 @@ impl SimEvent {
                     | "ClusterContainsServicesException"
                     | "ClusterContainsTasksException"
                     | "ClusterContainsContainerInstancesException"
+                    | "VolumeInUse"
+                    | "ScalingActivityInProgress"
             )
         )
     }
@@ -275,6 +278,14 @@ impl SimProvider {
         state
     }
 
+    /// Counts calls made, per `service:Operation`.
+    fn count(&self, calls: &BTreeMap<&'static str, u64>) {
+        let mut state = self.lock();
+        for (api, n) in calls {
+            *state.calls.entry((*api).to_string()).or_default() += n;
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, SimState> {
         // A panic while holding the lock leaves the state consistent enough for the
         // test that panicked to report; do not cascade the poison.
@@ -366,15 +377,52 @@ impl Provider for SimProvider {
             // out concurrently.
             self.read_latency(&format!("discover:{}:{}", service.service, service.region))
                 .await;
-            {
-                let mut state = self.lock();
-                for (api, n) in &service.calls {
-                    *state.calls.entry((*api).to_string()).or_default() += n;
-                }
-            }
+            self.count(&service.calls);
             progress.finished(service.service, &service.region, service.resources);
         }
         Ok(found)
+    }
+
+    async fn discover_listings(
+        &self,
+        request: &DiscoveryRequest,
+        progress: &dyn DiscoveryProgress,
+    ) -> Result<Inventory, ProviderError> {
+        let found = {
+            let mut state = self.lock();
+            state.account.advance(Instant::now());
+            state.account.discover(request)
+        };
+        for service in discovery::listing_calls_for(request, &found) {
+            progress.started(service.service, &service.region);
+            self.read_latency(&format!("discover:{}:{}", service.service, service.region))
+                .await;
+            self.count(&service.calls);
+            progress.finished(service.service, &service.region, service.resources);
+        }
+        Ok(decom_provider::unread::as_listed(&found))
+    }
+
+    async fn read_facts(
+        &self,
+        inventory: &mut Inventory,
+        wanted: &FactRequest,
+    ) -> Result<(), ProviderError> {
+        // Every type: a listener's rules are found through it even when listeners
+        // themselves are not asked for.
+        let request = DiscoveryRequest::everything(inventory.regions.clone());
+        let current = {
+            let mut state = self.lock();
+            state.account.advance(Instant::now());
+            state.account.discover(&request)
+        };
+        let read = decom_provider::unread::read_from(inventory, &current, wanted);
+        for ((service, region), calls) in discovery::fact_calls(&read) {
+            self.read_latency(&format!("facts:{service}:{region}"))
+                .await;
+            self.count(&calls);
+        }
+        Ok(())
     }
 
     async fn execute(&self, operation: &Operation) -> Result<(), ProviderError> {

@@ -545,6 +545,17 @@ async fn deleting_what_is_absent_answers_each_apis_not_found_code() {
         (ResourceType::EcsCluster, "ClusterNotFoundException"),
         (ResourceType::EcsService, "ServiceNotFoundException"),
         (ResourceType::EcsTaskDefinition, "TaskDefinitionNotFound"),
+        (ResourceType::AutoscalingGroup, "AutoScalingGroup.NotFound"),
+        (
+            ResourceType::LaunchTemplate,
+            "InvalidLaunchTemplateId.NotFound",
+        ),
+        (
+            ResourceType::LaunchConfiguration,
+            "LaunchConfiguration.NotFound",
+        ),
+        (ResourceType::EbsVolume, "InvalidVolume.NotFound"),
+        (ResourceType::EbsSnapshot, "InvalidSnapshot.NotFound"),
     ];
     assert_eq!(expected.len(), ResourceType::ALL.len());
     for (ty, code) in expected {
@@ -977,4 +988,38 @@ async fn log_events_export_nothing_and_need_the_group() {
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(events.is_empty());
     assert_eq!(sim.api_calls()["logs:FilterLogEvents"], 2);
+}
+
+/// The two phases of a scoped discovery, every fact read, give the full discovery
+/// with the same calls: the listings and the per-resource calls are counted once,
+/// as the AWS provider makes them.
+#[tokio::test]
+async fn listings_then_every_fact_is_a_full_discovery_with_the_same_calls() {
+    let inventory = crate::synth::stacks(3, 7);
+    let request = DiscoveryRequest::everything(inventory.regions.clone());
+    let full_sim = SimProvider::from_inventory(inventory.clone());
+    let full = full_sim.discover(&request, &NoProgress).await.unwrap();
+
+    let sim = SimProvider::from_inventory(inventory);
+    let mut scoped = sim.discover_listings(&request, &NoProgress).await.unwrap();
+    assert!(
+        !scoped
+            .resources
+            .iter()
+            .any(|r| r.ty() == ResourceType::LbListener),
+        "listeners are found through their balancers"
+    );
+    let mut rounds = 0;
+    while !scoped.is_complete() {
+        let wanted = scoped.unread.clone();
+        sim.read_facts(&mut scoped, &wanted).await.unwrap();
+        rounds += 1;
+        assert!(
+            rounds <= 3,
+            "listeners, then their rules: {:?}",
+            scoped.unread
+        );
+    }
+    assert_eq!(scoped, full);
+    assert_eq!(sim.api_calls(), full_sim.api_calls());
 }

@@ -11,7 +11,9 @@ use decom_provider::{
     ResourceType,
 };
 use decom_sim::SimProvider;
-use decom_sim::build::{AccountBuilder, ServiceSpec, TargetSpec, TaskDefinitionSpec, tags};
+use decom_sim::build::{
+    AccountBuilder, GroupSpec, LaunchSource, ServiceSpec, TargetSpec, TaskDefinitionSpec, tags,
+};
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -162,6 +164,25 @@ fn ecs_story() -> Inventory {
     b.listener(&billing_alb, "HTTPS", 443, &[&billing_tg]);
     b.log_group("/ecs/billing", Some(90), 1_258_291_200, billing());
 
+    // The container instances' Auto Scaling group, launched from a template, and the
+    // volumes the runbook snapshots first (seed 004): the first host's data volume
+    // outlives it (not deleted on termination), with an older snapshot of it.
+    let template = b.launch_template("lego-api-ecs-lt", &[&app_sg], Some(&profile), lego());
+    b.autoscaling_group(
+        &GroupSpec {
+            name: "lego-api-ecs-asg",
+            source: LaunchSource::Template(&template),
+            target_groups: &[&green],
+            capacity: 2,
+            instance_type: "m5.large",
+            root_volume_gib: 30,
+        },
+        lego(),
+    );
+    let mut data_tags = lego();
+    data_tags.insert("Name".into(), "lego-api-ecs-1-data".into());
+    let data = b.volume(100, Some((&instances[0], "/dev/xvdf", false)), data_tags);
+    b.snapshot(&data, 100, &[], lego());
     // ECS (built last, so that the ids drawn before stay as they were): the
     // lego-api cluster on the two container instances, the Fargate service behind
     // lego-api-blue with three revisions of its task definition, and the worker.
@@ -549,6 +570,28 @@ async fn ecs_story_refusals_match_aws() {
     for tg in &tgs {
         assert_eq!(code_of(&sim, tg, Action::Delete).await, "ok");
     }
+    // An Auto Scaling group is deleted only once it is scaled to 0 and its instances
+    // are gone; its template and the data volume are refused nothing but the volume's
+    // attachment.
+    let group = k(AutoscalingGroup, "lego-api-ecs-asg");
+    assert_eq!(code_of(&sim, &group, Action::Delete).await, "ResourceInUse");
+    let data = k(EbsVolume, "lego-api-ecs-1-data");
+    assert_eq!(code_of(&sim, &data, Action::Delete).await, "VolumeInUse");
+    assert_eq!(code_of(&sim, &group, Action::ScaleToZero).await, "ok");
+    let members: Vec<ResourceKey> = inventory
+        .resources
+        .iter()
+        .filter(|r| r.autoscaling_group() == Some("lego-api-ecs-asg"))
+        .map(|r| r.key())
+        .collect();
+    assert_eq!(members.len(), 2);
+    // Terminating: AWS still refuses the group until they are gone.
+    assert_eq!(code_of(&sim, &group, Action::Delete).await, "ResourceInUse");
+    for member in &members {
+        let wait = Operation::new(member.clone(), Action::AwaitDeletion);
+        while !sim.is_settled(&wait).await.unwrap() {}
+    }
+    assert_eq!(code_of(&sim, &group, Action::Delete).await, "ok");
     // The kept neighbour is untouched.
     for name in ["billing-alb", "billing-tg", "billing-app-sg"] {
         assert!(inventory.resources.iter().any(|r| r.name == name));

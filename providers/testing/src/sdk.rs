@@ -16,6 +16,7 @@ pub struct Sdk {
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ecs: aws_sdk_ecs::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
 }
 
 impl Sdk {
@@ -31,6 +32,7 @@ impl Sdk {
             iam: aws_sdk_iam::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
+            autoscaling: aws_sdk_autoscaling::Client::new(config),
         }
     }
 }

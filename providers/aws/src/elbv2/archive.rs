@@ -174,7 +174,7 @@ pub(crate) async fn describe_batch(
                 }
             }
             ResourceType::LbTargetGroup => {
-                let groups = target_groups(client, region, Some(chunk), known).await?;
+                let groups = target_groups(client, region, Some(chunk), known, true).await?;
                 let group_arns: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
                 let mut tags = tags(client, region, group_arns.clone()).await?;
                 let attributes = bounded(group_arns, CONCURRENCY, |arn| {

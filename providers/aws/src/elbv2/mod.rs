@@ -20,8 +20,10 @@ use crate::discover::{Denials, Found, Known};
 use crate::text::{tag_map, timestamp};
 
 mod archive;
+mod facts;
 
 pub(crate) use archive::{describe, describe_batch};
+pub(crate) use facts::read_facts;
 
 /// Per-resource ELBv2 calls in flight per region.
 const CONCURRENCY: usize = 8;
@@ -33,6 +35,7 @@ pub(crate) async fn discover(
     region: &str,
     types: &BTreeSet<ResourceType>,
     denials: &Denials,
+    facts: bool,
 ) -> Result<Found, ProviderError> {
     let wants = |ty| types.contains(&ty);
     let mut found = Found::default();
@@ -43,6 +46,22 @@ pub(crate) async fn discover(
         .iter()
         .filter_map(|lb| lb.load_balancer_arn().map(str::to_string))
         .collect();
+    if !facts {
+        // The listings: balancers and target groups as listed; their attributes,
+        // listeners, rules, target health and tags are facts read later (`facts`).
+        if wants(ResourceType::Lb) {
+            found
+                .resources
+                .extend(lbs.iter().map(|lb| lb_resource(region, lb, &[])));
+        }
+        if wants(ResourceType::LbTargetGroup) {
+            let groups = target_groups(client, region, None, &Known::new(), false).await;
+            found
+                .resources
+                .extend(denials.unless_denied(groups)?.unwrap_or_default());
+        }
+        return Ok(found);
+    }
 
     let mut resources = Vec::new();
     if wants(ResourceType::Lb) {
@@ -96,7 +115,7 @@ pub(crate) async fn discover(
         }
     }
     if wants(ResourceType::LbTargetGroup) {
-        let groups = target_groups(client, region, None, &Known::new()).await;
+        let groups = target_groups(client, region, None, &Known::new(), true).await;
         resources.extend(denials.unless_denied(groups)?.unwrap_or_default());
     }
 
@@ -315,13 +334,14 @@ fn rule_resource(region: &str, listener_arn: &str, rule: &Rule) -> Resource {
     }
 }
 
-/// Target groups with their targets' health (one DescribeTargetHealth per group,
-/// unless `known` has the group's targets).
+/// Target groups; with `health`, their targets' health (one DescribeTargetHealth per
+/// group, unless `known` has the group's targets).
 async fn target_groups(
     client: &Client,
     region: &str,
     only: Option<&[String]>,
     known: &Known<'_>,
+    health: bool,
 ) -> Result<Vec<Resource>, ProviderError> {
     let groups: Vec<SdkTargetGroup> = client
         .describe_target_groups()
@@ -345,6 +365,7 @@ async fn target_groups(
         async move {
             match known {
                 Some(targets) => Ok(targets),
+                None if !health => Ok(Vec::new()),
                 None => target_health(&client, &region, &arn).await,
             }
         }

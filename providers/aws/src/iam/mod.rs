@@ -35,6 +35,7 @@ pub(crate) async fn discover(
     client: &Client,
     types: &BTreeSet<ResourceType>,
     denials: &Denials,
+    facts: bool,
 ) -> Result<Found, ProviderError> {
     let wants_roles = types.contains(&ResourceType::IamRole);
     let wants_policies = types.contains(&ResourceType::IamPolicy);
@@ -53,7 +54,12 @@ pub(crate) async fn discover(
                     .map(|p| details.policy_resource(p))
                     .collect();
                 let arns: Vec<String> = policies.iter().map(|p| p.id.clone()).collect();
-                let tags = policies_tags(client, arns, &Known::new()).await;
+                let tags = if facts {
+                    policies_tags(client, arns, &Known::new()).await
+                } else {
+                    // Read later, for the policies that need them.
+                    Ok(vec![BTreeMap::new(); arns.len()])
+                };
                 if let Some(tags) = denials.unless_denied(tags)? {
                     for (policy, tags) in policies.iter_mut().zip(tags) {
                         policy.tags = tags;
@@ -239,7 +245,7 @@ async fn policies_tags(
     .await
 }
 
-async fn policy_tags(
+pub(crate) async fn policy_tags(
     client: &Client,
     arn: &str,
 ) -> Result<BTreeMap<String, String>, ProviderError> {

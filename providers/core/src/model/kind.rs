@@ -40,10 +40,20 @@ pub enum ResourceType {
     EcsService,
     #[serde(rename = "aws_ecs_task_definition")]
     EcsTaskDefinition,
+    #[serde(rename = "aws_autoscaling_group")]
+    AutoscalingGroup,
+    #[serde(rename = "aws_launch_template")]
+    LaunchTemplate,
+    #[serde(rename = "aws_launch_configuration")]
+    LaunchConfiguration,
+    #[serde(rename = "aws_ebs_volume")]
+    EbsVolume,
+    #[serde(rename = "aws_ebs_snapshot")]
+    EbsSnapshot,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 14] = [
+    pub const ALL: [ResourceType; 19] = [
         ResourceType::SecurityGroup,
         ResourceType::NetworkInterface,
         ResourceType::Instance,
@@ -58,6 +68,11 @@ impl ResourceType {
         ResourceType::EcsCluster,
         ResourceType::EcsService,
         ResourceType::EcsTaskDefinition,
+        ResourceType::AutoscalingGroup,
+        ResourceType::LaunchTemplate,
+        ResourceType::LaunchConfiguration,
+        ResourceType::EbsVolume,
+        ResourceType::EbsSnapshot,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +91,11 @@ impl ResourceType {
             ResourceType::EcsCluster => "aws_ecs_cluster",
             ResourceType::EcsService => "aws_ecs_service",
             ResourceType::EcsTaskDefinition => "aws_ecs_task_definition",
+            ResourceType::AutoscalingGroup => "aws_autoscaling_group",
+            ResourceType::LaunchTemplate => "aws_launch_template",
+            ResourceType::LaunchConfiguration => "aws_launch_configuration",
+            ResourceType::EbsVolume => "aws_ebs_volume",
+            ResourceType::EbsSnapshot => "aws_ebs_snapshot",
         }
     }
 
@@ -95,7 +115,12 @@ impl ResourceType {
             | ResourceType::CloudwatchLogGroup
             | ResourceType::EcsCluster
             | ResourceType::EcsService
-            | ResourceType::EcsTaskDefinition => false,
+            | ResourceType::EcsTaskDefinition
+            | ResourceType::AutoscalingGroup
+            | ResourceType::LaunchTemplate
+            | ResourceType::LaunchConfiguration
+            | ResourceType::EbsVolume
+            | ResourceType::EbsSnapshot => false,
         }
     }
 
@@ -104,7 +129,10 @@ impl ResourceType {
         match self {
             ResourceType::SecurityGroup
             | ResourceType::NetworkInterface
-            | ResourceType::Instance => Service::Ec2,
+            | ResourceType::Instance
+            | ResourceType::LaunchTemplate
+            | ResourceType::EbsVolume
+            | ResourceType::EbsSnapshot => Service::Ec2,
             ResourceType::Lb
             | ResourceType::LbListener
             | ResourceType::LbListenerRule
@@ -116,6 +144,9 @@ impl ResourceType {
             ResourceType::EcsCluster
             | ResourceType::EcsService
             | ResourceType::EcsTaskDefinition => Service::Ecs,
+            ResourceType::AutoscalingGroup | ResourceType::LaunchConfiguration => {
+                Service::Autoscaling
+            }
         }
     }
 }
@@ -164,6 +195,7 @@ pub enum Service {
     Iam,
     Logs,
     Ecs,
+    Autoscaling,
 }
 
 impl fmt::Display for Service {
@@ -174,6 +206,27 @@ impl fmt::Display for Service {
             Service::Iam => "iam",
             Service::Logs => "logs",
             Service::Ecs => "ecs",
+            Service::Autoscaling => "autoscaling",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ResourceType;
+
+    /// The planner orders steps by the pair (type name, id) and promises the order of
+    /// the address `type.id`: the same only while every type name sorts above `.`.
+    #[test]
+    fn type_names_sort_above_the_address_dot() {
+        for ty in ResourceType::ALL {
+            assert!(
+                ty.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                ty.as_str()
+            );
+        }
     }
 }

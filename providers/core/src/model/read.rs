@@ -200,6 +200,17 @@ impl Details {
             ResourceType::EcsTaskDefinition => {
                 Details::EcsTaskDefinition(Deserialize::deserialize(fields)?)
             }
+            ResourceType::AutoscalingGroup => {
+                Details::AutoscalingGroup(Deserialize::deserialize(fields)?)
+            }
+            ResourceType::LaunchTemplate => {
+                Details::LaunchTemplate(Deserialize::deserialize(fields)?)
+            }
+            ResourceType::LaunchConfiguration => {
+                Details::LaunchConfiguration(Deserialize::deserialize(fields)?)
+            }
+            ResourceType::EbsVolume => Details::EbsVolume(Deserialize::deserialize(fields)?),
+            ResourceType::EbsSnapshot => Details::EbsSnapshot(Deserialize::deserialize(fields)?),
         })
     }
 }

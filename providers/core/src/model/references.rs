@@ -78,6 +78,14 @@ impl Resource {
                             profile,
                         );
                     }
+                    if let Some(group) = self.autoscaling_group() {
+                        f(
+                            RefKind::InstanceOfGroup,
+                            ResourceType::AutoscalingGroup,
+                            region,
+                            group,
+                        );
+                    }
                 }
             }
             Details::Lb(lb) => {
@@ -142,7 +150,7 @@ impl Resource {
                     f(RefKind::ContainsRole, ResourceType::IamRole, region, role);
                 }
             }
-            Details::CloudwatchLogGroup(_) => {}
+            Details::CloudwatchLogGroup(_) | Details::EbsSnapshot(_) => {}
             Details::EcsCluster(cluster) => {
                 for instance in &cluster.container_instances {
                     f(
@@ -202,7 +210,80 @@ impl Resource {
                     );
                 }
             }
+            Details::AutoscalingGroup(group) => {
+                if let Some(template) = &group.launch_template {
+                    f(
+                        RefKind::LaunchesFrom,
+                        ResourceType::LaunchTemplate,
+                        region,
+                        template,
+                    );
+                }
+                if let Some(configuration) = &group.launch_configuration {
+                    f(
+                        RefKind::LaunchesFrom,
+                        ResourceType::LaunchConfiguration,
+                        region,
+                        configuration,
+                    );
+                }
+                for tg in &group.target_groups {
+                    f(
+                        RefKind::RegistersInstancesIn,
+                        ResourceType::LbTargetGroup,
+                        region,
+                        tg,
+                    );
+                }
+            }
+            Details::LaunchTemplate(template) => launch_links(
+                &mut f,
+                region,
+                &template.security_groups,
+                template.instance_profile.as_deref(),
+            ),
+            Details::LaunchConfiguration(configuration) => launch_links(
+                &mut f,
+                region,
+                &configuration.security_groups,
+                configuration.instance_profile.as_deref(),
+            ),
+            Details::EbsVolume(volume) => {
+                for attachment in &volume.attachments {
+                    f(
+                        RefKind::AttachedToInstance,
+                        ResourceType::Instance,
+                        region,
+                        &attachment.instance_id,
+                    );
+                }
+            }
         }
+    }
+}
+
+/// The links of a launch template or configuration: what its instances start with.
+fn launch_links(
+    f: &mut impl FnMut(RefKind, ResourceType, &str, &str),
+    region: &str,
+    security_groups: &[String],
+    instance_profile: Option<&str>,
+) {
+    for sg in security_groups {
+        f(
+            RefKind::LaunchesWith,
+            ResourceType::SecurityGroup,
+            region,
+            sg,
+        );
+    }
+    if let Some(profile) = instance_profile {
+        f(
+            RefKind::LaunchesWith,
+            ResourceType::IamInstanceProfile,
+            region,
+            profile,
+        );
     }
 }
 
@@ -220,7 +301,7 @@ pub enum RefKind {
     UsesSecurityGroup,
     /// A rule of the group (`from`) names the group `to` as source or destination.
     RuleReferencesGroup { rule_id: String },
-    /// The ENI is attached to the instance.
+    /// The ENI or the volume is attached to the instance.
     AttachedToInstance,
     /// The requester-managed ENI belongs to the resource (a load balancer's ENIs).
     ManagedBy,
@@ -250,6 +331,17 @@ pub enum RefKind {
     UsesRole,
     /// The task definition's containers write to the log group (`awslogs-group`).
     WritesLogsTo,
+    /// The instance was launched by the Auto Scaling group (its
+    /// `aws:autoscaling:groupName` tag).
+    InstanceOfGroup,
+    /// The Auto Scaling group launches its instances from the launch template or
+    /// launch configuration.
+    LaunchesFrom,
+    /// The Auto Scaling group registers its instances in the target group.
+    RegistersInstancesIn,
+    /// The launch template or configuration starts instances with the security group
+    /// or the instance profile.
+    LaunchesWith,
 }
 
 impl RefKind {
@@ -273,6 +365,10 @@ impl RefKind {
             RefKind::RegistersTasksIn => "registers its tasks in",
             RefKind::UsesRole => "uses role",
             RefKind::WritesLogsTo => "writes logs to",
+            RefKind::InstanceOfGroup => "is an instance of",
+            RefKind::LaunchesFrom => "launches instances from",
+            RefKind::RegistersInstancesIn => "registers its instances in",
+            RefKind::LaunchesWith => "launches instances with",
         }
     }
 }

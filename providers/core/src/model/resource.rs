@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::details::*;
+use super::{AutoscalingGroup, LaunchConfiguration, LaunchTemplate, Snapshot, Volume};
 use super::{KeyRef, ResourceKey, ResourceType};
+
+/// The tag AWS puts on the instances an Auto Scaling group launches, naming the group.
+pub const ASG_NAME_TAG: &str = "aws:autoscaling:groupName";
 
 /// One discovered resource. Deserialized by hand (`read.rs`), to the same shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,6 +37,15 @@ impl Resource {
     /// holds no link and is never deleted again.
     pub fn is_gone(&self) -> bool {
         matches!(&self.details, Details::Instance(instance) if instance.state.is_gone())
+    }
+
+    /// The Auto Scaling group that launched the instance, from the tag AWS puts on
+    /// every instance of a group (`aws:autoscaling:groupName`).
+    pub fn autoscaling_group(&self) -> Option<&str> {
+        match &self.details {
+            Details::Instance(_) => self.tags.get(ASG_NAME_TAG).map(String::as_str),
+            _ => None,
+        }
     }
 
     /// [`Resource::key`] without copying: the region of a global type is
@@ -74,6 +87,16 @@ pub enum Details {
     EcsService(EcsService),
     #[serde(rename = "aws_ecs_task_definition")]
     EcsTaskDefinition(EcsTaskDefinition),
+    #[serde(rename = "aws_autoscaling_group")]
+    AutoscalingGroup(AutoscalingGroup),
+    #[serde(rename = "aws_launch_template")]
+    LaunchTemplate(LaunchTemplate),
+    #[serde(rename = "aws_launch_configuration")]
+    LaunchConfiguration(LaunchConfiguration),
+    #[serde(rename = "aws_ebs_volume")]
+    EbsVolume(Volume),
+    #[serde(rename = "aws_ebs_snapshot")]
+    EbsSnapshot(Snapshot),
 }
 
 impl Details {
@@ -93,6 +116,11 @@ impl Details {
             Details::EcsCluster(_) => ResourceType::EcsCluster,
             Details::EcsService(_) => ResourceType::EcsService,
             Details::EcsTaskDefinition(_) => ResourceType::EcsTaskDefinition,
+            Details::AutoscalingGroup(_) => ResourceType::AutoscalingGroup,
+            Details::LaunchTemplate(_) => ResourceType::LaunchTemplate,
+            Details::LaunchConfiguration(_) => ResourceType::LaunchConfiguration,
+            Details::EbsVolume(_) => ResourceType::EbsVolume,
+            Details::EbsSnapshot(_) => ResourceType::EbsSnapshot,
         }
     }
 }

@@ -10,9 +10,11 @@
 
 mod census;
 pub mod ecs;
+mod fleet;
 mod varieties;
 
 pub use census::{Key, census, neighbour_details};
+pub use fleet::{Fleet, build_fleet, fleet_census};
 pub use varieties::{FOREIGN_ACCOUNT, Varieties, build_varied};
 
 use aws_sdk_ec2::types::{
