@@ -20,8 +20,8 @@ fn the_readme_example_plans_without_aws() {
     assert!(stdout.trim_end().ends_with("to destroy."), "{stdout}");
     let blocked = decom(&["plan", "-example=ecs-story-5.8-blocked"], dir.path());
     assert_eq!(blocked.status.code(), Some(1));
-    assert!(text(&blocked.stderr).contains("the plan cannot be applied: 9 blocker(s)"));
-    assert!(text(&blocked.stdout).contains("Blockers (9)"));
+    assert!(text(&blocked.stderr).contains("the plan cannot be applied: 12 blocker(s)"));
+    assert!(text(&blocked.stdout).contains("Blockers (12)"));
 }
 
 #[test]
@@ -281,7 +281,7 @@ fn apply_refuses_a_stale_plan_and_a_wrong_account() {
     );
     // The refusal points at the `allowed_account_ids` line, not the `provider` line.
     assert!(
-        text(&out.stderr).contains("(allowed_account_ids at main.hcl:7)"),
+        text(&out.stderr).contains("(allowed_account_ids at main.hcl:8)"),
         "{}",
         text(&out.stderr)
     );
@@ -370,9 +370,10 @@ fn diff_summarizes_then_shows_the_unified_diff() {
     assert_eq!(out.status.code(), Some(2));
     let stdout = text(&out.stdout);
     // The two opt-in changes, the snapshots of the three volumes, and the worker
-    // service's scale to 0 and deletion (live traffic, opted in).
-    assert!(stdout.starts_with("7 steps added:"), "{stdout}");
-    assert!(stdout.contains("9 resolved blockers:"));
+    // service's scale to 0 and deletion (live traffic, opted in), the repositories'
+    // deletions with their images.
+    assert!(stdout.starts_with("9 steps added:"), "{stdout}");
+    assert!(stdout.contains("12 resolved blockers:"), "{stdout}");
     assert!(stdout.contains("--- old plan\n+++ new plan"));
     let same = decom(&["diff", "new.plan", "new.plan"], cwd);
     assert_eq!(same.status.code(), Some(0));

@@ -168,9 +168,27 @@ fn ecs_story_orders_every_deletion_after_what_blocks_it() {
             .iter()
             .any(|b| b.ty == "aws_ecs_service" && b.hint.contains("delete_live_traffic"))
     );
+    // The repositories hold images: data, kept without `delete_images`.
+    let with_images: Vec<_> = plan
+        .blockers
+        .iter()
+        .filter(|b| b.reason.contains("RepositoryNotEmptyException"))
+        .collect();
+    assert_eq!(with_images.len(), 2, "{with_images:#?}");
+    assert!(with_images.iter().all(|b| b.hint.contains("delete_images")));
+    // The worker's task definition runs an image of its repository.
+    let worker_images = plan
+        .blockers
+        .iter()
+        .find(|b| b.id == "lego-api-worker" && b.blocked_by.ty == "aws_ecs_service")
+        .expect("the worker's repository is a blocker");
+    assert_eq!(
+        worker_images.path.last().map(String::as_str),
+        Some("aws_ecr_repository.lego-api-worker")
+    );
     // The kept worker also holds the cluster, its task definition, its log group and
     // the container instances its task runs on.
-    assert_eq!(plan.blockers.len(), 9, "{:#?}", plan.blockers);
+    assert_eq!(plan.blockers.len(), 12, "{:#?}", plan.blockers);
     // Never the default security group, nothing of the billing service.
     assert!(
         plan.steps

@@ -483,6 +483,7 @@ fn random_options(seed: u64) -> PlanOptions {
             delete_live_traffic: rng.random_bool(0.5),
             snapshot_volumes_first: rng.random_bool(0.5),
             force_delete_autoscaling_groups: rng.random_bool(0.3),
+            delete_images: rng.random_bool(0.5),
         },
         orphans: [
             OrphanPolicy::Report,

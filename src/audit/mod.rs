@@ -123,10 +123,17 @@ pub enum FindingKind {
     VolumeUnattached,
     /// A launch template or launch configuration no Auto Scaling group launches from.
     LaunchTemplateUnused,
+    /// A metric alarm whose dimensions name only resources that do not exist.
+    AlarmWithoutTarget,
+    /// An ECR repository without images.
+    EcrRepositoryEmpty,
+    /// An ECR repository none of whose images was pulled for the configured number
+    /// of days (`lastRecordedPullTime`).
+    EcrRepositoryUnpulled,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 14] = [
+    pub const ALL: [FindingKind; 17] = [
         FindingKind::UnusedSecurityGroup,
         FindingKind::UnusedTargetGroup,
         FindingKind::LoadBalancerWithoutListeners,
@@ -141,6 +148,9 @@ impl FindingKind {
         FindingKind::EcsServiceScaledToZero,
         FindingKind::VolumeUnattached,
         FindingKind::LaunchTemplateUnused,
+        FindingKind::AlarmWithoutTarget,
+        FindingKind::EcrRepositoryEmpty,
+        FindingKind::EcrRepositoryUnpulled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +169,9 @@ impl FindingKind {
             FindingKind::EcsServiceScaledToZero => "ecs_service_scaled_to_zero",
             FindingKind::VolumeUnattached => "volume_unattached",
             FindingKind::LaunchTemplateUnused => "launch_template_unused",
+            FindingKind::AlarmWithoutTarget => "alarm_without_target",
+            FindingKind::EcrRepositoryEmpty => "ecr_repository_empty",
+            FindingKind::EcrRepositoryUnpulled => "ecr_repository_unpulled",
         }
     }
 
@@ -182,6 +195,10 @@ impl FindingKind {
             FindingKind::EcsServiceScaledToZero => ResourceType::EcsService,
             FindingKind::VolumeUnattached => ResourceType::EbsVolume,
             FindingKind::LaunchTemplateUnused => ResourceType::LaunchTemplate,
+            FindingKind::AlarmWithoutTarget => ResourceType::CloudwatchMetricAlarm,
+            FindingKind::EcrRepositoryEmpty | FindingKind::EcrRepositoryUnpulled => {
+                ResourceType::EcrRepository
+            }
         }
     }
 
@@ -208,6 +225,11 @@ impl FindingKind {
             FindingKind::EcsServiceScaledToZero => &[EcsService],
             FindingKind::VolumeUnattached => &[EbsVolume, Instance],
             FindingKind::LaunchTemplateUnused => &[LaunchTemplate, AutoscalingGroup],
+            // And the type of each dimension's target, checked alarm by alarm.
+            FindingKind::AlarmWithoutTarget => &[CloudwatchMetricAlarm],
+            FindingKind::EcrRepositoryEmpty | FindingKind::EcrRepositoryUnpulled => {
+                &[EcrRepository]
+            }
         }
     }
 }

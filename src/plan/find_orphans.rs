@@ -147,6 +147,9 @@ fn noun(ty: ResourceType) -> &'static str {
         ResourceType::LaunchConfiguration => "launch configuration",
         ResourceType::EbsVolume => "volume",
         ResourceType::EbsSnapshot => "snapshot",
+        ResourceType::CloudwatchMetricAlarm => "metric alarm",
+        ResourceType::CloudwatchCompositeAlarm => "composite alarm",
+        ResourceType::EcrRepository => "ECR repository",
     }
 }
 

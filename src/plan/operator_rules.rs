@@ -256,7 +256,7 @@ impl Builder<'_, '_> {
     /// service the plan keeps runs it, named with that service.
     fn order_after_holders(&mut self, id: ResourceId, op: OpId) {
         let index = self.index;
-        if *self.action(op) != Action::Delete {
+        if !matches!(self.action(op), Action::Delete | Action::DeleteWithImages) {
             return;
         }
         let holders: Vec<(ResourceId, RefKind)> = index

@@ -165,7 +165,22 @@ impl Builder<'_, '_> {
                     format!("remove the keep for {}: the group terminates it when scaled to 0", self.label(by)),
                 );
             }
+            RefKind::NamesAlarm => {
+                self.block(
+                    key,
+                    self.resource_ref(by_key),
+                    format!(
+                        "{status} {} names {} in its rule ({code}): AWS deletes an alarm only once no composite alarm names it",
+                        self.label(by),
+                        self.label(id)
+                    ),
+                    vec![self.label(by), self.label(id)],
+                    format!("{add_hint}, or take the alarm out of its rule first"),
+                );
+            }
             other @ (RefKind::AttachedToInstance
+            | RefKind::Watches
+            | RefKind::UsesImageFrom
             | RefKind::LaunchesFrom
             | RefKind::RegistersInstancesIn
             | RefKind::LaunchesWith

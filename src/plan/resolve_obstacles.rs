@@ -95,7 +95,11 @@ impl Builder<'_, '_> {
             | RefKind::InstanceOfGroup
             | RefKind::LaunchesFrom
             | RefKind::RegistersInstancesIn
-            | RefKind::LaunchesWith => self.add_edge(by_removal, op),
+            | RefKind::LaunchesWith
+            // A composite alarm goes before the alarms its rule names.
+            | RefKind::NamesAlarm
+            | RefKind::Watches
+            | RefKind::UsesImageFrom => self.add_edge(by_removal, op),
         }
     }
 
@@ -231,6 +235,19 @@ impl Builder<'_, '_> {
                     &format!("{code}: AWS then terminates its instances"),
                     ActionReason::PreparesDeletion,
                 );
+            }
+            // Opted in, the repository goes with its images (the archive holds their
+            // list); else its images are data the plan must not lose.
+            Obstacle::RepositoryHasImages(images) => {
+                if *self.action(op) != Action::DeleteWithImages {
+                    self.block(
+                        key,
+                        self.resource_ref(key),
+                        format!("{} holds {images} image(s) ({code})", self.label(id)),
+                        vec![self.label(id)],
+                        "set `allow { delete_images = true }` to delete it with its images (their list is archived first), or keep the repository".into(),
+                    );
+                }
             }
             Obstacle::SnapshotInUse { images } => {
                 let image = images.first().cloned().unwrap_or_default();
@@ -368,6 +385,7 @@ fn preparations(obstacle: Obstacle) -> Vec<Action> {
         | Obstacle::StandaloneTasks(_)
         | Obstacle::GroupCapacity
         | Obstacle::VolumeAttached { .. }
-        | Obstacle::SnapshotInUse { .. } => Vec::new(),
+        | Obstacle::SnapshotInUse { .. }
+        | Obstacle::RepositoryHasImages(_) => Vec::new(),
     }
 }

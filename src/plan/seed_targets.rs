@@ -39,14 +39,15 @@ impl Builder<'_, '_> {
                 ));
                 continue;
             }
-            // The one removal that is not a plain `Delete`: opted in, a group goes
-            // with its instances in one call.
-            let action = if resource.ty() == ResourceType::AutoscalingGroup
-                && self.options.allow.force_delete_autoscaling_groups
-            {
-                Action::ForceDelete
-            } else {
-                Action::Delete
+            // The removals that are not a plain `Delete`: opted in, a group goes with
+            // its instances in one call, a repository with its images.
+            let allow = &self.options.allow;
+            let action = match resource.ty() {
+                ResourceType::AutoscalingGroup if allow.force_delete_autoscaling_groups => {
+                    Action::ForceDelete
+                }
+                ResourceType::EcrRepository if allow.delete_images => Action::DeleteWithImages,
+                _ => Action::Delete,
             };
             self.set_removal(id, action, Cow::Borrowed(reason), ActionReason::Selected);
         }

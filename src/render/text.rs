@@ -56,6 +56,7 @@ fn write_step(out: &mut String, plan: &Plan, step: &PlanStep) {
         (Action::ForceDelete, _) => {
             "will be destroyed with its instances (ForceDelete)".to_string()
         }
+        (Action::DeleteWithImages, _) => "will be destroyed with its images (force)".to_string(),
         (action, _) => format!("will be updated in-place: {}", action.describe()),
     };
     let _ = writeln!(out, "  # {} {headline}", step.address);

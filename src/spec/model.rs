@@ -144,6 +144,9 @@ pub struct Allow {
     /// Delete Auto Scaling groups with `ForceDelete` (AWS terminates their instances
     /// with them) instead of scaling them to 0 and waiting for their instances first.
     pub force_delete_autoscaling_groups: bool,
+    /// Delete ECR repositories that still hold images (DeleteRepository with
+    /// `force`), the image list archived first.
+    pub delete_images: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -187,6 +187,26 @@ pub(crate) async fn discover(
                 Box::pin(async move { crate::logs::discover(&client, &r, &denials, facts).await }),
             );
         }
+        if wants(Service::Cloudwatch) {
+            let client = clients.cloudwatch.clone();
+            let (r, denials) = (region.clone(), denials.clone());
+            spawn(
+                Service::Cloudwatch,
+                region.clone(),
+                Box::pin(
+                    async move { crate::cloudwatch::discover(&client, &r, &denials, facts).await },
+                ),
+            );
+        }
+        if wants(Service::Ecr) {
+            let client = clients.ecr.clone();
+            let (r, denials) = (region.clone(), denials.clone());
+            spawn(
+                Service::Ecr,
+                region.clone(),
+                Box::pin(async move { crate::ecr::discover(&client, &r, &denials, facts).await }),
+            );
+        }
     }
     drop(events);
 

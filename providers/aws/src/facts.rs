@@ -59,6 +59,14 @@ pub(crate) async fn read_facts(
                     let client = provider.region_clients(&region).logs;
                     read_log_groups(&client, &region, wanted).await
                 }
+                Service::Cloudwatch => {
+                    let client = provider.region_clients(&region).cloudwatch;
+                    read_alarms(&client, &region, wanted).await
+                }
+                Service::Ecr => {
+                    let client = provider.region_clients(&region).ecr;
+                    read_repositories(&client, &region, wanted).await
+                }
                 // Its listings carry every fact (`Fact::unlisted`): nothing to read.
                 Service::Autoscaling | Service::Ecs => {
                     Ok(wanted.into_iter().map(|(r, _)| r).collect())
@@ -145,6 +153,50 @@ async fn read_log_groups(
                     return Ok(None);
                 };
                 resource.tags = tags;
+            }
+            Ok(Some(resource))
+        }
+    })
+    .await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// An alarm's tags, one ListTagsForResource each.
+async fn read_alarms(
+    client: &aws_sdk_cloudwatch::Client,
+    region: &str,
+    wanted: Vec<Wanted>,
+) -> Result<Vec<Resource>, ProviderError> {
+    let read = bounded(wanted, CONCURRENCY, |(mut resource, facts)| {
+        let (client, region) = (client.clone(), region.to_string());
+        async move {
+            if facts.contains(&Fact::Tags) {
+                let tags = crate::cloudwatch::resource_tags(&client, &region, &resource);
+                let Some(tags) = unless_gone(tags.await)? else {
+                    return Ok(None);
+                };
+                resource.tags = tags;
+            }
+            Ok(Some(resource))
+        }
+    })
+    .await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// A repository's images (DescribeImages) and tags (ListTagsForResource).
+async fn read_repositories(
+    client: &aws_sdk_ecr::Client,
+    region: &str,
+    wanted: Vec<Wanted>,
+) -> Result<Vec<Resource>, ProviderError> {
+    let read = bounded(wanted, CONCURRENCY, |(mut resource, facts)| {
+        let (client, region) = (client.clone(), region.to_string());
+        async move {
+            let (images, tags) = (facts.contains(&Fact::Images), facts.contains(&Fact::Tags));
+            let read = crate::ecr::read_facts(&client, &region, &mut resource, images, tags);
+            if unless_gone(read.await)?.is_none() {
+                return Ok(None);
             }
             Ok(Some(resource))
         }

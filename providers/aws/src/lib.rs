@@ -4,9 +4,11 @@
 
 mod autoscaling;
 mod calls;
+mod cloudwatch;
 mod discover;
 mod ebs;
 mod ec2;
+mod ecr;
 mod ecs;
 mod elbv2;
 mod facts;
@@ -89,6 +91,8 @@ pub(crate) struct RegionClients {
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) ecs: aws_sdk_ecs::Client,
     pub(crate) autoscaling: aws_sdk_autoscaling::Client,
+    pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) ecr: aws_sdk_ecr::Client,
 }
 
 /// The real AWS account behind a set of credentials.
@@ -226,6 +230,18 @@ impl AwsProvider {
                             .interceptor(self.ledger.interceptor(calls::ECS))
                             .build(),
                     ),
+                    cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                        aws_sdk_cloudwatch::config::Builder::from(&self.config)
+                            .region(region_value.clone())
+                            .interceptor(self.ledger.interceptor(calls::CLOUDWATCH))
+                            .build(),
+                    ),
+                    ecr: aws_sdk_ecr::Client::from_conf(
+                        aws_sdk_ecr::config::Builder::from(&self.config)
+                            .region(region_value.clone())
+                            .interceptor(self.ledger.interceptor(calls::ECR))
+                            .build(),
+                    ),
                     autoscaling: aws_sdk_autoscaling::Client::from_conf(
                         aws_sdk_autoscaling::config::Builder::from(&self.config)
                             .region(region_value)
@@ -277,7 +293,10 @@ impl AwsProvider {
             }
             // Described one by one below: DescribeTaskDefinition has no batch form, and
             // archives hold few clusters and services.
-            decom_provider::Service::Ecs => Err(unsupported_describe(&targets[indices[0]])),
+            // Described one by one below: archives hold few alarms and repositories.
+            decom_provider::Service::Ecs
+            | decom_provider::Service::Cloudwatch
+            | decom_provider::Service::Ecr => Err(unsupported_describe(&targets[indices[0]])),
             decom_provider::Service::Autoscaling => {
                 let client = self.region_clients(region).autoscaling;
                 autoscaling::describe_batch(&client, region, ty, &ids).await
@@ -372,6 +391,13 @@ impl Provider for AwsProvider {
             decom_provider::Service::Autoscaling => {
                 autoscaling::execute(&self.region_clients(&target.region).autoscaling, operation)
                     .await
+            }
+            decom_provider::Service::Cloudwatch => {
+                cloudwatch::execute(&self.region_clients(&target.region).cloudwatch, operation)
+                    .await
+            }
+            decom_provider::Service::Ecr => {
+                ecr::execute(&self.region_clients(&target.region).ecr, operation).await
             }
         }
     }
@@ -496,6 +522,12 @@ impl Provider for AwsProvider {
             decom_provider::Service::Autoscaling => {
                 autoscaling::describe(&self.region_clients(&target.region).autoscaling, target)
                     .await
+            }
+            decom_provider::Service::Cloudwatch => {
+                cloudwatch::describe(&self.region_clients(&target.region).cloudwatch, target).await
+            }
+            decom_provider::Service::Ecr => {
+                ecr::describe(&self.region_clients(&target.region).ecr, target).await
             }
         }
     }

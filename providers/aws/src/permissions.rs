@@ -142,6 +142,11 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("ecs:DescribeContainerInstances", Discovery),
     regional("ecs:ListTaskDefinitions", Discovery),
     regional("ecs:DescribeTaskDefinition", Discovery),
+    regional("cloudwatch:DescribeAlarms", Discovery),
+    regional("cloudwatch:ListTagsForResource", Discovery),
+    regional("ecr:DescribeRepositories", Discovery),
+    regional("ecr:DescribeImages", Discovery),
+    regional("ecr:ListTagsForResource", Discovery),
     regional("ec2:TerminateInstances", Change),
     regional("ec2:ModifyInstanceAttribute", Change),
     regional("ec2:DeleteSecurityGroup", Change),
@@ -176,6 +181,8 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("ec2:CreateSnapshot", Change),
     regional("ec2:CreateTags", Change),
     regional("ec2:DeleteSnapshot", Change),
+    regional("cloudwatch:DeleteAlarms", Change),
+    regional("ecr:DeleteRepository", Change),
 ];
 
 /// What `decom doctor` needs besides, to check the apply policy without calling its

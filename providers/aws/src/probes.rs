@@ -270,6 +270,32 @@ impl AwsProvider {
                     .max_records(1)
             ),
             "logs:DescribeLogGroups" => call!(clients().logs.describe_log_groups().limit(1)),
+            "cloudwatch:DescribeAlarms" => {
+                call!(clients().cloudwatch.describe_alarms().max_records(1))
+            }
+            "cloudwatch:ListTagsForResource" => call!(
+                clients()
+                    .cloudwatch
+                    .list_tags_for_resource()
+                    .resource_arn(ids.arn("cloudwatch", r, "alarm:decom-doctor-probe"))
+            ),
+            "ecr:DescribeRepositories" => {
+                call!(clients().ecr.describe_repositories().max_results(1))
+            }
+            "ecr:DescribeImages" => call!(
+                clients()
+                    .ecr
+                    .describe_images()
+                    .repository_name("decom-doctor-probe")
+                    .max_results(1)
+            ),
+            "ecr:ListTagsForResource" => {
+                call!(clients().ecr.list_tags_for_resource().resource_arn(ids.arn(
+                    "ecr",
+                    r,
+                    "repository/decom-doctor-probe"
+                )))
+            }
             "logs:ListTagsForResource" => call!(
                 clients()
                     .logs

@@ -27,7 +27,10 @@ pub enum NoEffect {
 /// Makes the change `action` makes to its target's details.
 pub fn apply_change(details: &mut Details, action: &Action) -> Result<(), NoEffect> {
     match (action, details) {
-        (Action::Delete | Action::AwaitDeletion | Action::ForceDelete, _) => Err(NoEffect::Removal),
+        (
+            Action::Delete | Action::AwaitDeletion | Action::ForceDelete | Action::DeleteWithImages,
+            _,
+        ) => Err(NoEffect::Removal),
         (Action::DisableDeletionProtection, Details::Lb(lb)) => {
             lb.deletion_protection = false;
             Ok(())
@@ -175,7 +178,10 @@ pub fn after_removal(resource: &mut Resource, gone: impl Fn(KeyRef<'_>) -> bool)
         | Details::EcsTaskDefinition(_)
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
-        | Details::EbsSnapshot(_) => {}
+        | Details::EbsSnapshot(_)
+        | Details::CloudwatchMetricAlarm(_)
+        | Details::CloudwatchCompositeAlarm(_)
+        | Details::EcrRepository(_) => {}
     }
 }
 
@@ -203,7 +209,10 @@ fn clear_derived(details: &mut Details) {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => {}
+        | Details::EbsSnapshot(_)
+        | Details::CloudwatchMetricAlarm(_)
+        | Details::CloudwatchCompositeAlarm(_)
+        | Details::EcrRepository(_) => {}
     }
 }
 

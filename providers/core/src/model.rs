@@ -4,6 +4,7 @@
 //! [`Resource::references`], so the planner, the simulator and the audit read the
 //! links from one place.
 
+mod alarms;
 mod autoscaling;
 mod details;
 mod ebs;
@@ -13,6 +14,7 @@ mod read;
 mod references;
 mod resource;
 
+pub use alarms::{CompositeAlarm, EcrImage, EcrRepository, MetricAlarm, ecr_repository_of};
 pub use autoscaling::{AutoscalingGroup, LaunchConfiguration, LaunchTemplate};
 pub use details::*;
 pub use ebs::{Snapshot, Volume, VolumeAttachment};

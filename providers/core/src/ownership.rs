@@ -97,7 +97,10 @@ pub fn owner(resource: &Resource) -> Option<Owner<'_>> {
         | Details::AutoscalingGroup(_)
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
-        | Details::EbsSnapshot(_) => None,
+        | Details::EbsSnapshot(_)
+        | Details::CloudwatchMetricAlarm(_)
+        | Details::CloudwatchCompositeAlarm(_)
+        | Details::EcrRepository(_) => None,
     }
 }
 

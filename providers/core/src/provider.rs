@@ -87,6 +87,9 @@ pub enum Action {
     /// DeleteAutoScalingGroup with `ForceDelete`: AWS terminates the group's
     /// instances along with it (`allow { force_delete_autoscaling_groups = true }`).
     ForceDelete,
+    /// DeleteRepository with `force`: AWS deletes the ECR repository's images with it
+    /// (`allow { delete_images = true }`; the archive holds the image list).
+    DeleteWithImages,
 }
 
 impl Action {
@@ -107,6 +110,7 @@ impl Action {
             Action::DeregisterTaskDefinition => "deregister_task_definition",
             Action::SnapshotVolume => "snapshot_volume",
             Action::ForceDelete => "force_delete",
+            Action::DeleteWithImages => "delete_with_images",
         }
     }
 
@@ -114,7 +118,7 @@ impl Action {
     pub fn removes_target(&self) -> bool {
         matches!(
             self,
-            Action::Delete | Action::AwaitDeletion | Action::ForceDelete
+            Action::Delete | Action::AwaitDeletion | Action::ForceDelete | Action::DeleteWithImages
         )
     }
 
@@ -140,6 +144,7 @@ impl Action {
             Action::DeregisterTaskDefinition => "deregister".into(),
             Action::SnapshotVolume => "snapshot the volume".into(),
             Action::ForceDelete => "delete with its instances (ForceDelete)".into(),
+            Action::DeleteWithImages => "delete with its images (force)".into(),
         }
     }
 }

@@ -74,6 +74,10 @@ pub fn default_bucket(service: Service, family: ActionFamily) -> TokenBucket {
         (Service::Ecs, ActionFamily::Mutating) => (20.0, 5.0),
         (Service::Autoscaling, ActionFamily::NonMutating) => (20.0, 10.0),
         (Service::Autoscaling, ActionFamily::Mutating) => (10.0, 5.0),
+        (Service::Cloudwatch, ActionFamily::NonMutating) => (10.0, 9.0),
+        (Service::Cloudwatch, ActionFamily::Mutating) => (10.0, 3.0),
+        (Service::Ecr, ActionFamily::NonMutating) => (20.0, 10.0),
+        (Service::Ecr, ActionFamily::Mutating) => (10.0, 5.0),
     };
     TokenBucket {
         capacity,
@@ -109,8 +113,8 @@ impl Operation {
 pub fn throttling_code(service: Service) -> &'static str {
     match service {
         Service::Ec2 => "RequestLimitExceeded",
-        Service::Iam | Service::Autoscaling => "Throttling",
-        Service::Elbv2 | Service::Logs | Service::Ecs => "ThrottlingException",
+        Service::Iam | Service::Autoscaling | Service::Cloudwatch => "Throttling",
+        Service::Elbv2 | Service::Logs | Service::Ecs | Service::Ecr => "ThrottlingException",
     }
 }
 
@@ -129,6 +133,8 @@ mod tests {
             Service::Logs,
             Service::Ecs,
             Service::Autoscaling,
+            Service::Cloudwatch,
+            Service::Ecr,
         ] {
             assert_eq!(
                 ErrorKind::from_code(throttling_code(service)),

@@ -52,6 +52,9 @@ pub enum Obstacle {
     VolumeAttached { instance: String },
     /// The snapshot backs these AMIs, which decom does not model.
     SnapshotInUse { images: Vec<String> },
+    /// The ECR repository still holds images (data: deleted only with
+    /// `allow { delete_images = true }`).
+    RepositoryHasImages(usize),
 }
 
 impl Obstacle {
@@ -77,6 +80,7 @@ impl Obstacle {
             Obstacle::GroupCapacity => "ResourceInUse",
             Obstacle::VolumeAttached { .. } => "VolumeInUse",
             Obstacle::SnapshotInUse { .. } => "InvalidSnapshot.InUse",
+            Obstacle::RepositoryHasImages(_) => "RepositoryNotEmptyException",
         }
     }
 
@@ -119,6 +123,7 @@ impl Obstacle {
             Obstacle::SnapshotInUse { images } => {
                 format!("it backs the AMIs {}", images.join(", "))
             }
+            Obstacle::RepositoryHasImages(n) => format!("it holds {n} image(s)"),
         }
     }
 }
@@ -136,6 +141,9 @@ pub fn link_error_code(kind: &RefKind) -> &'static str {
         | RefKind::UsesRole
         | RefKind::WritesLogsTo => "DependencyViolation",
         RefKind::InstanceOfGroup => "ResourceInUse",
+        // DeleteAlarms refuses an alarm a composite alarm's rule names.
+        RefKind::NamesAlarm => "ValidationError",
+        RefKind::Watches | RefKind::UsesImageFrom => "DependencyViolation",
         RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => {
             "DependencyViolation"
         }
@@ -181,7 +189,10 @@ pub fn unlink(kind: &RefKind, to_id: &str) -> Option<Action> {
         | RefKind::InstanceOfGroup
         | RefKind::LaunchesFrom
         | RefKind::RegistersInstancesIn
-        | RefKind::LaunchesWith => None,
+        | RefKind::LaunchesWith
+        | RefKind::Watches
+        | RefKind::NamesAlarm
+        | RefKind::UsesImageFrom => None,
     }
 }
 
@@ -197,6 +208,13 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         RefKind::InCluster => target == ResourceType::EcsCluster,
         // "You cannot delete an AutoScalingGroup while there are instances … in the group."
         RefKind::InstanceOfGroup => target == ResourceType::AutoscalingGroup,
+        RefKind::NamesAlarm => matches!(
+            target,
+            ResourceType::CloudwatchMetricAlarm | ResourceType::CloudwatchCompositeAlarm
+        ),
+        // AWS keeps an alarm on a deleted resource (it goes to INSUFFICIENT_DATA) and
+        // deletes a repository a task definition names (`usage::holder_breaks`).
+        RefKind::Watches | RefKind::UsesImageFrom => false,
         // Deleting a load balancer removes its listeners, a listener its rules; target
         // registrations and instance profile associations do not block in AWS.
         RefKind::AttachedToInstance
@@ -244,13 +262,16 @@ pub fn link_breaks_referrer(kind: &RefKind) -> bool {
         | RefKind::AttachedPolicy
         | RefKind::InstanceOfGroup
         | RefKind::HasContainerInstance
-        | RefKind::InCluster => false,
+        | RefKind::InCluster
+        | RefKind::Watches
+        | RefKind::NamesAlarm => false,
         // The same kind of link for ECS, ordered and blocked through
         // `usage::holder_breaks` (the service or task definition is the holder).
         RefKind::RunsTaskDefinition
         | RefKind::RegistersTasksIn
         | RefKind::UsesRole
-        | RefKind::WritesLogsTo => false,
+        | RefKind::WritesLogsTo
+        | RefKind::UsesImageFrom => false,
     }
 }
 
@@ -315,7 +336,10 @@ pub fn permanent_obstacle(resource: &Resource) -> Option<Obstacle> {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => None,
+        | Details::EbsSnapshot(_)
+        | Details::CloudwatchMetricAlarm(_)
+        | Details::CloudwatchCompositeAlarm(_)
+        | Details::EcrRepository(_) => None,
     }
 }
 
@@ -419,13 +443,20 @@ pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
                 });
             }
         }
+        Details::EcrRepository(repository) => {
+            if !repository.images.is_empty() {
+                obstacles.push(Obstacle::RepositoryHasImages(repository.images.len()));
+            }
+        }
         Details::SecurityGroup(_)
         | Details::LbListener(_)
         | Details::LbListenerRule(_)
         | Details::LbTargetGroup(_)
         | Details::CloudwatchLogGroup(_)
         | Details::LaunchTemplate(_)
-        | Details::LaunchConfiguration(_) => {}
+        | Details::LaunchConfiguration(_)
+        | Details::CloudwatchMetricAlarm(_)
+        | Details::CloudwatchCompositeAlarm(_) => {}
     }
     obstacles.sort();
     obstacles

@@ -28,6 +28,8 @@ pub enum Fact {
     Listeners,
     /// A listener's rules (`DescribeRules`): until read, they are not in the inventory.
     Rules,
+    /// An ECR repository's images (`ecr:DescribeImages`).
+    Images,
 }
 
 /// The unread facts of one resource.
@@ -50,7 +52,11 @@ impl Fact {
             ResourceType::LbListener if rules => &[Fact::Tags, Fact::Rules],
             ResourceType::LbListener | ResourceType::LbListenerRule => &[Fact::Tags],
             ResourceType::LbTargetGroup => &[Fact::Tags, Fact::Targets],
-            ResourceType::IamPolicy | ResourceType::CloudwatchLogGroup => &[Fact::Tags],
+            ResourceType::IamPolicy
+            | ResourceType::CloudwatchLogGroup
+            | ResourceType::CloudwatchMetricAlarm
+            | ResourceType::CloudwatchCompositeAlarm => &[Fact::Tags],
+            ResourceType::EcrRepository => &[Fact::Tags, Fact::Images],
             ResourceType::SecurityGroup
             | ResourceType::NetworkInterface
             | ResourceType::IamRole
@@ -118,6 +124,9 @@ fn blank(resource: &mut Resource, facts: &Facts) {
         }
         Details::Lb(lb) if facts.contains(&Fact::Protection) => lb.deletion_protection = false,
         Details::LbTargetGroup(tg) if facts.contains(&Fact::Targets) => tg.targets.clear(),
+        Details::EcrRepository(repository) if facts.contains(&Fact::Images) => {
+            repository.images.clear()
+        }
         _ => {}
     }
 }
@@ -141,6 +150,11 @@ pub fn copy_facts(from: &Resource, to: &mut Resource, facts: &Facts) {
             if facts.contains(&Fact::Targets) =>
         {
             tg.targets = read.targets.clone();
+        }
+        (Details::EcrRepository(read), Details::EcrRepository(repository))
+            if facts.contains(&Fact::Images) =>
+        {
+            repository.images = read.images.clone();
         }
         _ => {}
     }

@@ -35,6 +35,9 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
         ResourceType::CloudwatchLogGroup => *kind == RefKind::WritesLogsTo,
         ResourceType::EcsTaskDefinition => *kind == RefKind::RunsTaskDefinition,
         ResourceType::NetworkInterface
+        | ResourceType::CloudwatchMetricAlarm
+        | ResourceType::CloudwatchCompositeAlarm
+        | ResourceType::EcrRepository
         | ResourceType::Instance
         | ResourceType::Lb
         | ResourceType::LbListener
@@ -57,7 +60,8 @@ pub fn holder_breaks(kind: &RefKind) -> bool {
         RefKind::RunsTaskDefinition
         | RefKind::RegistersTasksIn
         | RefKind::UsesRole
-        | RefKind::WritesLogsTo => true,
+        | RefKind::WritesLogsTo
+        | RefKind::UsesImageFrom => true,
         RefKind::UsesSecurityGroup
         | RefKind::RuleReferencesGroup { .. }
         | RefKind::AttachedToInstance
@@ -71,7 +75,9 @@ pub fn holder_breaks(kind: &RefKind) -> bool {
         | RefKind::AttachedPolicy
         | RefKind::HasContainerInstance
         | RefKind::InCluster
-        | RefKind::InstanceOfGroup => false,
+        | RefKind::InstanceOfGroup
+        | RefKind::Watches
+        | RefKind::NamesAlarm => false,
         // The same kind of link for Auto Scaling groups and launch templates, ordered
         // and blocked through `rules::link_breaks_referrer`.
         RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => false,
@@ -157,6 +163,19 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
             instances.dedup();
             Users::Any(instances)
         }
+        // An alarm serves while anything it watches (a composite: any alarm its rule
+        // names) exists; its own links point at them.
+        Details::CloudwatchMetricAlarm(_) | Details::CloudwatchCompositeAlarm(_) => {
+            let mut targets: Vec<ResourceId> = index
+                .references_by_id(id)
+                .into_iter()
+                .filter(|r| matches!(r.kind, RefKind::Watches | RefKind::NamesAlarm))
+                .filter_map(|r| index.id(&r.to))
+                .collect();
+            targets.sort();
+            targets.dedup();
+            Users::Any(targets)
+        }
         Details::IamInstanceProfile(profile) => Users::Profile {
             roles: profile
                 .roles
@@ -173,7 +192,10 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         | Details::EcsCluster(_)
         | Details::EcsService(_)
         | Details::AutoscalingGroup(_)
-        | Details::EbsSnapshot(_) => Users::NotTracked,
+        | Details::EbsSnapshot(_)
+        // Images are pulled from outside the account's task definitions (Lambda,
+        // EKS, laptops): the audit reads the pull times instead.
+        | Details::EcrRepository(_) => Users::NotTracked,
     }
 }
 
@@ -203,7 +225,10 @@ pub fn used_outside_inventory(resource: &Resource) -> bool {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => false,
+        | Details::EbsSnapshot(_)
+        | Details::CloudwatchMetricAlarm(_)
+        | Details::CloudwatchCompositeAlarm(_)
+        | Details::EcrRepository(_) => false,
     }
 }
 
@@ -231,7 +256,10 @@ pub fn reported_in_use(resource: &Resource) -> bool {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => false,
+        | Details::EbsSnapshot(_)
+        | Details::CloudwatchMetricAlarm(_)
+        | Details::CloudwatchCompositeAlarm(_)
+        | Details::EcrRepository(_) => false,
     }
 }
 

@@ -220,6 +220,19 @@ impl Account {
         match &operation.action {
             Action::Delete => self.delete(key, now),
             Action::ForceDelete => self.force_delete(key, now),
+            // DeleteRepository with `force`: the images go with the repository.
+            Action::DeleteWithImages => {
+                match self.details_mut(key)? {
+                    Details::EcrRepository(repository) => repository.images.clear(),
+                    _ => {
+                        return Err(refusal(
+                            operation,
+                            decom_provider::effects::NoEffect::WrongType,
+                        ));
+                    }
+                }
+                self.delete(key, now)
+            }
             Action::AwaitDeletion => Ok(()),
             Action::ScaleToZero => {
                 let details = self.details_mut(key)?;
@@ -293,7 +306,8 @@ impl Account {
             | Action::ScaleToZero
             | Action::DeregisterTaskDefinition
             | Action::SnapshotVolume
-            | Action::ForceDelete => {}
+            | Action::ForceDelete
+            | Action::DeleteWithImages => {}
         }
     }
 

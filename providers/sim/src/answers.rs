@@ -52,6 +52,12 @@ pub(crate) fn not_found_code(ty: ResourceType) -> &'static str {
         ResourceType::LaunchTemplate => "InvalidLaunchTemplateId.NotFound",
         ResourceType::EbsVolume => "InvalidVolume.NotFound",
         ResourceType::EbsSnapshot => "InvalidSnapshot.NotFound",
+        // DeleteAlarms answers success for an unknown name; the provider checks with
+        // DescribeAlarms and names the failure so.
+        ResourceType::CloudwatchMetricAlarm | ResourceType::CloudwatchCompositeAlarm => {
+            "ResourceNotFound"
+        }
+        ResourceType::EcrRepository => "RepositoryNotFoundException",
     }
 }
 
@@ -76,6 +82,10 @@ fn delete_api(ty: ResourceType) -> &'static str {
         ResourceType::LaunchTemplate => "ec2:DeleteLaunchTemplate",
         ResourceType::EbsVolume => "ec2:DeleteVolume",
         ResourceType::EbsSnapshot => "ec2:DeleteSnapshot",
+        ResourceType::CloudwatchMetricAlarm | ResourceType::CloudwatchCompositeAlarm => {
+            "cloudwatch:DeleteAlarms"
+        }
+        ResourceType::EcrRepository => "ecr:DeleteRepository",
     }
 }
 
@@ -101,6 +111,10 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
         ResourceType::LaunchTemplate => "ec2:DescribeLaunchTemplates",
         ResourceType::EbsVolume => "ec2:DescribeVolumes",
         ResourceType::EbsSnapshot => "ec2:DescribeSnapshots",
+        ResourceType::CloudwatchMetricAlarm | ResourceType::CloudwatchCompositeAlarm => {
+            "cloudwatch:DescribeAlarms"
+        }
+        ResourceType::EcrRepository => "ecr:DescribeRepositories",
     }
 }
 
@@ -109,7 +123,7 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
 pub(crate) fn api_name(operation: &Operation, target: Option<&Resource>) -> &'static str {
     let ty = operation.target.ty;
     match &operation.action {
-        Action::Delete | Action::ForceDelete => delete_api(ty),
+        Action::Delete | Action::ForceDelete | Action::DeleteWithImages => delete_api(ty),
         Action::AwaitDeletion => describe_api(ty),
         Action::DisableDeletionProtection => "elasticloadbalancing:ModifyLoadBalancerAttributes",
         Action::DisableTerminationProtection => "ec2:ModifyInstanceAttribute",
@@ -197,7 +211,8 @@ pub(crate) fn refusal(operation: &Operation, no_effect: NoEffect) -> Refusal {
             | Action::DisableDeletionProtection
             | Action::DisableTerminationProtection
             | Action::SnapshotVolume
-            | Action::ForceDelete,
+            | Action::ForceDelete
+            | Action::DeleteWithImages,
         ) => format!("{} is already done on {id}", operation.action.name()),
     };
     Refusal::new("NoSuchEntity", absent)

@@ -3,6 +3,7 @@
 //! load balancers, a policy's attachment count). Used for the fixtures and by
 //! [`crate::synth`].
 
+mod alarms;
 mod autoscaling;
 mod ec2;
 mod ecs;

@@ -137,6 +137,22 @@ pub(crate) fn listing_calls_for(
             calls.insert("logs:DescribeLogGroups", pages(groups, 50));
             out.push(service_calls(Service::Logs, region, &counts, calls));
         }
+        if wants_service(Service::Cloudwatch) {
+            // Metric and composite alarms in one listing, 100 a page.
+            let alarms =
+                n(ResourceType::CloudwatchMetricAlarm) + n(ResourceType::CloudwatchCompositeAlarm);
+            let mut calls = BTreeMap::new();
+            calls.insert("cloudwatch:DescribeAlarms", pages(alarms, 100));
+            out.push(service_calls(Service::Cloudwatch, region, &counts, calls));
+        }
+        if wants_service(Service::Ecr) {
+            let mut calls = BTreeMap::new();
+            calls.insert(
+                "ecr:DescribeRepositories",
+                pages(n(ResourceType::EcrRepository), 1000),
+            );
+            out.push(service_calls(Service::Ecr, region, &counts, calls));
+        }
     }
     if wants_service(Service::Iam) {
         let n = |ty: ResourceType| counts.get(&(GLOBAL_REGION, ty)).copied().unwrap_or(0);
@@ -267,6 +283,14 @@ pub(crate) fn fact_calls(
                     continue;
                 }
                 (_, Fact::Tags) if key.ty == ResourceType::IamPolicy => "iam:ListPolicyTags",
+                (_, Fact::Tags) if key.ty.service() == Service::Cloudwatch => {
+                    "cloudwatch:ListTagsForResource"
+                }
+                (_, Fact::Tags) if key.ty == ResourceType::EcrRepository => {
+                    "ecr:ListTagsForResource"
+                }
+                // One page of 100 images per repository: more pages are not counted.
+                (_, Fact::Images) => "ecr:DescribeImages",
                 (_, Fact::Tags) => "logs:ListTagsForResource",
                 (ResourceType::Instance, Fact::Protection) => "ec2:DescribeInstanceAttribute",
                 (_, Fact::Protection) => "elasticloadbalancing:DescribeLoadBalancerAttributes",

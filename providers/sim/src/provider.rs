@@ -93,6 +93,9 @@ impl SimEvent {
                     | "ClusterContainsContainerInstancesException"
                     | "VolumeInUse"
                     | "ScalingActivityInProgress"
+                    // DeleteAlarms: "Cannot delete … as there are composite alarm(s)
+                    // depending on it".
+                    | "ValidationError"
             )
         )
     }

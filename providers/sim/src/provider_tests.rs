@@ -556,6 +556,9 @@ async fn deleting_what_is_absent_answers_each_apis_not_found_code() {
         ),
         (ResourceType::EbsVolume, "InvalidVolume.NotFound"),
         (ResourceType::EbsSnapshot, "InvalidSnapshot.NotFound"),
+        (ResourceType::CloudwatchMetricAlarm, "ResourceNotFound"),
+        (ResourceType::CloudwatchCompositeAlarm, "ResourceNotFound"),
+        (ResourceType::EcrRepository, "RepositoryNotFoundException"),
     ];
     assert_eq!(expected.len(), ResourceType::ALL.len());
     for (ty, code) in expected {

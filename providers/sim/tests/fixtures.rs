@@ -240,6 +240,43 @@ fn ecs_story() -> Inventory {
         },
         lego(),
     );
+    // The loose ends (built after ECS, for the same reason): the images the task
+    // definitions run, an ECS CPU alarm on the service, the target health alarm on
+    // lego-api-blue that nobody tagged (an orphan once the group goes), and the
+    // neighbour's alarm.
+    b.ecr_repository(
+        "lego-api",
+        &["v1", "v2", "v3"],
+        Some("2024-06-02T08:00:00Z"),
+        lego(),
+    );
+    b.ecr_repository("lego-api-worker", &["v1"], None, lego());
+    let pager = "arn:aws:sns:us-east-1:123456789012:platform-pager";
+    b.metric_alarm(
+        "lego-api-cpu-high",
+        ("AWS/ECS", "CPUUtilization"),
+        &[("ClusterName", "lego-api"), ("ServiceName", "lego-api")],
+        &[pager],
+        lego(),
+    );
+    let dimension = |arn: &str, after: &str| arn.split_once(after).map(|(_, d)| d.to_string());
+    let blue_dim = dimension(&blue, ":123456789012:").unwrap_or_default();
+    let alb_dim = dimension(&alb, ":loadbalancer/").unwrap_or_default();
+    b.metric_alarm(
+        "lego-api-blue-unhealthy-hosts",
+        ("AWS/ApplicationELB", "UnHealthyHostCount"),
+        &[("TargetGroup", &blue_dim), ("LoadBalancer", &alb_dim)],
+        &[pager],
+        platform(),
+    );
+    let billing_tg_dim = dimension(&billing_tg, ":123456789012:").unwrap_or_default();
+    b.metric_alarm(
+        "billing-unhealthy-hosts",
+        ("AWS/ApplicationELB", "UnHealthyHostCount"),
+        &[("TargetGroup", &billing_tg_dim)],
+        &[pager],
+        billing(),
+    );
     b.finish()
 }
 

@@ -122,8 +122,19 @@ impl EnforcingServer {
     }
 }
 
-/// An identity policy allowing `actions` on every resource.
+/// An identity policy allowing `actions` on every resource. moto checks CloudWatch's
+/// actions under its endpoint prefix (`monitoring:DescribeAlarms`) where IAM names
+/// them `cloudwatch:DescribeAlarms`: each is allowed under both names.
 fn allow_document(actions: &[&str]) -> String {
+    let actions: Vec<String> = actions
+        .iter()
+        .flat_map(|action| {
+            let moto_name = action
+                .strip_prefix("cloudwatch:")
+                .map(|op| format!("monitoring:{op}"));
+            std::iter::once(action.to_string()).chain(moto_name)
+        })
+        .collect();
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }],

@@ -17,6 +17,8 @@ pub struct Sdk {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub ecr: aws_sdk_ecr::Client,
 }
 
 impl Sdk {
@@ -33,6 +35,8 @@ impl Sdk {
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             autoscaling: aws_sdk_autoscaling::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
         }
     }
 }

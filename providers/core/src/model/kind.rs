@@ -50,10 +50,16 @@ pub enum ResourceType {
     EbsVolume,
     #[serde(rename = "aws_ebs_snapshot")]
     EbsSnapshot,
+    #[serde(rename = "aws_cloudwatch_metric_alarm")]
+    CloudwatchMetricAlarm,
+    #[serde(rename = "aws_cloudwatch_composite_alarm")]
+    CloudwatchCompositeAlarm,
+    #[serde(rename = "aws_ecr_repository")]
+    EcrRepository,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 19] = [
+    pub const ALL: [ResourceType; 22] = [
         ResourceType::SecurityGroup,
         ResourceType::NetworkInterface,
         ResourceType::Instance,
@@ -73,6 +79,9 @@ impl ResourceType {
         ResourceType::LaunchConfiguration,
         ResourceType::EbsVolume,
         ResourceType::EbsSnapshot,
+        ResourceType::CloudwatchMetricAlarm,
+        ResourceType::CloudwatchCompositeAlarm,
+        ResourceType::EcrRepository,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +105,9 @@ impl ResourceType {
             ResourceType::LaunchConfiguration => "aws_launch_configuration",
             ResourceType::EbsVolume => "aws_ebs_volume",
             ResourceType::EbsSnapshot => "aws_ebs_snapshot",
+            ResourceType::CloudwatchMetricAlarm => "aws_cloudwatch_metric_alarm",
+            ResourceType::CloudwatchCompositeAlarm => "aws_cloudwatch_composite_alarm",
+            ResourceType::EcrRepository => "aws_ecr_repository",
         }
     }
 
@@ -120,7 +132,10 @@ impl ResourceType {
             | ResourceType::LaunchTemplate
             | ResourceType::LaunchConfiguration
             | ResourceType::EbsVolume
-            | ResourceType::EbsSnapshot => false,
+            | ResourceType::EbsSnapshot
+            | ResourceType::CloudwatchMetricAlarm
+            | ResourceType::CloudwatchCompositeAlarm
+            | ResourceType::EcrRepository => false,
         }
     }
 
@@ -147,6 +162,10 @@ impl ResourceType {
             ResourceType::AutoscalingGroup | ResourceType::LaunchConfiguration => {
                 Service::Autoscaling
             }
+            ResourceType::CloudwatchMetricAlarm | ResourceType::CloudwatchCompositeAlarm => {
+                Service::Cloudwatch
+            }
+            ResourceType::EcrRepository => Service::Ecr,
         }
     }
 }
@@ -196,6 +215,8 @@ pub enum Service {
     Logs,
     Ecs,
     Autoscaling,
+    Cloudwatch,
+    Ecr,
 }
 
 impl fmt::Display for Service {
@@ -207,6 +228,8 @@ impl fmt::Display for Service {
             Service::Logs => "logs",
             Service::Ecs => "ecs",
             Service::Autoscaling => "autoscaling",
+            Service::Cloudwatch => "cloudwatch",
+            Service::Ecr => "ecr",
         })
     }
 }

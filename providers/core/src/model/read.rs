@@ -211,6 +211,15 @@ impl Details {
             }
             ResourceType::EbsVolume => Details::EbsVolume(Deserialize::deserialize(fields)?),
             ResourceType::EbsSnapshot => Details::EbsSnapshot(Deserialize::deserialize(fields)?),
+            ResourceType::CloudwatchMetricAlarm => {
+                Details::CloudwatchMetricAlarm(Deserialize::deserialize(fields)?)
+            }
+            ResourceType::CloudwatchCompositeAlarm => {
+                Details::CloudwatchCompositeAlarm(Deserialize::deserialize(fields)?)
+            }
+            ResourceType::EcrRepository => {
+                Details::EcrRepository(Deserialize::deserialize(fields)?)
+            }
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Details, Resource, ResourceKey, ResourceType};
+use super::{Details, Resource, ResourceKey, ResourceType, ecr_repository_of};
 
 impl Resource {
     /// Every link from this resource to another, derived from its details.
@@ -209,6 +209,16 @@ impl Resource {
                         group,
                     );
                 }
+                for image in &td.images {
+                    if let Some((repo_region, repository)) = ecr_repository_of(image) {
+                        f(
+                            RefKind::UsesImageFrom,
+                            ResourceType::EcrRepository,
+                            repo_region,
+                            repository,
+                        );
+                    }
+                }
             }
             Details::AutoscalingGroup(group) => {
                 if let Some(template) = &group.launch_template {
@@ -248,6 +258,24 @@ impl Resource {
                 &configuration.security_groups,
                 configuration.instance_profile.as_deref(),
             ),
+            Details::CloudwatchMetricAlarm(alarm) => {
+                for (ty, id) in alarm.targets() {
+                    f(RefKind::Watches, ty, region, &id);
+                }
+            }
+            Details::CloudwatchCompositeAlarm(alarm) => {
+                for child in alarm.children() {
+                    let ty = ResourceType::CloudwatchMetricAlarm;
+                    f(RefKind::NamesAlarm, ty, region, &child);
+                    f(
+                        RefKind::NamesAlarm,
+                        ResourceType::CloudwatchCompositeAlarm,
+                        region,
+                        &child,
+                    );
+                }
+            }
+            Details::EcrRepository(_) => {}
             Details::EbsVolume(volume) => {
                 for attachment in &volume.attachments {
                     f(
@@ -342,6 +370,13 @@ pub enum RefKind {
     /// The launch template or configuration starts instances with the security group
     /// or the instance profile.
     LaunchesWith,
+    /// The metric alarm's dimensions name the resource (a target group, a load
+    /// balancer, an instance, a group, an ECS cluster or service).
+    Watches,
+    /// The composite alarm's rule names the alarm.
+    NamesAlarm,
+    /// The task definition's containers run an image from the ECR repository.
+    UsesImageFrom,
 }
 
 impl RefKind {
@@ -369,6 +404,9 @@ impl RefKind {
             RefKind::LaunchesFrom => "launches instances from",
             RefKind::RegistersInstancesIn => "registers its instances in",
             RefKind::LaunchesWith => "launches instances with",
+            RefKind::Watches => "watches",
+            RefKind::NamesAlarm => "names in its rule",
+            RefKind::UsesImageFrom => "runs an image from",
         }
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::details::*;
 use super::{AutoscalingGroup, LaunchConfiguration, LaunchTemplate, Snapshot, Volume};
+use super::{CompositeAlarm, EcrRepository, MetricAlarm};
 use super::{KeyRef, ResourceKey, ResourceType};
 
 /// The tag AWS puts on the instances an Auto Scaling group launches, naming the group.
@@ -97,6 +98,12 @@ pub enum Details {
     EbsVolume(Volume),
     #[serde(rename = "aws_ebs_snapshot")]
     EbsSnapshot(Snapshot),
+    #[serde(rename = "aws_cloudwatch_metric_alarm")]
+    CloudwatchMetricAlarm(MetricAlarm),
+    #[serde(rename = "aws_cloudwatch_composite_alarm")]
+    CloudwatchCompositeAlarm(CompositeAlarm),
+    #[serde(rename = "aws_ecr_repository")]
+    EcrRepository(EcrRepository),
 }
 
 impl Details {
@@ -121,6 +128,9 @@ impl Details {
             Details::LaunchConfiguration(_) => ResourceType::LaunchConfiguration,
             Details::EbsVolume(_) => ResourceType::EbsVolume,
             Details::EbsSnapshot(_) => ResourceType::EbsSnapshot,
+            Details::CloudwatchMetricAlarm(_) => ResourceType::CloudwatchMetricAlarm,
+            Details::CloudwatchCompositeAlarm(_) => ResourceType::CloudwatchCompositeAlarm,
+            Details::EcrRepository(_) => ResourceType::EcrRepository,
         }
     }
 }
