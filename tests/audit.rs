@@ -157,6 +157,43 @@ fn labelled_account() -> Inventory {
         7_340_032,
         Some("2025-01-31T23:59:59Z"),
     );
+
+    // Alarms and repositories (last: the digests draw ids). An alarm on a target
+    // group deleted long ago, one on the live web stack, one with no resource.
+    let dimension = |arn: &str, after: &str| arn.split_once(after).map(|(_, d)| d.to_string());
+    let web_tg_dim = dimension(&web_tg, &format!(":{ACCOUNT}:")).unwrap_or_default();
+    let web_alb_dim = dimension(&web_alb, ":loadbalancer/").unwrap_or_default();
+    let pager = "arn:aws:sns:us-east-1:123456789012:pager";
+    let elb = ("AWS/ApplicationELB", "UnHealthyHostCount");
+    b.metric_alarm(
+        "web-tg-unhealthy",
+        elb,
+        &[("TargetGroup", &web_tg_dim), ("LoadBalancer", &web_alb_dim)],
+        &[pager],
+        web(),
+    );
+    b.metric_alarm(
+        "old-api-5xx",
+        ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"),
+        &[("TargetGroup", "targetgroup/deleted-api-tg/0f1e2d3c4b5a6978")],
+        &[pager],
+        batch(),
+    );
+    b.metric_alarm(
+        "estimated-charges",
+        ("AWS/Billing", "EstimatedCharges"),
+        &[("Currency", "USD")],
+        &[pager],
+        platform(),
+    );
+    b.ecr_repository("web", &["v41", "v42"], Some(yesterday), web());
+    b.ecr_repository(
+        "legacy-batch",
+        &["2024.03"],
+        Some("2025-02-01T08:00:00Z"),
+        batch(),
+    );
+    b.ecr_repository("scratch", &[], None, platform());
     b.finish()
 }
 

@@ -87,6 +87,16 @@ pub fn emit_spec(report: &AuditReport) -> Option<String> {
         }
         out.push_str("    ]\n  }\n");
     }
+    // An unpulled repository still holds images: without the opt-in it is a blocker.
+    if report
+        .findings
+        .iter()
+        .any(|f| f.kind == super::FindingKind::EcrRepositoryUnpulled)
+    {
+        out.push_str(
+            "\n  # The unpulled repositories still hold images: their list is archived first.\n  allow {\n    delete_images = true\n  }\n",
+        );
+    }
     out.push_str(
         "\n  # Resources left unused by these deletions are reported by the plan, not deleted.\n",
     );
