@@ -12,12 +12,13 @@ use std::sync::Arc;
 
 use decom::plan::{Change, PlanOptions, Selection};
 use decom::spec::{Allow, OrphanPolicy};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use decom_provider::{
-    ASG_NAME_TAG, AutoscalingGroup, Details, EcsCluster, EcsService, EcsTaskDefinition,
-    GroupReference, Instance, Inventory, LaunchTemplate, NetworkInterface, Resource, ResourceKey,
-    ResourceType, RuleDirection, SecurityGroupRule, Snapshot, Volume, VolumeAttachment,
+    ASG_NAME_TAG, AutoscalingGroup, CompositeAlarm, Details, EcrImage, EcrRepository, EcsCluster,
+    EcsService, EcsTaskDefinition, GroupReference, Instance, Inventory, LaunchTemplate,
+    MetricAlarm, NetworkInterface, Resource, ResourceKey, ResourceType, RuleDirection,
+    SecurityGroupRule, Snapshot, Volume, VolumeAttachment,
 };
 use decom_sim::{Knobs, SimProvider, synth};
 use proptest::prelude::*;
@@ -154,8 +155,124 @@ pub fn random_account(seed: u64) -> Inventory {
     }
     let fleets = random_fleets(&inventory, &mut rng);
     inventory.resources.extend(fleets);
+    add_loose_ends(&mut inventory, &mut rng);
     inventory.normalize();
     inventory
+}
+
+/// The loose ends a runbook leaves: an ECR repository (0 to 2 images) behind half of
+/// the task definition families, whose images then come from it; metric alarms on
+/// target groups (tagged as the group, or untagged: orphans once it goes) and on ECS
+/// services; now and then a composite alarm over two of them.
+fn add_loose_ends(inventory: &mut Inventory, rng: &mut StdRng) {
+    let account = inventory.account_id.clone();
+    let mut added = Vec::new();
+    let families: BTreeSet<(String, String)> = inventory
+        .resources
+        .iter()
+        .filter_map(|r| match &r.details {
+            Details::EcsTaskDefinition(td) => Some((td.family.clone(), r.region.clone())),
+            _ => None,
+        })
+        .collect();
+    for (family, region) in families {
+        if !rng.random_bool(0.5) {
+            continue;
+        }
+        let uri = format!("{account}.dkr.ecr.{region}.amazonaws.com/{family}");
+        let tags = inventory
+            .resources
+            .iter()
+            .find(|r| matches!(&r.details, Details::EcsTaskDefinition(td) if td.family == family))
+            .map(|r| r.tags.clone())
+            .unwrap_or_default();
+        for r in inventory.resources.iter_mut() {
+            if let Details::EcsTaskDefinition(td) = &mut r.details
+                && td.family == family
+            {
+                td.images = vec![format!("{uri}:{}", td.revision)];
+            }
+        }
+        let images = (0..rng.random_range(0..=2u32))
+            .map(|n| EcrImage {
+                digest: format!("sha256:{family}{n}"),
+                tags: vec![n.to_string()],
+                ..EcrImage::default()
+            })
+            .collect();
+        added.push(Resource {
+            id: family.clone(),
+            name: family.clone(),
+            region: region.clone(),
+            tags,
+            details: Details::EcrRepository(EcrRepository {
+                arn: format!("arn:aws:ecr:{region}:{account}:repository/{family}"),
+                uri,
+                images,
+                ..EcrRepository::default()
+            }),
+        });
+    }
+    let mut alarms = Vec::new();
+    for r in &inventory.resources {
+        let dimensions: BTreeMap<String, String> = match &r.details {
+            Details::LbTargetGroup(_) => match r.id.split_once(&format!(":{account}:")) {
+                Some((_, dim)) => [("TargetGroup".to_string(), dim.to_string())].into(),
+                None => continue,
+            },
+            Details::EcsService(service) => {
+                let cluster = service.cluster.rsplit('/').next().unwrap_or_default();
+                [
+                    ("ClusterName".to_string(), cluster.to_string()),
+                    ("ServiceName".to_string(), r.name.clone()),
+                ]
+                .into()
+            }
+            _ => continue,
+        };
+        if !rng.random_bool(0.4) {
+            continue;
+        }
+        let name = format!("{}-alarm", r.name);
+        let tags = if rng.random_bool(0.5) {
+            r.tags.clone()
+        } else {
+            Default::default()
+        };
+        alarms.push(name.clone());
+        added.push(Resource {
+            id: name.clone(),
+            name: name.clone(),
+            region: r.region.clone(),
+            tags,
+            details: Details::CloudwatchMetricAlarm(MetricAlarm {
+                arn: format!("arn:aws:cloudwatch:{}:{account}:alarm:{name}", r.region),
+                dimensions,
+                ..MetricAlarm::default()
+            }),
+        });
+    }
+    if alarms.len() >= 2 && rng.random_bool(0.5) {
+        let (a, b) = (&alarms[0], &alarms[alarms.len() - 1]);
+        let region = inventory.regions[0].clone();
+        let tags = added
+            .iter()
+            .find(|r| r.id == *a)
+            .map(|r| r.tags.clone())
+            .unwrap_or_default();
+        added.push(Resource {
+            id: "service-health".into(),
+            name: "service-health".into(),
+            region: region.clone(),
+            tags,
+            details: Details::CloudwatchCompositeAlarm(CompositeAlarm {
+                arn: format!("arn:aws:cloudwatch:{region}:{account}:alarm:service-health"),
+                alarm_rule: format!("ALARM(\"{a}\") OR ALARM(\"{b}\")"),
+                ..CompositeAlarm::default()
+            }),
+        });
+    }
+    inventory.resources.extend(added);
 }
 
 /// An ECS cluster on the stack's instances; a service behind its blue target group
@@ -505,6 +622,8 @@ struct Exercised {
     groups: usize,
     /// Steps on ECS services of applied plans (scale to 0, delete).
     service_steps: usize,
+    /// Alarms and ECR repositories deleted by applied plans.
+    loose_ends: usize,
 }
 
 fn check(seed: u64) -> Exercised {
@@ -562,6 +681,17 @@ fn check(seed: u64) -> Exercised {
                 .iter()
                 .filter(|s| s.ty == ResourceType::EcsService)
                 .count();
+            exercised.loose_ends = plan
+                .steps
+                .iter()
+                .filter(|s| {
+                    s.change == Change::Destroy
+                        && matches!(
+                            s.ty.service(),
+                            decom_provider::Service::Cloudwatch | decom_provider::Service::Ecr
+                        )
+                })
+                .count();
         } else {
             assert!(result.is_err(), "a plan that is not applyable ran");
             assert!(sim.history().is_empty());
@@ -590,6 +720,7 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
         totals.1.kept_changes += one.kept_changes;
         totals.1.groups += one.groups;
         totals.1.service_steps += one.service_steps;
+        totals.1.loose_ends += one.loose_ends;
         Ok(())
     });
     if let Err(failure) = result {
@@ -600,7 +731,12 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
         "property test: {cases} random account x spec cases: {} applied on the strict simulator ({} steps, {} on ECS services, {} opted-in changes to kept resources, {} Auto Scaling groups scaled to 0 and deleted, 0 unplanned changes to kept resources, 0 dependency errors), {} not applyable and refused with 0 calls",
         t.applied, t.steps, t.service_steps, t.kept_changes, t.groups, t.refused
     );
+    println!(
+        "  of which {} deleted alarms and ECR repositories",
+        t.loose_ends
+    );
     assert!(t.groups > 0, "no case deleted an Auto Scaling group");
+    assert!(t.loose_ends > 0, "no case deleted an alarm or a repository");
     assert_eq!(t.applied + t.refused, cases);
     assert!(
         t.applied > cases / 10,
