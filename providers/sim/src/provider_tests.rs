@@ -1026,3 +1026,29 @@ async fn listings_then_every_fact_is_a_full_discovery_with_the_same_calls() {
     assert_eq!(scoped, full);
     assert_eq!(sim.api_calls(), full_sim.api_calls());
 }
+
+/// What moto does not enforce: DeleteAlarms refuses an alarm a composite alarm's
+/// rule names (`ValidationError`) until the composite is gone. And what it does: a
+/// repository with images goes only with `force`.
+#[tokio::test]
+async fn a_composite_alarm_goes_before_its_alarms_and_images_only_with_force() {
+    let mut b = AccountBuilder::new("123456789012", REGION, 7);
+    b.metric_alarm("cpu", ("AWS/EC2", "CPUUtilization"), &[], &[], tags(&[]));
+    b.composite_alarm("health", r#"ALARM("cpu")"#, tags(&[]));
+    b.ecr_repository("web", &["v1"], None, tags(&[]));
+    let sim = SimProvider::from_inventory(b.finish());
+    let cpu = key(ResourceType::CloudwatchMetricAlarm, "cpu");
+    let e = refused(&sim, delete(&cpu)).await;
+    assert_eq!(e.code, "ValidationError");
+    ok(
+        &sim,
+        delete(&key(ResourceType::CloudwatchCompositeAlarm, "health")),
+    )
+    .await;
+    ok(&sim, delete(&cpu)).await;
+
+    let web = key(ResourceType::EcrRepository, "web");
+    let e = refused(&sim, delete(&web)).await;
+    assert_eq!(e.code, "RepositoryNotEmptyException");
+    ok(&sim, op(&web, Action::DeleteWithImages)).await;
+}
