@@ -37,6 +37,8 @@ moto_test! {
         let expected: Vec<(String, u64)> = [
             ("autoscaling:DescribeAutoScalingGroups", 1),
             ("autoscaling:DescribeLaunchConfigurations", 1),
+            // No alarm, no repository: one listing each, nothing per resource.
+            ("cloudwatch:DescribeAlarms", 1),
             ("ec2:DescribeImages", 1),
             ("ec2:DescribeInstanceAttribute", 3),
             ("ec2:DescribeInstances", 1),
@@ -47,6 +49,7 @@ moto_test! {
             ("ec2:DescribeSecurityGroups", 1),
             ("ec2:DescribeSnapshots", 1),
             ("ec2:DescribeVolumes", 1),
+            ("ecr:DescribeRepositories", 1),
             // No cluster: nothing to describe; the revisions of both statuses listed.
             ("ecs:ListClusters", 1),
             ("ecs:ListTaskDefinitions", 2),
@@ -74,6 +77,8 @@ moto_test! {
             "started logs eu-west-1", "finished logs eu-west-1",
             "started ecs eu-west-1", "finished ecs eu-west-1",
             "started autoscaling eu-west-1", "finished autoscaling eu-west-1",
+            "started cloudwatch eu-west-1", "finished cloudwatch eu-west-1",
+            "started ecr eu-west-1", "finished ecr eu-west-1",
             "started iam global", "finished iam global",
         ].into_iter().map(String::from).collect();
         assert_eq!(progress.events(), expected_progress);
