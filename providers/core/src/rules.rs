@@ -224,13 +224,22 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
 /// Does the referrer stop working when the resource this link points at is deleted,
 /// although AWS accepts the deletion? An Auto Scaling group whose launch template,
 /// launch configuration or target group is gone cannot scale; a launch template or
-/// configuration whose security group or instance profile is gone cannot launch.
+/// configuration whose security group or instance profile is gone cannot launch; an
+/// ECS service whose task definition, role or target group is gone fails to start
+/// tasks; a task definition whose role or log group is gone starts tasks that fail.
 /// decom treats these links as if AWS enforced them: the resource goes after the
-/// referrer, and a referrer the plan keeps is a blocker. (An instance profile's
-/// instances are the older case of the same rule: `usage::Users::Profile`.)
+/// referrer, and a referrer the plan keeps is a blocker (planner pass 5,
+/// `order_after_breaking_referrers`). (An instance profile's instances are the older
+/// case of the same rule: `usage::Users::Profile`.)
 pub fn link_breaks_referrer(kind: &RefKind) -> bool {
     match kind {
-        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => true,
+        RefKind::LaunchesFrom
+        | RefKind::RegistersInstancesIn
+        | RefKind::LaunchesWith
+        | RefKind::RunsTaskDefinition
+        | RefKind::RegistersTasksIn
+        | RefKind::UsesRole
+        | RefKind::WritesLogsTo => true,
         RefKind::UsesSecurityGroup
         | RefKind::RuleReferencesGroup { .. }
         | RefKind::AttachedToInstance
@@ -245,12 +254,6 @@ pub fn link_breaks_referrer(kind: &RefKind) -> bool {
         | RefKind::InstanceOfGroup
         | RefKind::HasContainerInstance
         | RefKind::InCluster => false,
-        // The same kind of link for ECS, ordered and blocked through
-        // `usage::holder_breaks` (the service or task definition is the holder).
-        RefKind::RunsTaskDefinition
-        | RefKind::RegistersTasksIn
-        | RefKind::UsesRole
-        | RefKind::WritesLogsTo => false,
     }
 }
 

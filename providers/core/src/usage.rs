@@ -47,37 +47,6 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
     }
 }
 
-/// Does the holder of a link of `kind` break when the resource it points at goes,
-/// although AWS lets it go? A service whose task definition, role or target group is
-/// deleted fails to start tasks; a task definition whose role or log group is deleted
-/// starts tasks that fail. The planner deletes such a resource after the holders it
-/// removes, and a holder it keeps is a blocker.
-pub fn holder_breaks(kind: &RefKind) -> bool {
-    match kind {
-        RefKind::RunsTaskDefinition
-        | RefKind::RegistersTasksIn
-        | RefKind::UsesRole
-        | RefKind::WritesLogsTo => true,
-        RefKind::UsesSecurityGroup
-        | RefKind::RuleReferencesGroup { .. }
-        | RefKind::AttachedToInstance
-        | RefKind::ManagedBy
-        | RefKind::ListenerOf
-        | RefKind::RuleOf
-        | RefKind::ForwardsTo
-        | RefKind::RegistersTarget
-        | RefKind::UsesInstanceProfile
-        | RefKind::ContainsRole
-        | RefKind::AttachedPolicy
-        | RefKind::HasContainerInstance
-        | RefKind::InCluster
-        | RefKind::InstanceOfGroup => false,
-        // The same kind of link for Auto Scaling groups and launch templates, ordered
-        // and blocked through `rules::link_breaks_referrer`.
-        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => false,
-    }
-}
-
 /// A resource's users in the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Users {
