@@ -20,8 +20,8 @@ fn the_readme_example_plans_without_aws() {
     assert!(stdout.trim_end().ends_with("to destroy."), "{stdout}");
     let blocked = decom(&["plan", "-example=ecs-story-5.8-blocked"], dir.path());
     assert_eq!(blocked.status.code(), Some(1));
-    assert!(text(&blocked.stderr).contains("the plan cannot be applied: 9 blocker(s)"));
-    assert!(text(&blocked.stdout).contains("Blockers (9)"));
+    assert!(text(&blocked.stderr).contains("the plan cannot be applied: 11 blocker(s)"));
+    assert!(text(&blocked.stdout).contains("Blockers (11)"));
 }
 
 #[test]
@@ -372,7 +372,7 @@ fn diff_summarizes_then_shows_the_unified_diff() {
     // The two opt-in changes, the snapshots of the three volumes, and the worker
     // service's scale to 0 and deletion (live traffic, opted in).
     assert!(stdout.starts_with("7 steps added:"), "{stdout}");
-    assert!(stdout.contains("9 resolved blockers:"));
+    assert!(stdout.contains("11 resolved blockers:"));
     assert!(stdout.contains("--- old plan\n+++ new plan"));
     let same = decom(&["diff", "new.plan", "new.plan"], cwd);
     assert_eq!(same.status.code(), Some(0));

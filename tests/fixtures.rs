@@ -169,8 +169,18 @@ fn ecs_story_orders_every_deletion_after_what_blocks_it() {
             .any(|b| b.ty == "aws_ecs_service" && b.hint.contains("delete_live_traffic"))
     );
     // The kept worker also holds the cluster, its task definition, its log group and
-    // the container instances its task runs on.
-    assert_eq!(plan.blockers.len(), 9, "{:#?}", plan.blockers);
+    // the container instances its task runs on: the two hosts and the Auto Scaling
+    // group's two instances.
+    assert_eq!(plan.blockers.len(), 11, "{:#?}", plan.blockers);
+    assert_eq!(
+        plan.blockers
+            .iter()
+            .filter(|b| b.ty == "aws_instance" && b.blocked_by.id.ends_with("/lego-api-worker"))
+            .count(),
+        4,
+        "{:#?}",
+        plan.blockers
+    );
     // Never the default security group, nothing of the billing service.
     assert!(
         plan.steps

@@ -337,11 +337,30 @@ impl Builder<'_, '_> {
     /// A container instance terminates after the services of its cluster that run
     /// their tasks on instances (not on Fargate): their tasks would be started again
     /// elsewhere in the cluster, or nowhere. A kept one that runs tasks is a blocker.
+    /// An instance of an Auto Scaling group is terminated by the group's step that
+    /// scales it to 0 (or force-deletes it): that step waits for the services.
     fn order_after_cluster_services(&mut self, id: ResourceId, op: OpId) {
         let index = self.index;
-        if index.key_ref(id).ty != ResourceType::Instance || *self.action(op) != Action::Delete {
+        let resource = index.resource(id);
+        if resource.ty() != ResourceType::Instance {
             return;
         }
+        let op = match self.action(op) {
+            Action::Delete => op,
+            Action::AwaitDeletion => {
+                let terminating = resource
+                    .autoscaling_group()
+                    .and_then(|group| {
+                        index.find(ResourceType::AutoscalingGroup, &resource.region, group)
+                    })
+                    .and_then(|group| self.terminating_step(group));
+                let Some(terminating) = terminating else {
+                    return;
+                };
+                terminating
+            }
+            _ => return,
+        };
         let clusters: Vec<ResourceId> = index
             .referrers_by_id(id)
             .iter()

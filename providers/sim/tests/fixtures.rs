@@ -168,7 +168,7 @@ fn ecs_story() -> Inventory {
     // volumes the runbook snapshots first (seed 004): the first host's data volume
     // outlives it (not deleted on termination), with an older snapshot of it.
     let template = b.launch_template("lego-api-ecs-lt", &[&app_sg], Some(&profile), lego());
-    b.autoscaling_group(
+    let group_instances = b.autoscaling_group(
         &GroupSpec {
             name: "lego-api-ecs-asg",
             source: LaunchSource::Template(&template),
@@ -184,9 +184,14 @@ fn ecs_story() -> Inventory {
     let data = b.volume(100, Some((&instances[0], "/dev/xvdf", false)), data_tags);
     b.snapshot(&data, 100, &[], lego());
     // ECS (built last, so that the ids drawn before stay as they were): the
-    // lego-api cluster on the two container instances, the Fargate service behind
-    // lego-api-blue with three revisions of its task definition, and the worker.
-    let instance_ids: Vec<&str> = instances.iter().map(String::as_str).collect();
+    // lego-api cluster on the two hosts and the group's two instances, the Fargate
+    // service behind lego-api-blue with three revisions of its task definition, and
+    // the worker.
+    let instance_ids: Vec<&str> = instances
+        .iter()
+        .chain(&group_instances)
+        .map(String::as_str)
+        .collect();
     let cluster = b.ecs_cluster("lego-api", &instance_ids, lego());
     let image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/lego-api";
     let mut api_revision = String::new();
@@ -654,6 +659,17 @@ async fn ecs_story_ecs_refusals_match_aws() {
         assert_eq!(code_of(&sim, &instance, Action::Delete).await, "ok");
         let terminate = Operation::new(instance, Action::Delete);
         while !sim.is_settled(&terminate).await.unwrap() {}
+    }
+    // The group's instances are container instances too: gone once it is at 0.
+    assert_eq!(
+        code_of(&sim, &cluster, Action::Delete).await,
+        "ClusterContainsContainerInstancesException"
+    );
+    let group = k(AutoscalingGroup, "lego-api-ecs-asg");
+    assert_eq!(code_of(&sim, &group, Action::ScaleToZero).await, "ok");
+    for name in ["lego-api-ecs-asg-0", "lego-api-ecs-asg-1"] {
+        let awaited = Operation::new(k(Instance, name), Action::AwaitDeletion);
+        while !sim.is_settled(&awaited).await.unwrap() {}
     }
     assert_eq!(code_of(&sim, &cluster, Action::Delete).await, "ok");
 }
