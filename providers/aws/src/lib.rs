@@ -107,6 +107,9 @@ pub struct AwsProvider {
     identity: tokio::sync::OnceCell<CallerIdentity>,
 }
 
+/// How long resolving the credentials may take before the first call fails.
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl AwsProvider {
     /// Loads the configuration and builds the clients. Makes no API call: credentials
     /// are resolved on the first call, which the engine makes to `caller_identity`.
@@ -128,9 +131,15 @@ impl AwsProvider {
             .operation_attempt_timeout(Duration::from_secs(90))
             .operation_timeout(Duration::from_secs(5 * 60))
             .build();
+        // Resolving credentials may take a browser-less SSO token refresh or an
+        // instance metadata round trip, on a loaded machine: the SDK's 5 s is short.
+        let identity_cache = aws_config::identity::IdentityCache::lazy()
+            .load_timeout(CREDENTIALS_TIMEOUT)
+            .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry)
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .identity_cache(identity_cache);
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
