@@ -17,6 +17,7 @@ mod first_contact;
 mod fixtures;
 mod hardening;
 mod moto;
+mod moto_dns;
 mod moto_ecs;
 mod moto_fleet;
 mod properties;

@@ -43,7 +43,9 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
         | ResourceType::EcsService
         | ResourceType::AutoscalingGroup
         | ResourceType::EbsVolume
-        | ResourceType::EbsSnapshot => false,
+        | ResourceType::EbsSnapshot
+        | ResourceType::Route53Zone
+        | ResourceType::Route53Record => false,
     }
 }
 
@@ -71,7 +73,10 @@ pub fn holder_breaks(kind: &RefKind) -> bool {
         | RefKind::AttachedPolicy
         | RefKind::HasContainerInstance
         | RefKind::InCluster
-        | RefKind::InstanceOfGroup => false,
+        | RefKind::InstanceOfGroup
+        | RefKind::InZone => false,
+        // Ordered and blocked through `rules::link_breaks_referrer`.
+        RefKind::RoutesTo => false,
         // The same kind of link for Auto Scaling groups and launch templates, ordered
         // and blocked through `rules::link_breaks_referrer`.
         RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => false,
@@ -173,7 +178,9 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         | Details::EcsCluster(_)
         | Details::EcsService(_)
         | Details::AutoscalingGroup(_)
-        | Details::EbsSnapshot(_) => Users::NotTracked,
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => Users::NotTracked,
     }
 }
 
@@ -203,7 +210,9 @@ pub fn used_outside_inventory(resource: &Resource) -> bool {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => false,
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => false,
     }
 }
 
@@ -231,7 +240,9 @@ pub fn reported_in_use(resource: &Resource) -> bool {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => false,
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => false,
     }
 }
 
