@@ -11,6 +11,7 @@ mod audit;
 mod autoscaling;
 mod cli;
 mod cli_snapshots;
+mod dns;
 mod engine_synth;
 mod facts;
 mod first_contact;
