@@ -7,6 +7,7 @@
 
 mod checks;
 mod cost;
+mod dangling;
 mod emit;
 mod ignore;
 mod render;
@@ -123,10 +124,13 @@ pub enum FindingKind {
     VolumeUnattached,
     /// A launch template or launch configuration no Auto Scaling group launches from.
     LaunchTemplateUnused,
+    /// A Route53 record whose alias or CNAME names a load balancer DNS name that no
+    /// load balancer of the account has: it points at nothing.
+    Route53RecordDangling,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 14] = [
+    pub const ALL: [FindingKind; 15] = [
         FindingKind::UnusedSecurityGroup,
         FindingKind::UnusedTargetGroup,
         FindingKind::LoadBalancerWithoutListeners,
@@ -141,6 +145,7 @@ impl FindingKind {
         FindingKind::EcsServiceScaledToZero,
         FindingKind::VolumeUnattached,
         FindingKind::LaunchTemplateUnused,
+        FindingKind::Route53RecordDangling,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +164,7 @@ impl FindingKind {
             FindingKind::EcsServiceScaledToZero => "ecs_service_scaled_to_zero",
             FindingKind::VolumeUnattached => "volume_unattached",
             FindingKind::LaunchTemplateUnused => "launch_template_unused",
+            FindingKind::Route53RecordDangling => "route53_record_dangling",
         }
     }
 
@@ -182,6 +188,7 @@ impl FindingKind {
             FindingKind::EcsServiceScaledToZero => ResourceType::EcsService,
             FindingKind::VolumeUnattached => ResourceType::EbsVolume,
             FindingKind::LaunchTemplateUnused => ResourceType::LaunchTemplate,
+            FindingKind::Route53RecordDangling => ResourceType::Route53Record,
         }
     }
 
@@ -208,6 +215,7 @@ impl FindingKind {
             FindingKind::EcsServiceScaledToZero => &[EcsService],
             FindingKind::VolumeUnattached => &[EbsVolume, Instance],
             FindingKind::LaunchTemplateUnused => &[LaunchTemplate, AutoscalingGroup],
+            FindingKind::Route53RecordDangling => &[Route53Record, Lb],
         }
     }
 }
@@ -343,6 +351,7 @@ pub fn audit(inventory: &Inventory, options: &AuditOptions) -> AuditReport {
     let index = InventoryIndex::new(inventory);
     let context = checks::Context {
         index: &index,
+        balancers: dangling::Balancers::of(inventory),
         now: options.now,
         unused_days: options.unused_days,
     };

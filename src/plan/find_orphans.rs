@@ -147,6 +147,8 @@ fn noun(ty: ResourceType) -> &'static str {
         ResourceType::LaunchConfiguration => "launch configuration",
         ResourceType::EbsVolume => "volume",
         ResourceType::EbsSnapshot => "snapshot",
+        ResourceType::Route53Zone => "hosted zone",
+        ResourceType::Route53Record => "record",
     }
 }
 

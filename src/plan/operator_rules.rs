@@ -27,6 +27,7 @@ impl Builder<'_, '_> {
                 self.block_instance_of_kept_group(id, op);
                 self.snapshot_volume_first(id, op);
                 self.block_live_traffic(id, op);
+                self.block_moved_dns_traffic(id, op);
             }
         }
     }
@@ -116,13 +117,18 @@ impl Builder<'_, '_> {
                 key,
                 self.resource_ref(index.key_ref(by)),
                 format!(
-                    "{status} {} {} {}: AWS deletes it, but the {} could no longer launch instances",
+                    "{status} {} {} {}: AWS deletes it, but {}",
                     self.label(by),
                     kind.verb(),
                     self.label(id),
                     match index.key_ref(by).ty {
-                        ResourceType::AutoscalingGroup => "group",
-                        _ => "template",
+                        ResourceType::AutoscalingGroup => {
+                            "the group could no longer launch instances"
+                        }
+                        ResourceType::Route53Record => {
+                            "the record would point at nothing: an outage"
+                        }
+                        _ => "the template could no longer launch instances",
                     }
                 ),
                 vec![self.label(by), self.label(id)],

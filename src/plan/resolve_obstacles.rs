@@ -95,7 +95,9 @@ impl Builder<'_, '_> {
             | RefKind::InstanceOfGroup
             | RefKind::LaunchesFrom
             | RefKind::RegistersInstancesIn
-            | RefKind::LaunchesWith => self.add_edge(by_removal, op),
+            | RefKind::LaunchesWith
+            | RefKind::InZone
+            | RefKind::RoutesTo => self.add_edge(by_removal, op),
         }
     }
 

@@ -42,7 +42,7 @@ const UNNARROWED_HINT: &str = "narrow it with `ids`, `names`, `name_prefix`, `na
 const CONFLICT_HINT: &str =
     "`keep` wins, so this entry deletes nothing; remove it from one of the two blocks";
 
-const ALLOW_ATTRIBUTES: [&str; 7] = [
+const ALLOW_ATTRIBUTES: [&str; 8] = [
     "revoke_kept_rules",
     "detach_from_kept",
     "disable_deletion_protection",
@@ -50,6 +50,7 @@ const ALLOW_ATTRIBUTES: [&str; 7] = [
     "delete_live_traffic",
     "snapshot_volumes_first",
     "force_delete_autoscaling_groups",
+    "move_dns_traffic",
 ];
 
 /// Where a selector's `ids`/`names` were written, for the keep/absent conflict check.
@@ -261,6 +262,7 @@ impl Loader {
             delete_live_traffic: flag("delete_live_traffic"),
             snapshot_volumes_first: flag("snapshot_volumes_first"),
             force_delete_autoscaling_groups: flag("force_delete_autoscaling_groups"),
+            move_dns_traffic: flag("move_dns_traffic"),
         };
         ok.then_some(allow)
     }

@@ -144,6 +144,9 @@ pub struct Allow {
     /// Delete Auto Scaling groups with `ForceDelete` (AWS terminates their instances
     /// with them) instead of scaling them to 0 and waiting for their instances first.
     pub force_delete_autoscaling_groups: bool,
+    /// Delete the last weighted record above weight 0 of a set, or the primary of a
+    /// failover pair, whose kept records would then take the traffic.
+    pub move_dns_traffic: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

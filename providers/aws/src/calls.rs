@@ -32,6 +32,7 @@ pub(crate) const LOGS: &str = "logs";
 pub(crate) const ECS: &str = "ecs";
 pub(crate) const STS: &str = "sts";
 pub(crate) const AUTOSCALING: &str = "autoscaling";
+pub(crate) const ROUTE53: &str = "route53";
 
 /// Shared tally of API calls, one entry per `service:Operation`.
 #[derive(Debug, Clone, Default)]

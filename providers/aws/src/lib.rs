@@ -17,6 +17,7 @@ mod logs;
 pub mod permissions;
 mod probes;
 mod remedy;
+mod route53;
 mod text;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,9 @@ pub use crate::probes::{PermissionCheck, Verdict};
 pub use crate::remedy::{Explained, OPT_IN_REGIONS, Remedy};
 
 use crate::calls::{CallLedger, api_error};
+
+/// The region Route53's calls are signed for (the aws partition's).
+const ROUTE53_REGION: &str = "us-east-1";
 
 /// The poll interval of waits unless `DECOM_POLL_INTERVAL_MS` says otherwise.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -99,6 +103,7 @@ pub struct AwsProvider {
     ledger: CallLedger,
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
+    route53: route53::Route53,
     regional: Mutex<BTreeMap<String, RegionClients>>,
     poll_interval: Duration,
     /// The answer of the first successful GetCallerIdentity: the account behind a
@@ -181,6 +186,16 @@ impl AwsProvider {
                 .interceptor(ledger.interceptor(calls::IAM))
                 .build(),
         );
+        let route53 = route53::Route53::new(aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&config)
+                // Route53 is global: AWS signs its calls for us-east-1, whatever the
+                // region of the profile (an endpoint override would otherwise sign
+                // them for that region).
+                .region(Region::new(ROUTE53_REGION))
+                .interceptor(ledger.interceptor(calls::ROUTE53))
+                .interceptor(route53::SignedEmptyPayload)
+                .build(),
+        ));
         let poll_interval = std::env::var("DECOM_POLL_INTERVAL_MS")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -192,6 +207,7 @@ impl AwsProvider {
             ledger,
             sts,
             iam,
+            route53,
             regional: Mutex::new(BTreeMap::new()),
             poll_interval,
             identity: tokio::sync::OnceCell::new(),
@@ -250,6 +266,10 @@ impl AwsProvider {
         &self.iam
     }
 
+    pub(crate) fn route53(&self) -> &aws_sdk_route53::Client {
+        &self.route53.client
+    }
+
     /// Describes `targets[i]` for each of `indices`, all of type `ty` in `region`, in
     /// the order of `indices`: with the service's batch calls, or, when the batch
     /// fails (a throttled call, a resource gone in the meantime), with one describe
@@ -291,6 +311,8 @@ impl AwsProvider {
                 let client = self.region_clients(region).autoscaling;
                 autoscaling::describe_batch(&client, region, ty, &ids).await
             }
+            // Described one by one below: archives hold few records.
+            decom_provider::Service::Route53 => Err(unsupported_describe(&targets[indices[0]])),
         };
         match batch {
             Ok(descriptions) => {
@@ -382,6 +404,7 @@ impl Provider for AwsProvider {
                 autoscaling::execute(&self.region_clients(&target.region).autoscaling, operation)
                     .await
             }
+            decom_provider::Service::Route53 => route53::execute(&self.route53, operation).await,
         }
     }
 
@@ -416,6 +439,9 @@ impl Provider for AwsProvider {
                 decom_provider::Action::ScaleToZero | decom_provider::Action::Delete,
                 ResourceType::EcsService,
             ) => ecs::is_settled(&self.region_clients(&target.region).ecs, operation).await,
+            (decom_provider::Action::Delete, ResourceType::Route53Record) => {
+                route53::change_in_sync(&self.route53, operation).await
+            }
             _ => Ok(true),
         }
     }
@@ -506,6 +532,7 @@ impl Provider for AwsProvider {
                 autoscaling::describe(&self.region_clients(&target.region).autoscaling, target)
                     .await
             }
+            decom_provider::Service::Route53 => route53::describe(self.route53(), target).await,
         }
     }
 

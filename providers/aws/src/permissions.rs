@@ -142,6 +142,9 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("ecs:DescribeContainerInstances", Discovery),
     regional("ecs:ListTaskDefinitions", Discovery),
     regional("ecs:DescribeTaskDefinition", Discovery),
+    global("route53:ListHostedZones", Discovery),
+    global("route53:ListResourceRecordSets", Discovery),
+    global("route53:GetHostedZone", Archive),
     regional("ec2:TerminateInstances", Change),
     regional("ec2:ModifyInstanceAttribute", Change),
     regional("ec2:DeleteSecurityGroup", Change),
@@ -176,6 +179,9 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("ec2:CreateSnapshot", Change),
     regional("ec2:CreateTags", Change),
     regional("ec2:DeleteSnapshot", Change),
+    global("route53:ChangeResourceRecordSets", Change),
+    global("route53:GetChange", Change),
+    global("route53:DeleteHostedZone", Change),
 ];
 
 /// What `decom doctor` needs besides, to check the apply policy without calling its

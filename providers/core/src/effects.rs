@@ -175,7 +175,11 @@ pub fn after_removal(resource: &mut Resource, gone: impl Fn(KeyRef<'_>) -> bool)
         | Details::EcsTaskDefinition(_)
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
-        | Details::EbsSnapshot(_) => {}
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_) => {}
+        // AWS keeps a record whose load balancer is deleted: it then points at
+        // nothing (the planner deletes or blocks it first).
+        Details::Route53Record(_) => {}
     }
 }
 
@@ -203,7 +207,9 @@ fn clear_derived(details: &mut Details) {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => {}
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => {}
     }
 }
 

@@ -97,7 +97,11 @@ pub fn owner(resource: &Resource) -> Option<Owner<'_>> {
         | Details::AutoscalingGroup(_)
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
-        | Details::EbsSnapshot(_) => None,
+        | Details::EbsSnapshot(_)
+        // AWS refuses to delete a zone with records (`rules::link_blocks_deletion`)
+        // rather than deleting them with it.
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => None,
     }
 }
 

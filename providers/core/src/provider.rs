@@ -179,6 +179,13 @@ impl Operation {
                 timeout: Duration::from_secs(10 * 60),
                 typical: Duration::from_secs(30),
             }),
+            // Route53 applies a change to its servers in about a minute (GetChange
+            // INSYNC); an endpoint without GetChange counts it applied at once.
+            (Action::Delete, ResourceType::Route53Record) => Some(Wait {
+                condition: format!("deletion of {} in sync", self.target.id),
+                timeout: Duration::from_secs(5 * 60),
+                typical: Duration::from_secs(60),
+            }),
             (Action::SnapshotVolume, _) => Some(Wait {
                 condition: format!("snapshot of {} completed", self.target.id),
                 timeout: Duration::from_secs(60 * 60),
@@ -244,7 +251,8 @@ impl ErrorKind {
                 || c == "TargetGroupNotFound"
                 || c == "ListenerNotFound"
                 || c == "RuleNotFound"
-                || c == "ServiceNotActiveException" =>
+                || c == "ServiceNotActiveException"
+                || c == "NoSuchHostedZone" =>
             {
                 ErrorKind::NotFound
             }
@@ -256,7 +264,8 @@ impl ErrorKind {
             | "ClusterContainsTasksException"
             | "ClusterContainsContainerInstancesException"
             | "ScalingActivityInProgress"
-            | "VolumeInUse" => ErrorKind::Conflict,
+            | "VolumeInUse"
+            | "HostedZoneNotEmpty" => ErrorKind::Conflict,
             "OperationNotPermitted"
             | "CannotDelete"
             | "InvalidNetworkInterface.InUse"
@@ -264,7 +273,10 @@ impl ErrorKind {
             "Throttling"
             | "ThrottlingException"
             | "RequestLimitExceeded"
-            | "TooManyRequestsException" => ErrorKind::Throttled,
+            | "TooManyRequestsException"
+            // Route53: a change of the zone is still being applied (the SDK counts it
+            // as throttling too).
+            | "PriorRequestNotComplete" => ErrorKind::Throttled,
             "InternalError"
             | "InternalFailure"
             | "ServiceUnavailable"

@@ -74,6 +74,10 @@ pub fn default_bucket(service: Service, family: ActionFamily) -> TokenBucket {
         (Service::Ecs, ActionFamily::Mutating) => (20.0, 5.0),
         (Service::Autoscaling, ActionFamily::NonMutating) => (20.0, 10.0),
         (Service::Autoscaling, ActionFamily::Mutating) => (10.0, 5.0),
+        // Route53 documents five requests per second per account, all actions
+        // together ("Quotas on Route 53 API requests").
+        (Service::Route53, ActionFamily::NonMutating) => (5.0, 5.0),
+        (Service::Route53, ActionFamily::Mutating) => (5.0, 5.0),
     };
     TokenBucket {
         capacity,
@@ -109,7 +113,7 @@ impl Operation {
 pub fn throttling_code(service: Service) -> &'static str {
     match service {
         Service::Ec2 => "RequestLimitExceeded",
-        Service::Iam | Service::Autoscaling => "Throttling",
+        Service::Iam | Service::Autoscaling | Service::Route53 => "Throttling",
         Service::Elbv2 | Service::Logs | Service::Ecs => "ThrottlingException",
     }
 }
@@ -128,6 +132,7 @@ mod tests {
             Service::Iam,
             Service::Logs,
             Service::Ecs,
+            Service::Route53,
             Service::Autoscaling,
         ] {
             assert_eq!(

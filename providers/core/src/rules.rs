@@ -130,6 +130,8 @@ pub fn link_error_code(kind: &RefKind) -> &'static str {
         RefKind::ForwardsTo => "ResourceInUse",
         RefKind::ContainsRole | RefKind::AttachedPolicy => "DeleteConflict",
         RefKind::InCluster => "ClusterContainsServicesException",
+        RefKind::InZone => "HostedZoneNotEmpty",
+        RefKind::RoutesTo => "DependencyViolation",
         RefKind::HasContainerInstance => "ClusterContainsContainerInstancesException",
         RefKind::RunsTaskDefinition
         | RefKind::RegistersTasksIn
@@ -181,7 +183,9 @@ pub fn unlink(kind: &RefKind, to_id: &str) -> Option<Action> {
         | RefKind::InstanceOfGroup
         | RefKind::LaunchesFrom
         | RefKind::RegistersInstancesIn
-        | RefKind::LaunchesWith => None,
+        | RefKind::LaunchesWith
+        | RefKind::InZone
+        | RefKind::RoutesTo => None,
     }
 }
 
@@ -195,6 +199,9 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         RefKind::ContainsRole => target == ResourceType::IamRole,
         RefKind::AttachedPolicy => target == ResourceType::IamPolicy,
         RefKind::InCluster => target == ResourceType::EcsCluster,
+        // "The specified hosted zone contains non-required resource record sets":
+        // every record but the apex SOA and NS, which discovery leaves out.
+        RefKind::InZone => target == ResourceType::Route53Zone,
         // "You cannot delete an AutoScalingGroup while there are instances … in the group."
         RefKind::InstanceOfGroup => target == ResourceType::AutoscalingGroup,
         // Deleting a load balancer removes its listeners, a listener its rules; target
@@ -207,7 +214,8 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         | RefKind::UsesInstanceProfile
         | RefKind::LaunchesFrom
         | RefKind::RegistersInstancesIn
-        | RefKind::LaunchesWith => false,
+        | RefKind::LaunchesWith
+        | RefKind::RoutesTo => false,
         // AWS deletes a task definition, a role, a log group or a target group that
         // a service or a task definition still names (the service then fails to
         // start tasks): the planner orders and blocks these itself
@@ -239,7 +247,10 @@ pub fn link_breaks_referrer(kind: &RefKind) -> bool {
         | RefKind::RunsTaskDefinition
         | RefKind::RegistersTasksIn
         | RefKind::UsesRole
-        | RefKind::WritesLogsTo => true,
+        | RefKind::WritesLogsTo
+        // A record whose load balancer is deleted points at nothing: an outage.
+        | RefKind::RoutesTo => true,
+        RefKind::InZone => false,
         RefKind::UsesSecurityGroup
         | RefKind::RuleReferencesGroup { .. }
         | RefKind::AttachedToInstance
@@ -318,7 +329,9 @@ pub fn permanent_obstacle(resource: &Resource) -> Option<Obstacle> {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => None,
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => None,
     }
 }
 
@@ -428,7 +441,11 @@ pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
         | Details::LbTargetGroup(_)
         | Details::CloudwatchLogGroup(_)
         | Details::LaunchTemplate(_)
-        | Details::LaunchConfiguration(_) => {}
+        | Details::LaunchConfiguration(_)
+        // A zone's records are links (`RefKind::InZone`); a record has no state of
+        // its own that stops its deletion.
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => {}
     }
     obstacles.sort();
     obstacles
@@ -455,6 +472,8 @@ pub fn consistency_retry_budget(code: &str) -> Option<Duration> {
         // down; a volume's detachment from a terminated instance.
         "ScalingActivityInProgress" => Some(Duration::from_secs(5 * 60)),
         "VolumeInUse" => Some(Duration::from_secs(2 * 60)),
+        // A zone whose last records' deletion is still being applied.
+        "HostedZoneNotEmpty" => Some(Duration::from_secs(2 * 60)),
         _ => None,
     }
 }

@@ -43,7 +43,9 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
         | ResourceType::EcsService
         | ResourceType::AutoscalingGroup
         | ResourceType::EbsVolume
-        | ResourceType::EbsSnapshot => false,
+        | ResourceType::EbsSnapshot
+        | ResourceType::Route53Zone
+        | ResourceType::Route53Record => false,
     }
 }
 
@@ -142,7 +144,9 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         | Details::EcsCluster(_)
         | Details::EcsService(_)
         | Details::AutoscalingGroup(_)
-        | Details::EbsSnapshot(_) => Users::NotTracked,
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => Users::NotTracked,
     }
 }
 
@@ -172,7 +176,9 @@ pub fn used_outside_inventory(resource: &Resource) -> bool {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => false,
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => false,
     }
 }
 
@@ -200,7 +206,9 @@ pub fn reported_in_use(resource: &Resource) -> bool {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::EbsVolume(_)
-        | Details::EbsSnapshot(_) => false,
+        | Details::EbsSnapshot(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => false,
     }
 }
 

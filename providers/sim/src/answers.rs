@@ -52,6 +52,10 @@ pub(crate) fn not_found_code(ty: ResourceType) -> &'static str {
         ResourceType::LaunchTemplate => "InvalidLaunchTemplateId.NotFound",
         ResourceType::EbsVolume => "InvalidVolume.NotFound",
         ResourceType::EbsSnapshot => "InvalidSnapshot.NotFound",
+        ResourceType::Route53Zone => "NoSuchHostedZone",
+        // AWS answers `InvalidChangeBatch` "… it was not found"; decom's provider
+        // names it so.
+        ResourceType::Route53Record => "ResourceRecordSet.NotFound",
     }
 }
 
@@ -76,6 +80,8 @@ fn delete_api(ty: ResourceType) -> &'static str {
         ResourceType::LaunchTemplate => "ec2:DeleteLaunchTemplate",
         ResourceType::EbsVolume => "ec2:DeleteVolume",
         ResourceType::EbsSnapshot => "ec2:DeleteSnapshot",
+        ResourceType::Route53Zone => "route53:DeleteHostedZone",
+        ResourceType::Route53Record => "route53:ChangeResourceRecordSets",
     }
 }
 
@@ -101,6 +107,8 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
         ResourceType::LaunchTemplate => "ec2:DescribeLaunchTemplates",
         ResourceType::EbsVolume => "ec2:DescribeVolumes",
         ResourceType::EbsSnapshot => "ec2:DescribeSnapshots",
+        ResourceType::Route53Zone => "route53:GetHostedZone",
+        ResourceType::Route53Record => "route53:ListResourceRecordSets",
     }
 }
 

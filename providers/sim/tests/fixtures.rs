@@ -12,7 +12,8 @@ use decom_provider::{
 };
 use decom_sim::SimProvider;
 use decom_sim::build::{
-    AccountBuilder, GroupSpec, LaunchSource, ServiceSpec, TargetSpec, TaskDefinitionSpec, tags,
+    AccountBuilder, GroupSpec, LaunchSource, Routing, ServiceSpec, TargetSpec, TaskDefinitionSpec,
+    tags,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -245,7 +246,43 @@ fn ecs_story() -> Inventory {
         },
         lego(),
     );
+    // Route53, last (ids drawn before stay as they were): the blue/green weighted
+    // aliases of the cutover, both on the lego-api ALB, and billing's alias.
+    let zone = b.hosted_zone("lego.example.com", false);
+    let (alb_dns, billing_dns) = (lb_dns_name(&mut b, &alb), lb_dns_name(&mut b, &billing_alb));
+    let api = "api.lego.example.com";
+    b.alias_record(
+        &zone,
+        api,
+        &alb_dns,
+        Routing::Weighted {
+            set: "blue",
+            weight: 100,
+        },
+    );
+    b.alias_record(
+        &zone,
+        api,
+        &alb_dns,
+        Routing::Weighted {
+            set: "green",
+            weight: 0,
+        },
+    );
+    b.alias_record(
+        &zone,
+        "billing.lego.example.com",
+        &billing_dns,
+        Routing::Simple,
+    );
     b.finish()
+}
+
+fn lb_dns_name(b: &mut AccountBuilder, arn: &str) -> String {
+    match b.details_mut(ResourceType::Lb, arn) {
+        Details::Lb(lb) => lb.dns_name.clone(),
+        _ => unreachable!("a load balancer's details"),
+    }
 }
 
 /// Phase 3 of the OpenTelemetry cutover: the legacy telemetry stack behind an NLB.
@@ -335,6 +372,15 @@ fn otel_telemetry() -> Inventory {
         Some(30),
         209_715_200,
         tags(&[("Service", "otel")]),
+    );
+    // The private zone the collectors were reached by; Grafana's record stays.
+    let zone = b.hosted_zone("telemetry.internal", true);
+    let nlb_dns = lb_dns_name(&mut b, &nlb);
+    b.cname_record(&zone, "otlp.telemetry.internal", &nlb_dns);
+    b.cname_record(
+        &zone,
+        "grafana.telemetry.internal",
+        "grafana-1.ec2.internal",
     );
     b.finish()
 }
@@ -705,7 +751,9 @@ async fn otel_telemetry_is_deletable_in_dependency_order() {
     let profile = k(IamInstanceProfile, "telemetry-collector-role");
     let op = |target: &ResourceKey, action: Action| Operation::new(target.clone(), action);
 
-    let mut steps = vec![op(&nlb, Action::Delete)];
+    // The record naming the NLB first: it would point at nothing.
+    let otlp = k(Route53Record, "otlp.telemetry.internal");
+    let mut steps = vec![op(&otlp, Action::Delete), op(&nlb, Action::Delete)];
     steps.extend(nlb_enis.iter().map(|e| op(e, Action::AwaitDeletion)));
     steps.extend(of_type(LbTargetGroup).iter().map(|t| op(t, Action::Delete)));
     steps.extend(of_type(Instance).iter().map(|i| op(i, Action::Delete)));
@@ -773,10 +821,10 @@ async fn otel_telemetry_is_deletable_in_dependency_order() {
         );
     }
     // Only the kept side remains: default SG, Grafana's SG, instance and ENI, the OTel
-    // log group.
+    // log group, the private zone and Grafana's record in it.
     assert_eq!(
         left.resources.len(),
-        5,
+        7,
         "{:#?}",
         left.resources.iter().map(|r| r.key()).collect::<Vec<_>>()
     );

@@ -17,6 +17,7 @@ pub struct Sdk {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub route53: aws_sdk_route53::Client,
 }
 
 impl Sdk {
@@ -33,6 +34,7 @@ impl Sdk {
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             autoscaling: aws_sdk_autoscaling::Client::new(config),
+            route53: aws_sdk_route53::Client::new(config),
         }
     }
 }

@@ -50,10 +50,14 @@ pub enum ResourceType {
     EbsVolume,
     #[serde(rename = "aws_ebs_snapshot")]
     EbsSnapshot,
+    #[serde(rename = "aws_route53_zone")]
+    Route53Zone,
+    #[serde(rename = "aws_route53_record")]
+    Route53Record,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 19] = [
+    pub const ALL: [ResourceType; 21] = [
         ResourceType::SecurityGroup,
         ResourceType::NetworkInterface,
         ResourceType::Instance,
@@ -73,6 +77,8 @@ impl ResourceType {
         ResourceType::LaunchConfiguration,
         ResourceType::EbsVolume,
         ResourceType::EbsSnapshot,
+        ResourceType::Route53Zone,
+        ResourceType::Route53Record,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,15 +102,20 @@ impl ResourceType {
             ResourceType::LaunchConfiguration => "aws_launch_configuration",
             ResourceType::EbsVolume => "aws_ebs_volume",
             ResourceType::EbsSnapshot => "aws_ebs_snapshot",
+            ResourceType::Route53Zone => "aws_route53_zone",
+            ResourceType::Route53Record => "aws_route53_record",
         }
     }
 
-    /// IAM is global: its resources live in [`GLOBAL_REGION`] and are discovered once.
+    /// IAM and Route53 are global: their resources live in [`GLOBAL_REGION`] and are
+    /// discovered once.
     pub fn is_global(self) -> bool {
         match self {
-            ResourceType::IamRole | ResourceType::IamPolicy | ResourceType::IamInstanceProfile => {
-                true
-            }
+            ResourceType::IamRole
+            | ResourceType::IamPolicy
+            | ResourceType::IamInstanceProfile
+            | ResourceType::Route53Zone
+            | ResourceType::Route53Record => true,
             ResourceType::SecurityGroup
             | ResourceType::NetworkInterface
             | ResourceType::Instance
@@ -147,6 +158,7 @@ impl ResourceType {
             ResourceType::AutoscalingGroup | ResourceType::LaunchConfiguration => {
                 Service::Autoscaling
             }
+            ResourceType::Route53Zone | ResourceType::Route53Record => Service::Route53,
         }
     }
 }
@@ -196,6 +208,7 @@ pub enum Service {
     Logs,
     Ecs,
     Autoscaling,
+    Route53,
 }
 
 impl fmt::Display for Service {
@@ -207,6 +220,7 @@ impl fmt::Display for Service {
             Service::Logs => "logs",
             Service::Ecs => "ecs",
             Service::Autoscaling => "autoscaling",
+            Service::Route53 => "route53",
         })
     }
 }

@@ -211,6 +211,10 @@ impl Details {
             }
             ResourceType::EbsVolume => Details::EbsVolume(Deserialize::deserialize(fields)?),
             ResourceType::EbsSnapshot => Details::EbsSnapshot(Deserialize::deserialize(fields)?),
+            ResourceType::Route53Zone => Details::Route53Zone(Deserialize::deserialize(fields)?),
+            ResourceType::Route53Record => {
+                Details::Route53Record(Deserialize::deserialize(fields)?)
+            }
         })
     }
 }

@@ -248,6 +248,18 @@ impl Resource {
                 &configuration.security_groups,
                 configuration.instance_profile.as_deref(),
             ),
+            Details::Route53Zone(_) => {}
+            Details::Route53Record(record) => {
+                f(
+                    RefKind::InZone,
+                    ResourceType::Route53Zone,
+                    region,
+                    &record.zone_id,
+                );
+                if let Some(lb) = &record.load_balancer {
+                    f(RefKind::RoutesTo, ResourceType::Lb, &lb.region, &lb.arn);
+                }
+            }
             Details::EbsVolume(volume) => {
                 for attachment in &volume.attachments {
                     f(
@@ -342,6 +354,10 @@ pub enum RefKind {
     /// The launch template or configuration starts instances with the security group
     /// or the instance profile.
     LaunchesWith,
+    /// The Route53 record is in the hosted zone.
+    InZone,
+    /// The Route53 record's alias or CNAME names the load balancer's DNS name.
+    RoutesTo,
 }
 
 impl RefKind {
@@ -369,6 +385,8 @@ impl RefKind {
             RefKind::LaunchesFrom => "launches instances from",
             RefKind::RegistersInstancesIn => "registers its instances in",
             RefKind::LaunchesWith => "launches instances with",
+            RefKind::InZone => "is a record of",
+            RefKind::RoutesTo => "routes to",
         }
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::details::*;
 use super::{AutoscalingGroup, LaunchConfiguration, LaunchTemplate, Snapshot, Volume};
+use super::{HostedZone, Route53Record};
 use super::{KeyRef, ResourceKey, ResourceType};
 
 /// The tag AWS puts on the instances an Auto Scaling group launches, naming the group.
@@ -97,6 +98,10 @@ pub enum Details {
     EbsVolume(Volume),
     #[serde(rename = "aws_ebs_snapshot")]
     EbsSnapshot(Snapshot),
+    #[serde(rename = "aws_route53_zone")]
+    Route53Zone(HostedZone),
+    #[serde(rename = "aws_route53_record")]
+    Route53Record(Route53Record),
 }
 
 impl Details {
@@ -121,6 +126,8 @@ impl Details {
             Details::LaunchConfiguration(_) => ResourceType::LaunchConfiguration,
             Details::EbsVolume(_) => ResourceType::EbsVolume,
             Details::EbsSnapshot(_) => ResourceType::EbsSnapshot,
+            Details::Route53Zone(_) => ResourceType::Route53Zone,
+            Details::Route53Record(_) => ResourceType::Route53Record,
         }
     }
 }
