@@ -14,7 +14,7 @@ use decom::audit::{
 use decom::plan::Change;
 use decom::spec::{LoadOptions, SourceFile};
 use decom_provider::{Details, Inventory, NetworkInterface, ResourceKey, ResourceType, Role};
-use decom_sim::build::{AccountBuilder, TargetSpec, tags};
+use decom_sim::build::{AccountBuilder, Routing, TargetSpec, tags};
 use serde::Deserialize;
 
 use crate::util::{decom, fixtures_dir, plan_spec_on, test_now, text};
@@ -194,6 +194,27 @@ fn labelled_account() -> Inventory {
         batch(),
     );
     b.ecr_repository("scratch", &[], None, platform());
+    // Route53, last (the ids drawn before stay): the web's alias, a CNAME of the web
+    // ALB written in upper case, a CNAME to a balancer of a region not audited, and
+    // the dangling CNAME of the batch system's deleted ALB.
+    let zone = b.hosted_zone("example.com", false);
+    let dns = |b: &mut AccountBuilder, arn: &str| match b.details_mut(ResourceType::Lb, arn) {
+        Details::Lb(lb) => lb.dns_name.clone(),
+        _ => unreachable!("load balancers hold load balancers"),
+    };
+    let web_dns = dns(&mut b, &web_alb);
+    b.alias_record(&zone, "www.example.com", &web_dns, Routing::Simple);
+    b.cname_record(&zone, "app.example.com", &web_dns.to_uppercase());
+    b.cname_record(
+        &zone,
+        "partner.example.com",
+        "partner-alb-1234567890.eu-west-1.elb.amazonaws.com",
+    );
+    b.cname_record(
+        &zone,
+        "batch.example.com",
+        "legacy-batch-alb-987654321.us-east-1.elb.amazonaws.com",
+    );
     b.finish()
 }
 

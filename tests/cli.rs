@@ -20,8 +20,8 @@ fn the_readme_example_plans_without_aws() {
     assert!(stdout.trim_end().ends_with("to destroy."), "{stdout}");
     let blocked = decom(&["plan", "-example=ecs-story-5.8-blocked"], dir.path());
     assert_eq!(blocked.status.code(), Some(1));
-    assert!(text(&blocked.stderr).contains("the plan cannot be applied: 12 blocker(s)"));
-    assert!(text(&blocked.stdout).contains("Blockers (12)"));
+    assert!(text(&blocked.stderr).contains("the plan cannot be applied: 14 blocker(s)"));
+    assert!(text(&blocked.stdout).contains("Blockers (14)"));
 }
 
 #[test]
@@ -373,7 +373,7 @@ fn diff_summarizes_then_shows_the_unified_diff() {
     // service's scale to 0 and deletion (live traffic, opted in), the repositories'
     // deletions with their images.
     assert!(stdout.starts_with("9 steps added:"), "{stdout}");
-    assert!(stdout.contains("12 resolved blockers:"), "{stdout}");
+    assert!(stdout.contains("14 resolved blockers:"), "{stdout}");
     assert!(stdout.contains("--- old plan\n+++ new plan"));
     let same = decom(&["diff", "new.plan", "new.plan"], cwd);
     assert_eq!(same.status.code(), Some(0));

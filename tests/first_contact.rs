@@ -193,7 +193,7 @@ fn doctor_shows_the_missing_actions_denied_and_the_rest_allowed() {
         assert_eq!(row[3], expected, "{row:?}\n{stdout}");
     }
     assert!(
-        stdout.contains("Not checked: 36 permission(s) of apply: checking them needs `iam:SimulatePrincipalPolicy`"),
+        stdout.contains("Not checked: 39 permission(s) of apply: checking them needs `iam:SimulatePrincipalPolicy`"),
         "{stdout}"
     );
     assert!(doctor.stderr().is_empty(), "{}", doctor.stderr());

@@ -187,8 +187,18 @@ fn ecs_story_orders_every_deletion_after_what_blocks_it() {
         Some("aws_ecr_repository.lego-api-worker")
     );
     // The kept worker also holds the cluster, its task definition, its log group and
-    // the container instances its task runs on.
-    assert_eq!(plan.blockers.len(), 12, "{:#?}", plan.blockers);
+    // the container instances its task runs on: the two hosts and the Auto Scaling
+    // group's two instances.
+    assert_eq!(plan.blockers.len(), 14, "{:#?}", plan.blockers);
+    assert_eq!(
+        plan.blockers
+            .iter()
+            .filter(|b| b.ty == "aws_instance" && b.blocked_by.id.ends_with("/lego-api-worker"))
+            .count(),
+        4,
+        "{:#?}",
+        plan.blockers
+    );
     // Never the default security group, nothing of the billing service.
     assert!(
         plan.steps
@@ -400,9 +410,9 @@ fn issue_3_an_interface_outliving_its_deleted_instance_is_named_as_the_blocker()
     );
 }
 
-/// Drain first: `drain_only` scales the selected services to 0 as the plan's only
-/// steps, and the simulator ends with both services at 0 and everything else as it
-/// was.
+/// Drain first: `drain_only` scales the selected services and Auto Scaling group to
+/// 0 as the plan's only steps, and the simulator ends with both services and the group
+/// at 0, the group's instances terminated by the group, and everything else as it was.
 #[tokio::test]
 async fn ecs_story_drain_only_scales_the_services_and_deletes_nothing() {
     let (_, inventory, plan) = fixture_plan("ecs-story-5.8", "spec-drain");
@@ -415,25 +425,58 @@ async fn ecs_story_drain_only_scales_the_services_and_deletes_nothing() {
     assert_eq!(
         steps,
         [
+            ("lego-api-ecs-asg", &Action::ScaleToZero),
             ("lego-api", &Action::ScaleToZero),
-            ("lego-api-worker", &Action::ScaleToZero)
+            ("lego-api-worker", &Action::ScaleToZero),
+            ("lego-api-ecs-asg-1", &Action::AwaitDeletion),
+            ("lego-api-ecs-asg-0", &Action::AwaitDeletion),
         ]
     );
-    assert!(plan.steps.iter().all(|s| s.change == Change::Update));
+    // Nothing is deleted by a call: the group's instances are terminated by the group.
+    assert!(
+        plan.steps
+            .iter()
+            .all(|s| s.change == Change::Update || s.action == Action::AwaitDeletion)
+    );
     let sim = Arc::new(SimProvider::new(inventory.clone(), Knobs::default()));
     let report = apply_on_sim(sim.clone(), plan.clone(), &inventory, 4).await;
     assert!(report.succeeded(), "{}", report.to_markdown());
     assert_clean_history(&sim);
     let after = sim.snapshot();
-    assert_eq!(after.resources.len(), inventory.resources.len());
+    let group_instances: Vec<&str> = inventory
+        .resources
+        .iter()
+        .filter(|r| r.autoscaling_group() == Some("lego-api-ecs-asg"))
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(group_instances.len(), 2);
+    for resource in &inventory.resources {
+        let now = after.resources.iter().find(|r| r.key() == resource.key());
+        // An instance's root volume and primary interface go with it.
+        let with_instance = decom_provider::ownership::owner(resource)
+            .is_some_and(|o| group_instances.contains(&o.key.id));
+        if group_instances.contains(&resource.id.as_str()) || with_instance {
+            assert!(
+                now.is_none_or(|r| r.is_gone()),
+                "{} still runs",
+                resource.name
+            );
+        } else {
+            assert!(now.is_some(), "{} is gone", resource.name);
+        }
+    }
     for resource in &after.resources {
-        if let decom_provider::Details::EcsService(service) = &resource.details {
-            assert_eq!(
+        match &resource.details {
+            decom_provider::Details::EcsService(service) => assert_eq!(
                 (service.desired_count, service.tasks()),
                 (0, 0),
                 "{}",
                 resource.name
-            );
+            ),
+            decom_provider::Details::AutoscalingGroup(group) => {
+                assert!(!group.has_capacity(), "{}", resource.name)
+            }
+            _ => {}
         }
     }
 }

@@ -447,6 +447,7 @@ variable "service" {}
 variable "count_of" { default = 3 }
 decommission "variables" {
   absent "aws_lb" { names = var.names }
+  absent "aws_route53_record" { names = ["api.lego.example.com"] }
   absent "aws_cloudwatch_log_group" { name_prefix = "/ecs/${var.service}-" }
 }
 "#,

@@ -156,6 +156,9 @@ pub fn random_account(seed: u64) -> Inventory {
     let fleets = random_fleets(&inventory, &mut rng);
     inventory.resources.extend(fleets);
     add_loose_ends(&mut inventory, &mut rng);
+    let records = random_records(&inventory, &mut rng);
+    inventory.resources.extend(records);
+    decom_provider::resolve_record_targets(&mut inventory.resources);
     inventory.normalize();
     inventory
 }
@@ -273,6 +276,71 @@ fn add_loose_ends(inventory: &mut Inventory, rng: &mut StdRng) {
         });
     }
     inventory.resources.extend(added);
+}
+
+/// A hosted zone with, per load balancer, maybe a weighted pair of aliases naming it
+/// (blue above weight 0, green at 0 or above), maybe a CNAME of it in upper case;
+/// and a CNAME naming something else.
+fn random_records(inventory: &Inventory, rng: &mut StdRng) -> Vec<Resource> {
+    let zone = "ZPROPERTY0000000000";
+    let global = |id: String, name: &str, details| Resource {
+        id,
+        name: name.to_string(),
+        region: decom_provider::GLOBAL_REGION.to_string(),
+        tags: BTreeMap::new(),
+        details,
+    };
+    let record = |name: &str, ty: &str, set: Option<(&str, i64)>| decom_provider::Route53Record {
+        zone_id: zone.into(),
+        record_name: format!("{name}."),
+        record_type: ty.into(),
+        set_identifier: set.map(|(s, _)| s.to_string()),
+        weight: set.map(|(_, w)| w),
+        ..Default::default()
+    };
+    let mut out = vec![global(
+        zone.into(),
+        "example.com",
+        Details::Route53Zone(decom_provider::HostedZone {
+            domain: "example.com.".into(),
+            ..Default::default()
+        }),
+    )];
+    let push = |out: &mut Vec<Resource>, r: decom_provider::Route53Record| {
+        let id = decom_provider::record_id(
+            zone,
+            &r.record_name,
+            &r.record_type,
+            r.set_identifier.as_deref(),
+        );
+        let name = r.record_name.trim_end_matches('.').to_string();
+        out.push(global(id, &name, Details::Route53Record(r)));
+    };
+    for resource in &inventory.resources {
+        let Details::Lb(lb) = &resource.details else {
+            continue;
+        };
+        let name = format!("{}.example.com", resource.name);
+        if rng.random_bool(0.6) {
+            for (set, weight) in [("blue", 100), ("green", 100 * rng.random_range(0..=1))] {
+                let mut r = record(&name, "A", Some((set, weight)));
+                r.alias = Some(decom_provider::AliasTarget {
+                    dns_name: format!("dualstack.{}.", lb.dns_name),
+                    ..Default::default()
+                });
+                push(&mut out, r);
+            }
+        }
+        if rng.random_bool(0.3) {
+            let mut r = record(&format!("www.{name}"), "CNAME", None);
+            r.values = vec![lb.dns_name.to_uppercase()];
+            push(&mut out, r);
+        }
+    }
+    let mut docs = record("docs.example.com", "CNAME", None);
+    docs.values = vec!["docs.example.org".into()];
+    push(&mut out, docs);
+    out
 }
 
 /// An ECS cluster on the stack's instances; a service behind its blue target group
@@ -579,7 +647,10 @@ pub fn random_selection(inventory: &Inventory, seed: u64) -> Selection {
         let by_tag = resource
             .tags
             .get("Service")
-            .is_some_and(|s| services.contains(s));
+            .is_some_and(|s| services.contains(s))
+            // Records carry no tags: a stack's are selected by name, as a spec does.
+            || (resource.ty() == ResourceType::Route53Record
+                && services.iter().any(|s| resource.name.contains(s.as_str())));
         if by_tag || rng.random_bool(0.03) {
             selection
                 .targets
@@ -601,6 +672,7 @@ fn random_options(seed: u64) -> PlanOptions {
             snapshot_volumes_first: rng.random_bool(0.5),
             force_delete_autoscaling_groups: rng.random_bool(0.3),
             delete_images: rng.random_bool(0.5),
+            move_dns_traffic: rng.random_bool(0.5),
         },
         orphans: [
             OrphanPolicy::Report,
@@ -624,6 +696,8 @@ struct Exercised {
     service_steps: usize,
     /// Alarms and ECR repositories deleted by applied plans.
     loose_ends: usize,
+    /// Steps on Route53 records of applied plans.
+    record_steps: usize,
 }
 
 fn check(seed: u64) -> Exercised {
@@ -676,6 +750,11 @@ fn check(seed: u64) -> Exercised {
                         && s.ty == ResourceType::AutoscalingGroup
                 })
                 .count();
+            exercised.record_steps = plan
+                .steps
+                .iter()
+                .filter(|s| s.ty == ResourceType::Route53Record)
+                .count();
             exercised.service_steps = plan
                 .steps
                 .iter()
@@ -721,6 +800,7 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
         totals.1.groups += one.groups;
         totals.1.service_steps += one.service_steps;
         totals.1.loose_ends += one.loose_ends;
+        totals.1.record_steps += one.record_steps;
         Ok(())
     });
     if let Err(failure) = result {
@@ -728,8 +808,8 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
     }
     let (cases, t) = *totals.lock().expect("totals");
     println!(
-        "property test: {cases} random account x spec cases: {} applied on the strict simulator ({} steps, {} on ECS services, {} opted-in changes to kept resources, {} Auto Scaling groups scaled to 0 and deleted, 0 unplanned changes to kept resources, 0 dependency errors), {} not applyable and refused with 0 calls",
-        t.applied, t.steps, t.service_steps, t.kept_changes, t.groups, t.refused
+        "property test: {cases} random account x spec cases: {} applied on the strict simulator ({} steps, {} on ECS services, {} on Route53 records, {} opted-in changes to kept resources, {} Auto Scaling groups scaled to 0 and deleted, 0 unplanned changes to kept resources, 0 dependency errors), {} not applyable and refused with 0 calls",
+        t.applied, t.steps, t.service_steps, t.record_steps, t.kept_changes, t.groups, t.refused
     );
     println!(
         "  of which {} deleted alarms and ECR repositories",
@@ -737,6 +817,7 @@ fn random_accounts_and_specs_plan_and_apply_safely() {
     );
     assert!(t.groups > 0, "no case deleted an Auto Scaling group");
     assert!(t.loose_ends > 0, "no case deleted an alarm or a repository");
+    assert!(t.record_steps > 0, "no case deleted a Route53 record");
     assert_eq!(t.applied + t.refused, cases);
     assert!(
         t.applied > cases / 10,

@@ -21,6 +21,7 @@ const SECONDS_PER_DAY: i64 = 86_400;
 
 pub(super) struct Context<'a> {
     pub index: &'a InventoryIndex<'a>,
+    pub balancers: super::dangling::Balancers,
     pub now: jiff::Timestamp,
     pub unused_days: u32,
 }
@@ -78,14 +79,18 @@ pub(super) fn find_all(cx: &Context<'_>) -> Vec<Finding> {
             | Details::LbListenerRule(_)
             | Details::EcsTaskDefinition(_)
             | Details::AutoscalingGroup(_)
-            | Details::EbsSnapshot(_) => None,
+            | Details::EbsSnapshot(_)
+            | Details::Route53Zone(_) => None,
+            Details::Route53Record(record) => {
+                super::dangling::dangling_record(&cx.balancers, resource, record)
+            }
         };
         findings.extend(found);
     }
     findings
 }
 
-fn finding(
+pub(super) fn finding(
     resource: &Resource,
     kind: FindingKind,
     why: String,
@@ -515,6 +520,7 @@ mod tests {
         let index = InventoryIndex::new(&inventory);
         let cx = Context {
             index: &index,
+            balancers: super::super::dangling::Balancers::of(&inventory),
             now: now(),
             unused_days: 90,
         };

@@ -7,6 +7,7 @@
 
 mod checks;
 mod cost;
+mod dangling;
 mod emit;
 mod ignore;
 mod render;
@@ -130,10 +131,13 @@ pub enum FindingKind {
     /// An ECR repository none of whose images was pulled for the configured number
     /// of days (`lastRecordedPullTime`).
     EcrRepositoryUnpulled,
+    /// A Route53 record whose alias or CNAME names a load balancer DNS name that no
+    /// load balancer of the account has: it points at nothing.
+    Route53RecordDangling,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 17] = [
+    pub const ALL: [FindingKind; 18] = [
         FindingKind::UnusedSecurityGroup,
         FindingKind::UnusedTargetGroup,
         FindingKind::LoadBalancerWithoutListeners,
@@ -151,6 +155,7 @@ impl FindingKind {
         FindingKind::AlarmWithoutTarget,
         FindingKind::EcrRepositoryEmpty,
         FindingKind::EcrRepositoryUnpulled,
+        FindingKind::Route53RecordDangling,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -172,6 +177,7 @@ impl FindingKind {
             FindingKind::AlarmWithoutTarget => "alarm_without_target",
             FindingKind::EcrRepositoryEmpty => "ecr_repository_empty",
             FindingKind::EcrRepositoryUnpulled => "ecr_repository_unpulled",
+            FindingKind::Route53RecordDangling => "route53_record_dangling",
         }
     }
 
@@ -199,6 +205,7 @@ impl FindingKind {
             FindingKind::EcrRepositoryEmpty | FindingKind::EcrRepositoryUnpulled => {
                 ResourceType::EcrRepository
             }
+            FindingKind::Route53RecordDangling => ResourceType::Route53Record,
         }
     }
 
@@ -230,6 +237,7 @@ impl FindingKind {
             FindingKind::EcrRepositoryEmpty | FindingKind::EcrRepositoryUnpulled => {
                 &[EcrRepository]
             }
+            FindingKind::Route53RecordDangling => &[Route53Record, Lb],
         }
     }
 }
@@ -365,6 +373,7 @@ pub fn audit(inventory: &Inventory, options: &AuditOptions) -> AuditReport {
     let index = InventoryIndex::new(inventory);
     let context = checks::Context {
         index: &index,
+        balancers: dangling::Balancers::of(inventory),
         now: options.now,
         unused_days: options.unused_days,
     };

@@ -150,6 +150,8 @@ fn noun(ty: ResourceType) -> &'static str {
         ResourceType::CloudwatchMetricAlarm => "metric alarm",
         ResourceType::CloudwatchCompositeAlarm => "composite alarm",
         ResourceType::EcrRepository => "ECR repository",
+        ResourceType::Route53Zone => "hosted zone",
+        ResourceType::Route53Record => "record",
     }
 }
 

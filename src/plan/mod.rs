@@ -6,6 +6,7 @@ mod addresses;
 mod assemble;
 mod break_cycles;
 mod builder;
+mod dns_rules;
 mod expand_owned;
 mod find_orphans;
 mod model;

@@ -22,12 +22,12 @@ impl Builder<'_, '_> {
             if let Some(op) = self.removal_op(id) {
                 self.order_with_owner(id, op);
                 self.order_after_users(id, op);
-                self.order_after_holders(id, op);
                 self.order_after_cluster_services(id, op);
                 self.order_after_breaking_referrers(id, op);
                 self.block_instance_of_kept_group(id, op);
                 self.snapshot_volume_first(id, op);
                 self.block_live_traffic(id, op);
+                self.block_moved_dns_traffic(id, op);
             }
         }
     }
@@ -80,10 +80,13 @@ impl Builder<'_, '_> {
         self.steps[op as usize].is_some().then_some(op)
     }
 
-    /// A launch template or configuration goes after the groups launching from it, a
-    /// security group or instance profile after the templates launching with it, a
-    /// target group after the groups registering in it; a referrer the plan keeps is
-    /// a blocker (it could no longer scale or launch).
+    /// What AWS lets go although its referrer then breaks (`rules::link_breaks_referrer`)
+    /// goes after the referrers the plan removes; a referrer the plan keeps is a
+    /// blocker: a launch template or configuration after the groups launching from it,
+    /// a security group or instance profile after the templates launching with it, a
+    /// target group after the groups registering in it (they could no longer scale or
+    /// launch); a service's or task definition's task definition, role, target group
+    /// or log group after them ([`Self::order_after_task_holder`]).
     fn order_after_breaking_referrers(&mut self, id: ResourceId, op: OpId) {
         let index = self.index;
         let referrers: Vec<(ResourceId, decom_provider::RefKind)> = index
@@ -93,6 +96,13 @@ impl Builder<'_, '_> {
             .map(|r| (r.from, r.kind.clone()))
             .collect();
         for (by, kind) in referrers {
+            if matches!(
+                index.key_ref(by).ty,
+                ResourceType::EcsService | ResourceType::EcsTaskDefinition
+            ) {
+                self.order_after_task_holder(id, op, by, kind);
+                continue;
+            }
             if let Some(by_removal) = self.removal_op(by) {
                 self.add_edge(by_removal, op);
                 continue;
@@ -107,13 +117,18 @@ impl Builder<'_, '_> {
                 key,
                 self.resource_ref(index.key_ref(by)),
                 format!(
-                    "{status} {} {} {}: AWS deletes it, but the {} could no longer launch instances",
+                    "{status} {} {} {}: AWS deletes it, but {}",
                     self.label(by),
                     kind.verb(),
                     self.label(id),
                     match index.key_ref(by).ty {
-                        ResourceType::AutoscalingGroup => "group",
-                        _ => "template",
+                        ResourceType::AutoscalingGroup => {
+                            "the group could no longer launch instances"
+                        }
+                        ResourceType::Route53Record => {
+                            "the record would point at nothing: an outage"
+                        }
+                        _ => "the template could no longer launch instances",
                     }
                 ),
                 vec![self.label(by), self.label(id)],
@@ -249,92 +264,109 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// What breaks its holders when it goes (`usage::holder_breaks`: a service's task
-    /// definition, role and target groups, a task definition's roles and log groups)
-    /// goes after the holders the plan removes. A holder the plan keeps is a blocker:
-    /// a service directly, a task definition when it is registered (ACTIVE) or a
-    /// service the plan keeps runs it, named with that service.
-    fn order_after_holders(&mut self, id: ResourceId, op: OpId) {
+    /// A task definition, role, target group or log group a service or task definition
+    /// (`holder`) names goes after the holder when the plan removes it. A holder the
+    /// plan keeps is a blocker: a service directly, a task definition when it is
+    /// registered (ACTIVE) or a service the plan keeps runs it, named with that
+    /// service.
+    fn order_after_task_holder(
+        &mut self,
+        id: ResourceId,
+        op: OpId,
+        holder: ResourceId,
+        kind: RefKind,
+    ) {
         let index = self.index;
         if !matches!(self.action(op), Action::Delete | Action::DeleteWithImages) {
             return;
         }
-        let holders: Vec<(ResourceId, RefKind)> = index
-            .referrers_by_id(id)
-            .iter()
-            .filter(|r| r.from != id && usage::holder_breaks(&r.kind))
-            .map(|r| (r.from, r.kind.clone()))
-            .collect();
         let key = index.key_ref(id);
-        for (holder, kind) in holders {
-            let holder_removal = self.removal_op(holder);
-            if let Some(holder_removal) = holder_removal {
-                self.add_edge(holder_removal, op);
-            }
-            let mut path = vec![self.label(holder), self.label(id)];
-            let mut culprit = holder;
-            // A task definition breaks the services that run it, removed or not.
-            if let Details::EcsTaskDefinition(td) = &index.resource(holder).details {
-                let runner = index
-                    .referrers_by_id(holder)
-                    .iter()
-                    .filter(|r| r.kind == RefKind::RunsTaskDefinition)
-                    .map(|r| r.from)
-                    .find(|&service| !self.removed(service));
-                match runner {
-                    Some(service) => {
-                        path.insert(0, self.label(service));
-                        culprit = service;
-                    }
-                    None if holder_removal.is_some() => continue,
-                    // Nothing can start a deregistered revision.
-                    None if !td.is_active() => continue,
-                    None => {}
-                }
-            } else if holder_removal.is_some() {
-                continue;
-            }
-            let status = if self.is_kept(culprit) {
-                "kept"
-            } else {
-                "unselected"
-            };
-            let how = if culprit == holder {
-                format!("{} {}", kind.verb(), self.label(id))
-            } else {
-                format!(
-                    "runs {}, which {} {}",
-                    self.label(holder),
-                    kind.verb(),
-                    self.label(id)
-                )
-            };
-            self.block(
-                key,
-                self.resource_ref(index.key_ref(culprit)),
-                format!(
-                    "{status} {} {how}: it would fail to start tasks once {} is deleted",
-                    self.label(culprit),
-                    self.label(id)
-                ),
-                path,
-                format!(
-                    "add {} to an `absent` block, or keep {}",
-                    self.label(culprit),
-                    self.label(id)
-                ),
-            );
+        let holder_removal = self.removal_op(holder);
+        if let Some(holder_removal) = holder_removal {
+            self.add_edge(holder_removal, op);
         }
+        let mut path = vec![self.label(holder), self.label(id)];
+        let mut culprit = holder;
+        // A task definition breaks the services that run it, removed or not.
+        if let Details::EcsTaskDefinition(td) = &index.resource(holder).details {
+            let runner = index
+                .referrers_by_id(holder)
+                .iter()
+                .filter(|r| r.kind == RefKind::RunsTaskDefinition)
+                .map(|r| r.from)
+                .find(|&service| !self.removed(service));
+            match runner {
+                Some(service) => {
+                    path.insert(0, self.label(service));
+                    culprit = service;
+                }
+                None if holder_removal.is_some() => return,
+                // Nothing can start a deregistered revision.
+                None if !td.is_active() => return,
+                None => {}
+            }
+        } else if holder_removal.is_some() {
+            return;
+        }
+        let status = if self.is_kept(culprit) {
+            "kept"
+        } else {
+            "unselected"
+        };
+        let how = if culprit == holder {
+            format!("{} {}", kind.verb(), self.label(id))
+        } else {
+            format!(
+                "runs {}, which {} {}",
+                self.label(holder),
+                kind.verb(),
+                self.label(id)
+            )
+        };
+        self.block(
+            key,
+            self.resource_ref(index.key_ref(culprit)),
+            format!(
+                "{status} {} {how}: it would fail to start tasks once {} is deleted",
+                self.label(culprit),
+                self.label(id)
+            ),
+            path,
+            format!(
+                "add {} to an `absent` block, or keep {}",
+                self.label(culprit),
+                self.label(id)
+            ),
+        );
     }
 
     /// A container instance terminates after the services of its cluster that run
     /// their tasks on instances (not on Fargate): their tasks would be started again
     /// elsewhere in the cluster, or nowhere. A kept one that runs tasks is a blocker.
+    /// An instance of an Auto Scaling group is terminated by the group's step that
+    /// scales it to 0 (or force-deletes it): that step waits for the services.
     fn order_after_cluster_services(&mut self, id: ResourceId, op: OpId) {
         let index = self.index;
-        if index.key_ref(id).ty != ResourceType::Instance || *self.action(op) != Action::Delete {
+        let resource = index.resource(id);
+        if resource.ty() != ResourceType::Instance {
             return;
         }
+        let op = match self.action(op) {
+            Action::Delete => op,
+            Action::AwaitDeletion => {
+                let terminating = resource
+                    .autoscaling_group()
+                    .and_then(|group| {
+                        index.find(ResourceType::AutoscalingGroup, &resource.region, group)
+                    })
+                    .and_then(|group| self.terminating_step(group));
+                let Some(terminating) = terminating else {
+                    return;
+                };
+                terminating
+            }
+            _ => return,
+        };
         let clusters: Vec<ResourceId> = index
             .referrers_by_id(id)
             .iter()

@@ -152,6 +152,19 @@ impl Builder<'_, '_> {
                     format!("{add_hint}, or keep the cluster"),
                 );
             }
+            RefKind::InZone => {
+                self.block(
+                    key,
+                    self.resource_ref(by_key),
+                    format!(
+                        "{status} {} is a record of zone {} ({code}): AWS deletes a zone only once its records but SOA and NS are gone",
+                        self.label(by),
+                        self.label(id)
+                    ),
+                    vec![self.label(by), self.label(id)],
+                    format!("{add_hint}, or keep the zone"),
+                );
+            }
             RefKind::InstanceOfGroup => {
                 self.block(
                     key,
@@ -193,7 +206,8 @@ impl Builder<'_, '_> {
             | RefKind::RunsTaskDefinition
             | RefKind::RegistersTasksIn
             | RefKind::UsesRole
-            | RefKind::WritesLogsTo) => {
+            | RefKind::WritesLogsTo
+            | RefKind::RoutesTo) => {
                 self.block(
                     key,
                     self.resource_ref(by_key),

@@ -99,7 +99,9 @@ impl Builder<'_, '_> {
             // A composite alarm goes before the alarms its rule names.
             | RefKind::NamesAlarm
             | RefKind::Watches
-            | RefKind::UsesImageFrom => self.add_edge(by_removal, op),
+            | RefKind::UsesImageFrom
+            | RefKind::InZone
+            | RefKind::RoutesTo => self.add_edge(by_removal, op),
         }
     }
 

@@ -1,11 +1,11 @@
 //! Pass 1 of `build_plan`: the resources the spec selected become removals, less
 //! those AWS never deletes (`rules::permanent_obstacle`) and those already gone.
-//! With `drain_only`, the selected ECS services are scaled to 0 instead, and
-//! nothing is removed.
+//! With `drain_only`, the selected ECS services and Auto Scaling groups are scaled
+//! to 0 instead, and nothing is removed.
 
 use std::borrow::Cow;
 
-use decom_provider::{Action, Details, ResourceType, rules::permanent_obstacle};
+use decom_provider::{Action, Details, RefKind, ResourceType, rules::permanent_obstacle};
 
 use super::builder::Builder;
 use super::model::ActionReason;
@@ -53,13 +53,15 @@ impl Builder<'_, '_> {
         }
         if left_alone > 0 {
             self.warnings.push(format!(
-                "drain_only: {left_alone} selected resource(s) other than ECS services are left as they are"
+                "drain_only: {left_alone} selected resource(s) other than ECS services and Auto Scaling groups are left as they are"
             ));
         }
     }
 
-    /// A selected service that runs or wants tasks is scaled to 0 (a drained or
-    /// daemon service needs nothing). False for a resource that is not a service.
+    /// A selected service that runs or wants tasks, or a group that may still launch
+    /// instances, is scaled to 0 (a drained or daemon service, a group at 0, needs
+    /// nothing); the group's instances are awaited, as when it is deleted. False for
+    /// a resource that is neither.
     fn drain(&mut self, id: decom_provider::ResourceId, reason: &str) -> bool {
         let resource = self.index.resource(id);
         match &resource.details {
@@ -76,6 +78,39 @@ impl Builder<'_, '_> {
                 true
             }
             Details::EcsService(_) => true,
+            // A group scaled to 0 terminates its instances: they are awaited, as when
+            // the group is deleted.
+            Details::AutoscalingGroup(group) => {
+                if group.has_capacity() {
+                    let op = self.intern(id, Action::ScaleToZero);
+                    self.add_step(
+                        op,
+                        format!("{reason} (drain_only: scaled to 0, not deleted)"),
+                        ActionReason::Selected,
+                        false,
+                    );
+                    let index = self.index;
+                    let instances = index
+                        .referrers_by_id(id)
+                        .iter()
+                        .filter(|r| r.kind == RefKind::InstanceOfGroup)
+                        .map(|r| r.from);
+                    for instance in instances {
+                        let awaited = self.intern(instance, Action::AwaitDeletion);
+                        let group = self.label(id);
+                        self.add_step(
+                            awaited,
+                            format!(
+                                "launched by {group}: the group terminates it when scaled to 0; decom waits until it is gone"
+                            ),
+                            ActionReason::Owned,
+                            false,
+                        );
+                        self.add_edge(op, awaited);
+                    }
+                }
+                true
+            }
             _ => false,
         }
     }

@@ -42,7 +42,7 @@ const UNNARROWED_HINT: &str = "narrow it with `ids`, `names`, `name_prefix`, `na
 const CONFLICT_HINT: &str =
     "`keep` wins, so this entry deletes nothing; remove it from one of the two blocks";
 
-const ALLOW_ATTRIBUTES: [&str; 8] = [
+const ALLOW_ATTRIBUTES: [&str; 9] = [
     "revoke_kept_rules",
     "detach_from_kept",
     "disable_deletion_protection",
@@ -51,6 +51,7 @@ const ALLOW_ATTRIBUTES: [&str; 8] = [
     "snapshot_volumes_first",
     "force_delete_autoscaling_groups",
     "delete_images",
+    "move_dns_traffic",
 ];
 
 /// Where a selector's `ids`/`names` were written, for the keep/absent conflict check.
@@ -263,6 +264,7 @@ impl Loader {
             snapshot_volumes_first: flag("snapshot_volumes_first"),
             force_delete_autoscaling_groups: flag("force_delete_autoscaling_groups"),
             delete_images: flag("delete_images"),
+            move_dns_traffic: flag("move_dns_traffic"),
         };
         ok.then_some(allow)
     }

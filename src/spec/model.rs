@@ -147,6 +147,9 @@ pub struct Allow {
     /// Delete ECR repositories that still hold images (DeleteRepository with
     /// `force`), the image list archived first.
     pub delete_images: bool,
+    /// Delete the last weighted record above weight 0 of a set, or the primary of a
+    /// failover pair, whose kept records would then take the traffic.
+    pub move_dns_traffic: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -34,6 +34,7 @@ pub(crate) const STS: &str = "sts";
 pub(crate) const AUTOSCALING: &str = "autoscaling";
 pub(crate) const CLOUDWATCH: &str = "cloudwatch";
 pub(crate) const ECR: &str = "ecr";
+pub(crate) const ROUTE53: &str = "route53";
 
 /// Shared tally of API calls, one entry per `service:Operation`.
 #[derive(Debug, Clone, Default)]

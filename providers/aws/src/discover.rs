@@ -99,6 +99,8 @@ pub(crate) async fn discover(
     let needs_lbs = |types: &BTreeSet<ResourceType>| {
         types.iter().any(|t| t.service() == Service::Elbv2)
             || types.contains(&ResourceType::NetworkInterface)
+            // A record names its load balancer by DNS name.
+            || types.contains(&ResourceType::Route53Record)
     };
 
     let denials = Denials::default();
@@ -132,6 +134,14 @@ pub(crate) async fn discover(
             Service::Iam,
             GLOBAL_REGION.to_string(),
             Box::pin(async move { crate::iam::discover(&client, &types, &denials, facts).await }),
+        );
+    }
+    if wants(Service::Route53) {
+        let (client, types, denials) = (provider.route53().clone(), types.clone(), denials.clone());
+        spawn(
+            Service::Route53,
+            GLOBAL_REGION.to_string(),
+            Box::pin(async move { crate::route53::discover(&client, &types, &denials).await }),
         );
     }
     for region in &regions {
@@ -236,6 +246,7 @@ pub(crate) async fn discover(
     attribute_elb_interfaces(&mut resources, &lb_arns);
     attribute_task_interfaces(&mut resources);
     resolve_launch_templates(&mut resources);
+    decom_provider::resolve_record_targets(&mut resources);
     resources.retain(|r| types.contains(&r.ty()));
 
     let mut inventory = Inventory::new(account_id, regions);

@@ -68,7 +68,7 @@ pub(crate) async fn read_facts(
                     read_repositories(&client, &region, wanted).await
                 }
                 // Its listings carry every fact (`Fact::unlisted`): nothing to read.
-                Service::Autoscaling | Service::Ecs => {
+                Service::Autoscaling | Service::Ecs | Service::Route53 => {
                     Ok(wanted.into_iter().map(|(r, _)| r).collect())
                 }
             };

@@ -19,6 +19,7 @@ mod logs;
 pub mod permissions;
 mod probes;
 mod remedy;
+mod route53;
 mod text;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,9 @@ pub use crate::probes::{PermissionCheck, Verdict};
 pub use crate::remedy::{Explained, OPT_IN_REGIONS, Remedy};
 
 use crate::calls::{CallLedger, api_error};
+
+/// The region Route53's calls are signed for (the aws partition's).
+const ROUTE53_REGION: &str = "us-east-1";
 
 /// The poll interval of waits unless `DECOM_POLL_INTERVAL_MS` says otherwise.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -103,6 +107,7 @@ pub struct AwsProvider {
     ledger: CallLedger,
     sts: aws_sdk_sts::Client,
     iam: aws_sdk_iam::Client,
+    route53: route53::Route53,
     regional: Mutex<BTreeMap<String, RegionClients>>,
     poll_interval: Duration,
     /// The answer of the first successful GetCallerIdentity: the account behind a
@@ -110,6 +115,9 @@ pub struct AwsProvider {
     /// refreshed, for the same role), so the engine's guard and discovery share it.
     identity: tokio::sync::OnceCell<CallerIdentity>,
 }
+
+/// How long resolving the credentials may take before the first call fails.
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl AwsProvider {
     /// Loads the configuration and builds the clients. Makes no API call: credentials
@@ -132,9 +140,15 @@ impl AwsProvider {
             .operation_attempt_timeout(Duration::from_secs(90))
             .operation_timeout(Duration::from_secs(5 * 60))
             .build();
+        // Resolving credentials may take a browser-less SSO token refresh or an
+        // instance metadata round trip, on a loaded machine: the SDK's 5 s is short.
+        let identity_cache = aws_config::identity::IdentityCache::lazy()
+            .load_timeout(CREDENTIALS_TIMEOUT)
+            .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry)
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .identity_cache(identity_cache);
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
@@ -176,6 +190,16 @@ impl AwsProvider {
                 .interceptor(ledger.interceptor(calls::IAM))
                 .build(),
         );
+        let route53 = route53::Route53::new(aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&config)
+                // Route53 is global: AWS signs its calls for us-east-1, whatever the
+                // region of the profile (an endpoint override would otherwise sign
+                // them for that region).
+                .region(Region::new(ROUTE53_REGION))
+                .interceptor(ledger.interceptor(calls::ROUTE53))
+                .interceptor(route53::SignedEmptyPayload)
+                .build(),
+        ));
         let poll_interval = std::env::var("DECOM_POLL_INTERVAL_MS")
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -187,6 +211,7 @@ impl AwsProvider {
             ledger,
             sts,
             iam,
+            route53,
             regional: Mutex::new(BTreeMap::new()),
             poll_interval,
             identity: tokio::sync::OnceCell::new(),
@@ -257,6 +282,10 @@ impl AwsProvider {
         &self.iam
     }
 
+    pub(crate) fn route53(&self) -> &aws_sdk_route53::Client {
+        &self.route53.client
+    }
+
     /// Describes `targets[i]` for each of `indices`, all of type `ty` in `region`, in
     /// the order of `indices`: with the service's batch calls, or, when the batch
     /// fails (a throttled call, a resource gone in the meantime), with one describe
@@ -301,6 +330,8 @@ impl AwsProvider {
                 let client = self.region_clients(region).autoscaling;
                 autoscaling::describe_batch(&client, region, ty, &ids).await
             }
+            // Described one by one below: archives hold few records.
+            decom_provider::Service::Route53 => Err(unsupported_describe(&targets[indices[0]])),
         };
         match batch {
             Ok(descriptions) => {
@@ -399,6 +430,7 @@ impl Provider for AwsProvider {
             decom_provider::Service::Ecr => {
                 ecr::execute(&self.region_clients(&target.region).ecr, operation).await
             }
+            decom_provider::Service::Route53 => route53::execute(&self.route53, operation).await,
         }
     }
 
@@ -433,6 +465,9 @@ impl Provider for AwsProvider {
                 decom_provider::Action::ScaleToZero | decom_provider::Action::Delete,
                 ResourceType::EcsService,
             ) => ecs::is_settled(&self.region_clients(&target.region).ecs, operation).await,
+            (decom_provider::Action::Delete, ResourceType::Route53Record) => {
+                route53::change_in_sync(&self.route53, operation).await
+            }
             _ => Ok(true),
         }
     }
@@ -529,6 +564,7 @@ impl Provider for AwsProvider {
             decom_provider::Service::Ecr => {
                 ecr::describe(&self.region_clients(&target.region).ecr, target).await
             }
+            decom_provider::Service::Route53 => route53::describe(self.route53(), target).await,
         }
     }
 

@@ -147,6 +147,9 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("ecr:DescribeRepositories", Discovery),
     regional("ecr:DescribeImages", Discovery),
     regional("ecr:ListTagsForResource", Discovery),
+    global("route53:ListHostedZones", Discovery),
+    global("route53:ListResourceRecordSets", Discovery),
+    global("route53:GetHostedZone", Archive),
     regional("ec2:TerminateInstances", Change),
     regional("ec2:ModifyInstanceAttribute", Change),
     regional("ec2:DeleteSecurityGroup", Change),
@@ -183,6 +186,9 @@ pub const PERMISSIONS: &[Permission] = &[
     regional("ec2:DeleteSnapshot", Change),
     regional("cloudwatch:DeleteAlarms", Change),
     regional("ecr:DeleteRepository", Change),
+    global("route53:ChangeResourceRecordSets", Change),
+    global("route53:GetChange", Change),
+    global("route53:DeleteHostedZone", Change),
 ];
 
 /// What `decom doctor` needs besides, to check the apply policy without calling its

@@ -21,6 +21,9 @@ const PROBES_IN_FLIGHT: usize = 8;
 
 /// The name the probes give the resources that do not exist.
 const NOBODY: &str = "decom-doctor-probe";
+/// A hosted zone id no account has: Route53 answers `NoSuchHostedZone` once the
+/// permission is checked.
+const NO_ZONE: &str = "Z00000000000000000000";
 
 /// What a check found out about one permission.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,6 +272,14 @@ impl AwsProvider {
                     .describe_launch_configurations()
                     .max_records(1)
             ),
+            "route53:ListHostedZones" => call!(self.route53().list_hosted_zones().max_items(1)),
+            "route53:ListResourceRecordSets" => call!(
+                self.route53()
+                    .list_resource_record_sets()
+                    .hosted_zone_id(NO_ZONE)
+                    .max_items(1)
+            ),
+            "route53:GetHostedZone" => call!(self.route53().get_hosted_zone().id(NO_ZONE)),
             "logs:DescribeLogGroups" => call!(clients().logs.describe_log_groups().limit(1)),
             "cloudwatch:DescribeAlarms" => {
                 call!(clients().cloudwatch.describe_alarms().max_records(1))

@@ -65,6 +65,8 @@ moto_test! {
             ("iam:ListPolicyTags", 2),
             ("logs:DescribeLogGroups", 1),
             ("logs:ListTagsForResource", 4),
+            // No zone: no record to list.
+            ("route53:ListHostedZones", 1),
             ("sts:GetCallerIdentity", 1),
         ]
         .into_iter()
@@ -80,6 +82,7 @@ moto_test! {
             "started cloudwatch eu-west-1", "finished cloudwatch eu-west-1",
             "started ecr eu-west-1", "finished ecr eu-west-1",
             "started iam global", "finished iam global",
+            "started route53 global", "finished route53 global",
         ].into_iter().map(String::from).collect();
         assert_eq!(progress.events(), expected_progress);
 

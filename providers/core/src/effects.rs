@@ -181,7 +181,11 @@ pub fn after_removal(resource: &mut Resource, gone: impl Fn(KeyRef<'_>) -> bool)
         | Details::EbsSnapshot(_)
         | Details::CloudwatchMetricAlarm(_)
         | Details::CloudwatchCompositeAlarm(_)
-        | Details::EcrRepository(_) => {}
+        | Details::EcrRepository(_)
+        | Details::Route53Zone(_) => {}
+        // AWS keeps a record whose load balancer is deleted: it then points at
+        // nothing (the planner deletes or blocks it first).
+        Details::Route53Record(_) => {}
     }
 }
 
@@ -212,7 +216,9 @@ fn clear_derived(details: &mut Details) {
         | Details::EbsSnapshot(_)
         | Details::CloudwatchMetricAlarm(_)
         | Details::CloudwatchCompositeAlarm(_)
-        | Details::EcrRepository(_) => {}
+        | Details::EcrRepository(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => {}
     }
 }
 

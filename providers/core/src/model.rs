@@ -13,6 +13,7 @@ mod kind;
 mod read;
 mod references;
 mod resource;
+mod route53;
 
 pub use alarms::{CompositeAlarm, EcrImage, EcrRepository, MetricAlarm, ecr_repository_of};
 pub use autoscaling::{AutoscalingGroup, LaunchConfiguration, LaunchTemplate};
@@ -22,3 +23,7 @@ pub use key::{KeyRef, ResourceKey};
 pub use kind::{GLOBAL_REGION, ResourceType, Service, UnknownType};
 pub use references::{RefKind, Reference, is_customer_policy};
 pub use resource::{ASG_NAME_TAG, Details, Resource};
+pub use route53::{
+    AliasTarget, HostedZone, LoadBalancerTarget, Route53Record, elb_dns_region, normalize_dns_name,
+    record_id, resolve_record_targets,
+};

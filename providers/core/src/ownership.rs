@@ -100,7 +100,11 @@ pub fn owner(resource: &Resource) -> Option<Owner<'_>> {
         | Details::EbsSnapshot(_)
         | Details::CloudwatchMetricAlarm(_)
         | Details::CloudwatchCompositeAlarm(_)
-        | Details::EcrRepository(_) => None,
+        | Details::EcrRepository(_)
+        // AWS refuses to delete a zone with records (`rules::link_blocks_deletion`)
+        // rather than deleting them with it.
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => None,
     }
 }
 

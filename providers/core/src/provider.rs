@@ -184,6 +184,13 @@ impl Operation {
                 timeout: Duration::from_secs(10 * 60),
                 typical: Duration::from_secs(30),
             }),
+            // Route53 applies a change to its servers in about a minute (GetChange
+            // INSYNC); an endpoint without GetChange counts it applied at once.
+            (Action::Delete, ResourceType::Route53Record) => Some(Wait {
+                condition: format!("deletion of {} in sync", self.target.id),
+                timeout: Duration::from_secs(5 * 60),
+                typical: Duration::from_secs(60),
+            }),
             (Action::SnapshotVolume, _) => Some(Wait {
                 condition: format!("snapshot of {} completed", self.target.id),
                 timeout: Duration::from_secs(60 * 60),
@@ -249,7 +256,8 @@ impl ErrorKind {
                 || c == "TargetGroupNotFound"
                 || c == "ListenerNotFound"
                 || c == "RuleNotFound"
-                || c == "ServiceNotActiveException" =>
+                || c == "ServiceNotActiveException"
+                || c == "NoSuchHostedZone" =>
             {
                 ErrorKind::NotFound
             }
@@ -261,7 +269,8 @@ impl ErrorKind {
             | "ClusterContainsTasksException"
             | "ClusterContainsContainerInstancesException"
             | "ScalingActivityInProgress"
-            | "VolumeInUse" => ErrorKind::Conflict,
+            | "VolumeInUse"
+            | "HostedZoneNotEmpty" => ErrorKind::Conflict,
             "OperationNotPermitted"
             | "CannotDelete"
             | "InvalidNetworkInterface.InUse"
@@ -269,7 +278,10 @@ impl ErrorKind {
             "Throttling"
             | "ThrottlingException"
             | "RequestLimitExceeded"
-            | "TooManyRequestsException" => ErrorKind::Throttled,
+            | "TooManyRequestsException"
+            // Route53: a change of the zone is still being applied (the SDK counts it
+            // as throttling too).
+            | "PriorRequestNotComplete" => ErrorKind::Throttled,
             "InternalError"
             | "InternalFailure"
             | "ServiceUnavailable"

@@ -78,6 +78,10 @@ pub fn default_bucket(service: Service, family: ActionFamily) -> TokenBucket {
         (Service::Cloudwatch, ActionFamily::Mutating) => (10.0, 3.0),
         (Service::Ecr, ActionFamily::NonMutating) => (20.0, 10.0),
         (Service::Ecr, ActionFamily::Mutating) => (10.0, 5.0),
+        // Route53 documents five requests per second per account, all actions
+        // together ("Quotas on Route 53 API requests").
+        (Service::Route53, ActionFamily::NonMutating) => (5.0, 5.0),
+        (Service::Route53, ActionFamily::Mutating) => (5.0, 5.0),
     };
     TokenBucket {
         capacity,
@@ -113,7 +117,9 @@ impl Operation {
 pub fn throttling_code(service: Service) -> &'static str {
     match service {
         Service::Ec2 => "RequestLimitExceeded",
-        Service::Iam | Service::Autoscaling | Service::Cloudwatch => "Throttling",
+        Service::Iam | Service::Autoscaling | Service::Cloudwatch | Service::Route53 => {
+            "Throttling"
+        }
         Service::Elbv2 | Service::Logs | Service::Ecs | Service::Ecr => "ThrottlingException",
     }
 }
@@ -132,6 +138,7 @@ mod tests {
             Service::Iam,
             Service::Logs,
             Service::Ecs,
+            Service::Route53,
             Service::Autoscaling,
             Service::Cloudwatch,
             Service::Ecr,

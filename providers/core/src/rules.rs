@@ -135,6 +135,8 @@ pub fn link_error_code(kind: &RefKind) -> &'static str {
         RefKind::ForwardsTo => "ResourceInUse",
         RefKind::ContainsRole | RefKind::AttachedPolicy => "DeleteConflict",
         RefKind::InCluster => "ClusterContainsServicesException",
+        RefKind::InZone => "HostedZoneNotEmpty",
+        RefKind::RoutesTo => "DependencyViolation",
         RefKind::HasContainerInstance => "ClusterContainsContainerInstancesException",
         RefKind::RunsTaskDefinition
         | RefKind::RegistersTasksIn
@@ -192,7 +194,9 @@ pub fn unlink(kind: &RefKind, to_id: &str) -> Option<Action> {
         | RefKind::LaunchesWith
         | RefKind::Watches
         | RefKind::NamesAlarm
-        | RefKind::UsesImageFrom => None,
+        | RefKind::UsesImageFrom
+        | RefKind::InZone
+        | RefKind::RoutesTo => None,
     }
 }
 
@@ -206,6 +210,9 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         RefKind::ContainsRole => target == ResourceType::IamRole,
         RefKind::AttachedPolicy => target == ResourceType::IamPolicy,
         RefKind::InCluster => target == ResourceType::EcsCluster,
+        // "The specified hosted zone contains non-required resource record sets":
+        // every record but the apex SOA and NS, which discovery leaves out.
+        RefKind::InZone => target == ResourceType::Route53Zone,
         // "You cannot delete an AutoScalingGroup while there are instances … in the group."
         RefKind::InstanceOfGroup => target == ResourceType::AutoscalingGroup,
         RefKind::NamesAlarm => matches!(
@@ -213,7 +220,7 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
             ResourceType::CloudwatchMetricAlarm | ResourceType::CloudwatchCompositeAlarm
         ),
         // AWS keeps an alarm on a deleted resource (it goes to INSUFFICIENT_DATA) and
-        // deletes a repository a task definition names (`usage::holder_breaks`).
+        // deletes a repository a task definition names (`link_breaks_referrer`).
         RefKind::Watches | RefKind::UsesImageFrom => false,
         // Deleting a load balancer removes its listeners, a listener its rules; target
         // registrations and instance profile associations do not block in AWS.
@@ -225,7 +232,8 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
         | RefKind::UsesInstanceProfile
         | RefKind::LaunchesFrom
         | RefKind::RegistersInstancesIn
-        | RefKind::LaunchesWith => false,
+        | RefKind::LaunchesWith
+        | RefKind::RoutesTo => false,
         // AWS deletes a task definition, a role, a log group or a target group that
         // a service or a task definition still names (the service then fails to
         // start tasks): the planner orders and blocks these itself
@@ -242,13 +250,26 @@ pub fn link_blocks_deletion(kind: &RefKind, target: ResourceType) -> bool {
 /// Does the referrer stop working when the resource this link points at is deleted,
 /// although AWS accepts the deletion? An Auto Scaling group whose launch template,
 /// launch configuration or target group is gone cannot scale; a launch template or
-/// configuration whose security group or instance profile is gone cannot launch.
+/// configuration whose security group or instance profile is gone cannot launch; an
+/// ECS service whose task definition, role or target group is gone fails to start
+/// tasks; a task definition whose role or log group is gone starts tasks that fail.
 /// decom treats these links as if AWS enforced them: the resource goes after the
-/// referrer, and a referrer the plan keeps is a blocker. (An instance profile's
-/// instances are the older case of the same rule: `usage::Users::Profile`.)
+/// referrer, and a referrer the plan keeps is a blocker (planner pass 5,
+/// `order_after_breaking_referrers`). (An instance profile's instances are the older
+/// case of the same rule: `usage::Users::Profile`.)
 pub fn link_breaks_referrer(kind: &RefKind) -> bool {
     match kind {
-        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => true,
+        RefKind::LaunchesFrom
+        | RefKind::RegistersInstancesIn
+        | RefKind::LaunchesWith
+        | RefKind::RunsTaskDefinition
+        | RefKind::RegistersTasksIn
+        | RefKind::UsesRole
+        | RefKind::WritesLogsTo
+        | RefKind::UsesImageFrom
+        // A record whose load balancer is deleted points at nothing: an outage.
+        | RefKind::RoutesTo => true,
+        RefKind::InZone => false,
         RefKind::UsesSecurityGroup
         | RefKind::RuleReferencesGroup { .. }
         | RefKind::AttachedToInstance
@@ -265,13 +286,6 @@ pub fn link_breaks_referrer(kind: &RefKind) -> bool {
         | RefKind::InCluster
         | RefKind::Watches
         | RefKind::NamesAlarm => false,
-        // The same kind of link for ECS, ordered and blocked through
-        // `usage::holder_breaks` (the service or task definition is the holder).
-        RefKind::RunsTaskDefinition
-        | RefKind::RegistersTasksIn
-        | RefKind::UsesRole
-        | RefKind::WritesLogsTo
-        | RefKind::UsesImageFrom => false,
     }
 }
 
@@ -339,7 +353,9 @@ pub fn permanent_obstacle(resource: &Resource) -> Option<Obstacle> {
         | Details::EbsSnapshot(_)
         | Details::CloudwatchMetricAlarm(_)
         | Details::CloudwatchCompositeAlarm(_)
-        | Details::EcrRepository(_) => None,
+        | Details::EcrRepository(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => None,
     }
 }
 
@@ -456,7 +472,11 @@ pub fn intrinsic_obstacles(resource: &Resource) -> Vec<Obstacle> {
         | Details::LaunchTemplate(_)
         | Details::LaunchConfiguration(_)
         | Details::CloudwatchMetricAlarm(_)
-        | Details::CloudwatchCompositeAlarm(_) => {}
+        | Details::CloudwatchCompositeAlarm(_)
+        // A zone's records are links (`RefKind::InZone`); a record has no state of
+        // its own that stops its deletion.
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => {}
     }
     obstacles.sort();
     obstacles
@@ -483,6 +503,8 @@ pub fn consistency_retry_budget(code: &str) -> Option<Duration> {
         // down; a volume's detachment from a terminated instance.
         "ScalingActivityInProgress" => Some(Duration::from_secs(5 * 60)),
         "VolumeInUse" => Some(Duration::from_secs(2 * 60)),
+        // A zone whose last records' deletion is still being applied.
+        "HostedZoneNotEmpty" => Some(Duration::from_secs(2 * 60)),
         _ => None,
     }
 }

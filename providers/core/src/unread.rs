@@ -70,7 +70,11 @@ impl Fact {
             // them (ECS has no batch form): nothing is left to read.
             | ResourceType::EcsCluster
             | ResourceType::EcsService
-            | ResourceType::EcsTaskDefinition => &[],
+            | ResourceType::EcsTaskDefinition
+            // ListResourceRecordSets carries every field of a record; zone tags are
+            // not read (no selector of this type reads them yet).
+            | ResourceType::Route53Zone
+            | ResourceType::Route53Record => &[],
         };
         facts.iter().copied().collect()
     }

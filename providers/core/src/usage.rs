@@ -46,41 +46,9 @@ pub fn is_use(ty: ResourceType, kind: &RefKind) -> bool {
         | ResourceType::EcsService
         | ResourceType::AutoscalingGroup
         | ResourceType::EbsVolume
-        | ResourceType::EbsSnapshot => false,
-    }
-}
-
-/// Does the holder of a link of `kind` break when the resource it points at goes,
-/// although AWS lets it go? A service whose task definition, role or target group is
-/// deleted fails to start tasks; a task definition whose role or log group is deleted
-/// starts tasks that fail. The planner deletes such a resource after the holders it
-/// removes, and a holder it keeps is a blocker.
-pub fn holder_breaks(kind: &RefKind) -> bool {
-    match kind {
-        RefKind::RunsTaskDefinition
-        | RefKind::RegistersTasksIn
-        | RefKind::UsesRole
-        | RefKind::WritesLogsTo
-        | RefKind::UsesImageFrom => true,
-        RefKind::UsesSecurityGroup
-        | RefKind::RuleReferencesGroup { .. }
-        | RefKind::AttachedToInstance
-        | RefKind::ManagedBy
-        | RefKind::ListenerOf
-        | RefKind::RuleOf
-        | RefKind::ForwardsTo
-        | RefKind::RegistersTarget
-        | RefKind::UsesInstanceProfile
-        | RefKind::ContainsRole
-        | RefKind::AttachedPolicy
-        | RefKind::HasContainerInstance
-        | RefKind::InCluster
-        | RefKind::InstanceOfGroup
-        | RefKind::Watches
-        | RefKind::NamesAlarm => false,
-        // The same kind of link for Auto Scaling groups and launch templates, ordered
-        // and blocked through `rules::link_breaks_referrer`.
-        RefKind::LaunchesFrom | RefKind::RegistersInstancesIn | RefKind::LaunchesWith => false,
+        | ResourceType::EbsSnapshot
+        | ResourceType::Route53Zone
+        | ResourceType::Route53Record => false,
     }
 }
 
@@ -195,7 +163,9 @@ pub fn users(index: &InventoryIndex<'_>, id: ResourceId) -> Users {
         | Details::EbsSnapshot(_)
         // Images are pulled from outside the account's task definitions (Lambda,
         // EKS, laptops): the audit reads the pull times instead.
-        | Details::EcrRepository(_) => Users::NotTracked,
+        | Details::EcrRepository(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => Users::NotTracked,
     }
 }
 
@@ -228,7 +198,9 @@ pub fn used_outside_inventory(resource: &Resource) -> bool {
         | Details::EbsSnapshot(_)
         | Details::CloudwatchMetricAlarm(_)
         | Details::CloudwatchCompositeAlarm(_)
-        | Details::EcrRepository(_) => false,
+        | Details::EcrRepository(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => false,
     }
 }
 
@@ -259,7 +231,9 @@ pub fn reported_in_use(resource: &Resource) -> bool {
         | Details::EbsSnapshot(_)
         | Details::CloudwatchMetricAlarm(_)
         | Details::CloudwatchCompositeAlarm(_)
-        | Details::EcrRepository(_) => false,
+        | Details::EcrRepository(_)
+        | Details::Route53Zone(_)
+        | Details::Route53Record(_) => false,
     }
 }
 

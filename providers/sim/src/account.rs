@@ -4,6 +4,8 @@
 //! `decom_provider::ownership`, and the asynchronous completions (termination, ENI
 //! release, IAM propagation) from the knobs' delays.
 
+mod route53;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use decom_provider::effects::{after_removal, apply_change};
@@ -42,6 +44,8 @@ pub(crate) struct Account {
     deadlines: BTreeSet<(Instant, ResourceKey)>,
     /// IAM resources that still answer `DeleteConflict` after a recent change.
     propagating: BTreeMap<ResourceKey, Countdown>,
+    /// Hosted zones whose last record change is still `PENDING` (`route53.rs`).
+    zone_changes: BTreeMap<String, Countdown>,
     /// The delays of AWS's asynchronous completions.
     knobs: Knobs,
 }
@@ -107,6 +111,7 @@ impl Account {
             pending: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             propagating: BTreeMap::new(),
+            zone_changes: BTreeMap::new(),
             knobs,
         };
         account.regions.sort();
@@ -375,6 +380,7 @@ impl Account {
             (Action::Delete | Action::ForceDelete, ResourceType::AutoscalingGroup) => {
                 !self.contains(key)
             }
+            (Action::Delete, ResourceType::Route53Record) => self.record_change_in_sync(key, now),
             (Action::AwaitDeletion, _) => {
                 self.tick(key, now);
                 // What goes with its owner goes when the owner's deletion completes
@@ -442,6 +448,7 @@ impl Account {
         if let Some(first) = self.obstacles(key).first() {
             return Err(Refusal::from_obstacle(first));
         }
+        self.refuse_prior_change(key, now)?;
         if let Some(c) = self.propagating.get_mut(key) {
             let refused = match c {
                 Countdown::Polls(n) => {
@@ -466,6 +473,10 @@ impl Account {
             Some(Details::Instance(_)) => {
                 self.replace_in_group(key);
                 self.start_termination(key, now);
+            }
+            Some(Details::Route53Record(_)) => {
+                self.remove_with_owned(key, now);
+                self.start_zone_change(key, now);
             }
             _ => self.remove_with_owned(key, now),
         }

@@ -58,6 +58,10 @@ pub(crate) fn not_found_code(ty: ResourceType) -> &'static str {
             "ResourceNotFound"
         }
         ResourceType::EcrRepository => "RepositoryNotFoundException",
+        ResourceType::Route53Zone => "NoSuchHostedZone",
+        // AWS answers `InvalidChangeBatch` "… it was not found"; decom's provider
+        // names it so.
+        ResourceType::Route53Record => "ResourceRecordSet.NotFound",
     }
 }
 
@@ -86,6 +90,8 @@ fn delete_api(ty: ResourceType) -> &'static str {
             "cloudwatch:DeleteAlarms"
         }
         ResourceType::EcrRepository => "ecr:DeleteRepository",
+        ResourceType::Route53Zone => "route53:DeleteHostedZone",
+        ResourceType::Route53Record => "route53:ChangeResourceRecordSets",
     }
 }
 
@@ -115,6 +121,8 @@ pub(crate) fn describe_api(ty: ResourceType) -> &'static str {
             "cloudwatch:DescribeAlarms"
         }
         ResourceType::EcrRepository => "ecr:DescribeRepositories",
+        ResourceType::Route53Zone => "route53:GetHostedZone",
+        ResourceType::Route53Record => "route53:ListResourceRecordSets",
     }
 }
 

@@ -9,6 +9,7 @@ mod ec2;
 mod ecs;
 mod elbv2;
 mod iam;
+mod route53;
 
 pub use ecs::{ServiceSpec, TaskDefinitionSpec};
 
@@ -20,6 +21,7 @@ use decom_provider::{
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+pub use route53::Routing;
 use serde_json::json;
 
 /// The creation time stamped on everything built (snapshots must be deterministic).
@@ -168,6 +170,16 @@ impl AccountBuilder {
         &mut self.resources[i].details
     }
 
+    /// The global resource of type `ty` built under `id`.
+    fn global_details_mut(&mut self, ty: ResourceType, id: &str) -> &mut Details {
+        let key = ResourceKey::new(ty, GLOBAL_REGION, id);
+        let i = *self
+            .index
+            .get(&key)
+            .unwrap_or_else(|| panic!("`{key}` was not built"));
+        &mut self.resources[i].details
+    }
+
     /// A log group; returns its name, which is its id.
     pub fn log_group(
         &mut self,
@@ -254,6 +266,7 @@ impl AccountBuilder {
                 _ => {}
             }
         }
+        decom_provider::resolve_record_targets(&mut self.resources);
         // The canonical order of `Inventory::normalize`, on cached keys (normalize
         // would rebuild both keys of every comparison).
         self.resources.sort_by_cached_key(Resource::key);

@@ -172,7 +172,41 @@ pub(crate) fn listing_calls_for(
         }
         out.push(service_calls(Service::Iam, GLOBAL_REGION, &counts, calls));
     }
+    if wants_service(Service::Route53) {
+        out.push(route53_calls(&counts, found));
+    }
     out
+}
+
+/// Route53's calls (`decom_aws::route53`): the zones, 100 a page, then each zone's
+/// record sets, 300 a page, its SOA and NS included (discovery leaves them out).
+fn route53_calls(
+    counts: &BTreeMap<(&str, ResourceType), usize>,
+    found: &Inventory,
+) -> ServiceCalls {
+    let mut per_zone: BTreeMap<&str, usize> = BTreeMap::new();
+    for resource in &found.resources {
+        match &resource.details {
+            Details::Route53Zone(_) => {
+                per_zone.entry(resource.id.as_str()).or_insert(2);
+            }
+            Details::Route53Record(record) => {
+                *per_zone.entry(record.zone_id.as_str()).or_insert(2) += 1;
+            }
+            _ => {}
+        }
+    }
+    let zones = counts
+        .get(&(GLOBAL_REGION, ResourceType::Route53Zone))
+        .copied()
+        .unwrap_or(0);
+    let mut calls = BTreeMap::new();
+    calls.insert("route53:ListHostedZones", pages(zones, 100));
+    let record_pages: u64 = per_zone.values().map(|&n| pages(n, 300)).sum();
+    if record_pages > 0 {
+        calls.insert("route53:ListResourceRecordSets", record_pages);
+    }
+    service_calls(Service::Route53, GLOBAL_REGION, counts, calls)
 }
 
 /// ECS's calls (`decom_aws::ecs`): the clusters listed and described 100 at a time;

@@ -44,6 +44,9 @@ pub struct Knobs {
     /// After a detach, removal from an instance profile or inline policy deletion, IAM
     /// still answers `DeleteConflict` for the role / policy / profile until this passes.
     pub iam_propagation_delay: Delay,
+    /// ChangeResourceRecordSets: the change is `PENDING` (GetChange) until this
+    /// passes, and the zone's next change is refused `PriorRequestNotComplete`.
+    pub route53_change_delay: Delay,
     /// Multiplies every [`Delay::Time`], the latency and the poll interval: `0.001`
     /// makes a 45 s wait take 45 ms.
     pub time_scale: f64,
@@ -70,6 +73,7 @@ impl Default for Knobs {
             termination_delay: Delay::Polls(2),
             eni_release_delay: Delay::Polls(2),
             iam_propagation_delay: Delay::None,
+            route53_change_delay: Delay::None,
             time_scale: 1.0,
             poll_interval: Duration::from_millis(1),
             rate_limits: false,
@@ -92,6 +96,9 @@ impl Knobs {
             termination_delay: Delay::Time(Duration::from_secs(45)),
             eni_release_delay: Delay::Time(Duration::from_secs(90)),
             iam_propagation_delay: Delay::Time(Duration::from_secs(5)),
+            // Route53 changes sync in about a minute; no benchmark account holds
+            // records yet, so the realistic timings leave them instant.
+            route53_change_delay: Delay::None,
             time_scale: 1.0,
             poll_interval: Duration::from_secs(5),
             rate_limits: false,

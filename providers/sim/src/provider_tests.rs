@@ -559,6 +559,8 @@ async fn deleting_what_is_absent_answers_each_apis_not_found_code() {
         (ResourceType::CloudwatchMetricAlarm, "ResourceNotFound"),
         (ResourceType::CloudwatchCompositeAlarm, "ResourceNotFound"),
         (ResourceType::EcrRepository, "RepositoryNotFoundException"),
+        (ResourceType::Route53Zone, "NoSuchHostedZone"),
+        (ResourceType::Route53Record, "ResourceRecordSet.NotFound"),
     ];
     assert_eq!(expected.len(), ResourceType::ALL.len());
     for (ty, code) in expected {
@@ -646,6 +648,40 @@ async fn iam_propagation_delays_the_delete_after_a_detach() {
         assert!(e.message.contains("propagating"), "{}", e.message);
     }
     ok(&sim, delete(&s.policy)).await;
+}
+
+/// What moto does not do: a record change stays `PENDING` for a while (GetChange),
+/// and Route53 refuses the zone's next change meanwhile (`PriorRequestNotComplete`,
+/// which the engine retries); the zone goes once its records are gone.
+#[tokio::test]
+async fn a_zone_takes_one_record_change_at_a_time() {
+    let mut b = AccountBuilder::new("123456789012", REGION, 53);
+    let zone = b.hosted_zone("example.com", false);
+    let www = b.cname_record(&zone, "www.example.com", "web.example.org");
+    let api = b.cname_record(&zone, "api.example.com", "api.example.org");
+    let knobs = Knobs {
+        route53_change_delay: Delay::Polls(2),
+        ..Knobs::default()
+    };
+    let sim = SimProvider::new(b.finish(), knobs);
+    let (zone, www, api) = (
+        key(ResourceType::Route53Zone, &zone),
+        key(ResourceType::Route53Record, &www),
+        key(ResourceType::Route53Record, &api),
+    );
+    assert_eq!(
+        refused(&sim, delete(&zone)).await.code,
+        "HostedZoneNotEmpty"
+    );
+    ok(&sim, delete(&www)).await;
+    let e = refused(&sim, delete(&api)).await;
+    assert_eq!(e.code, "PriorRequestNotComplete");
+    assert_eq!(e.kind, ErrorKind::Throttled, "retried by the engine");
+    // The refusal counted as one poll of the pending change; the wait sees the rest.
+    assert!(sim.is_settled(&delete(&www)).await.expect("poll"));
+    ok(&sim, delete(&api)).await;
+    assert_eq!(settle(&sim, &delete(&api)).await, 2);
+    ok(&sim, delete(&zone)).await;
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ use decom_provider::{
 };
 use decom_sim::SimProvider;
 use decom_sim::build::{
-    AccountBuilder, GroupSpec, LaunchSource, ServiceSpec, TargetSpec, TaskDefinitionSpec, tags,
+    AccountBuilder, GroupSpec, LaunchSource, Routing, ServiceSpec, TargetSpec, TaskDefinitionSpec,
+    tags,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -168,7 +169,7 @@ fn ecs_story() -> Inventory {
     // volumes the runbook snapshots first (seed 004): the first host's data volume
     // outlives it (not deleted on termination), with an older snapshot of it.
     let template = b.launch_template("lego-api-ecs-lt", &[&app_sg], Some(&profile), lego());
-    b.autoscaling_group(
+    let group_instances = b.autoscaling_group(
         &GroupSpec {
             name: "lego-api-ecs-asg",
             source: LaunchSource::Template(&template),
@@ -184,9 +185,14 @@ fn ecs_story() -> Inventory {
     let data = b.volume(100, Some((&instances[0], "/dev/xvdf", false)), data_tags);
     b.snapshot(&data, 100, &[], lego());
     // ECS (built last, so that the ids drawn before stay as they were): the
-    // lego-api cluster on the two container instances, the Fargate service behind
-    // lego-api-blue with three revisions of its task definition, and the worker.
-    let instance_ids: Vec<&str> = instances.iter().map(String::as_str).collect();
+    // lego-api cluster on the two hosts and the group's two instances, the Fargate
+    // service behind lego-api-blue with three revisions of its task definition, and
+    // the worker.
+    let instance_ids: Vec<&str> = instances
+        .iter()
+        .chain(&group_instances)
+        .map(String::as_str)
+        .collect();
     let cluster = b.ecs_cluster("lego-api", &instance_ids, lego());
     let image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/lego-api";
     let mut api_revision = String::new();
@@ -277,7 +283,43 @@ fn ecs_story() -> Inventory {
         &[pager],
         billing(),
     );
+    // Route53, last (ids drawn before stay as they were): the blue/green weighted
+    // aliases of the cutover, both on the lego-api ALB, and billing's alias.
+    let zone = b.hosted_zone("lego.example.com", false);
+    let (alb_dns, billing_dns) = (lb_dns_name(&mut b, &alb), lb_dns_name(&mut b, &billing_alb));
+    let api = "api.lego.example.com";
+    b.alias_record(
+        &zone,
+        api,
+        &alb_dns,
+        Routing::Weighted {
+            set: "blue",
+            weight: 100,
+        },
+    );
+    b.alias_record(
+        &zone,
+        api,
+        &alb_dns,
+        Routing::Weighted {
+            set: "green",
+            weight: 0,
+        },
+    );
+    b.alias_record(
+        &zone,
+        "billing.lego.example.com",
+        &billing_dns,
+        Routing::Simple,
+    );
     b.finish()
+}
+
+fn lb_dns_name(b: &mut AccountBuilder, arn: &str) -> String {
+    match b.details_mut(ResourceType::Lb, arn) {
+        Details::Lb(lb) => lb.dns_name.clone(),
+        _ => unreachable!("a load balancer's details"),
+    }
 }
 
 /// Phase 3 of the OpenTelemetry cutover: the legacy telemetry stack behind an NLB.
@@ -367,6 +409,15 @@ fn otel_telemetry() -> Inventory {
         Some(30),
         209_715_200,
         tags(&[("Service", "otel")]),
+    );
+    // The private zone the collectors were reached by; Grafana's record stays.
+    let zone = b.hosted_zone("telemetry.internal", true);
+    let nlb_dns = lb_dns_name(&mut b, &nlb);
+    b.cname_record(&zone, "otlp.telemetry.internal", &nlb_dns);
+    b.cname_record(
+        &zone,
+        "grafana.telemetry.internal",
+        "grafana-1.ec2.internal",
     );
     b.finish()
 }
@@ -692,6 +743,17 @@ async fn ecs_story_ecs_refusals_match_aws() {
         let terminate = Operation::new(instance, Action::Delete);
         while !sim.is_settled(&terminate).await.unwrap() {}
     }
+    // The group's instances are container instances too: gone once it is at 0.
+    assert_eq!(
+        code_of(&sim, &cluster, Action::Delete).await,
+        "ClusterContainsContainerInstancesException"
+    );
+    let group = k(AutoscalingGroup, "lego-api-ecs-asg");
+    assert_eq!(code_of(&sim, &group, Action::ScaleToZero).await, "ok");
+    for name in ["lego-api-ecs-asg-0", "lego-api-ecs-asg-1"] {
+        let awaited = Operation::new(k(Instance, name), Action::AwaitDeletion);
+        while !sim.is_settled(&awaited).await.unwrap() {}
+    }
     assert_eq!(code_of(&sim, &cluster, Action::Delete).await, "ok");
 }
 
@@ -726,7 +788,9 @@ async fn otel_telemetry_is_deletable_in_dependency_order() {
     let profile = k(IamInstanceProfile, "telemetry-collector-role");
     let op = |target: &ResourceKey, action: Action| Operation::new(target.clone(), action);
 
-    let mut steps = vec![op(&nlb, Action::Delete)];
+    // The record naming the NLB first: it would point at nothing.
+    let otlp = k(Route53Record, "otlp.telemetry.internal");
+    let mut steps = vec![op(&otlp, Action::Delete), op(&nlb, Action::Delete)];
     steps.extend(nlb_enis.iter().map(|e| op(e, Action::AwaitDeletion)));
     steps.extend(of_type(LbTargetGroup).iter().map(|t| op(t, Action::Delete)));
     steps.extend(of_type(Instance).iter().map(|i| op(i, Action::Delete)));
@@ -794,10 +858,10 @@ async fn otel_telemetry_is_deletable_in_dependency_order() {
         );
     }
     // Only the kept side remains: default SG, Grafana's SG, instance and ENI, the OTel
-    // log group.
+    // log group, the private zone and Grafana's record in it.
     assert_eq!(
         left.resources.len(),
-        5,
+        7,
         "{:#?}",
         left.resources.iter().map(|r| r.key()).collect::<Vec<_>>()
     );

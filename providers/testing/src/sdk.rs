@@ -19,6 +19,7 @@ pub struct Sdk {
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub route53: aws_sdk_route53::Client,
 }
 
 impl Sdk {
@@ -37,6 +38,7 @@ impl Sdk {
             autoscaling: aws_sdk_autoscaling::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
+            route53: aws_sdk_route53::Client::new(config),
         }
     }
 }

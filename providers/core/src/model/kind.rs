@@ -56,10 +56,14 @@ pub enum ResourceType {
     CloudwatchCompositeAlarm,
     #[serde(rename = "aws_ecr_repository")]
     EcrRepository,
+    #[serde(rename = "aws_route53_zone")]
+    Route53Zone,
+    #[serde(rename = "aws_route53_record")]
+    Route53Record,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 22] = [
+    pub const ALL: [ResourceType; 24] = [
         ResourceType::SecurityGroup,
         ResourceType::NetworkInterface,
         ResourceType::Instance,
@@ -82,6 +86,8 @@ impl ResourceType {
         ResourceType::CloudwatchMetricAlarm,
         ResourceType::CloudwatchCompositeAlarm,
         ResourceType::EcrRepository,
+        ResourceType::Route53Zone,
+        ResourceType::Route53Record,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,15 +114,20 @@ impl ResourceType {
             ResourceType::CloudwatchMetricAlarm => "aws_cloudwatch_metric_alarm",
             ResourceType::CloudwatchCompositeAlarm => "aws_cloudwatch_composite_alarm",
             ResourceType::EcrRepository => "aws_ecr_repository",
+            ResourceType::Route53Zone => "aws_route53_zone",
+            ResourceType::Route53Record => "aws_route53_record",
         }
     }
 
-    /// IAM is global: its resources live in [`GLOBAL_REGION`] and are discovered once.
+    /// IAM and Route53 are global: their resources live in [`GLOBAL_REGION`] and are
+    /// discovered once.
     pub fn is_global(self) -> bool {
         match self {
-            ResourceType::IamRole | ResourceType::IamPolicy | ResourceType::IamInstanceProfile => {
-                true
-            }
+            ResourceType::IamRole
+            | ResourceType::IamPolicy
+            | ResourceType::IamInstanceProfile
+            | ResourceType::Route53Zone
+            | ResourceType::Route53Record => true,
             ResourceType::SecurityGroup
             | ResourceType::NetworkInterface
             | ResourceType::Instance
@@ -166,6 +177,7 @@ impl ResourceType {
                 Service::Cloudwatch
             }
             ResourceType::EcrRepository => Service::Ecr,
+            ResourceType::Route53Zone | ResourceType::Route53Record => Service::Route53,
         }
     }
 }
@@ -217,6 +229,7 @@ pub enum Service {
     Autoscaling,
     Cloudwatch,
     Ecr,
+    Route53,
 }
 
 impl fmt::Display for Service {
@@ -230,6 +243,7 @@ impl fmt::Display for Service {
             Service::Autoscaling => "autoscaling",
             Service::Cloudwatch => "cloudwatch",
             Service::Ecr => "ecr",
+            Service::Route53 => "route53",
         })
     }
 }

@@ -220,6 +220,10 @@ impl Details {
             ResourceType::EcrRepository => {
                 Details::EcrRepository(Deserialize::deserialize(fields)?)
             }
+            ResourceType::Route53Zone => Details::Route53Zone(Deserialize::deserialize(fields)?),
+            ResourceType::Route53Record => {
+                Details::Route53Record(Deserialize::deserialize(fields)?)
+            }
         })
     }
 }

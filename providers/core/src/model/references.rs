@@ -276,6 +276,18 @@ impl Resource {
                 }
             }
             Details::EcrRepository(_) => {}
+            Details::Route53Zone(_) => {}
+            Details::Route53Record(record) => {
+                f(
+                    RefKind::InZone,
+                    ResourceType::Route53Zone,
+                    region,
+                    &record.zone_id,
+                );
+                if let Some(lb) = &record.load_balancer {
+                    f(RefKind::RoutesTo, ResourceType::Lb, &lb.region, &lb.arn);
+                }
+            }
             Details::EbsVolume(volume) => {
                 for attachment in &volume.attachments {
                     f(
@@ -377,6 +389,10 @@ pub enum RefKind {
     NamesAlarm,
     /// The task definition's containers run an image from the ECR repository.
     UsesImageFrom,
+    /// The Route53 record is in the hosted zone.
+    InZone,
+    /// The Route53 record's alias or CNAME names the load balancer's DNS name.
+    RoutesTo,
 }
 
 impl RefKind {
@@ -407,6 +423,8 @@ impl RefKind {
             RefKind::Watches => "watches",
             RefKind::NamesAlarm => "names in its rule",
             RefKind::UsesImageFrom => "runs an image from",
+            RefKind::InZone => "is a record of",
+            RefKind::RoutesTo => "routes to",
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::details::*;
 use super::{AutoscalingGroup, LaunchConfiguration, LaunchTemplate, Snapshot, Volume};
-use super::{CompositeAlarm, EcrRepository, MetricAlarm};
+use super::{CompositeAlarm, EcrRepository, HostedZone, MetricAlarm, Route53Record};
 use super::{KeyRef, ResourceKey, ResourceType};
 
 /// The tag AWS puts on the instances an Auto Scaling group launches, naming the group.
@@ -104,6 +104,10 @@ pub enum Details {
     CloudwatchCompositeAlarm(CompositeAlarm),
     #[serde(rename = "aws_ecr_repository")]
     EcrRepository(EcrRepository),
+    #[serde(rename = "aws_route53_zone")]
+    Route53Zone(HostedZone),
+    #[serde(rename = "aws_route53_record")]
+    Route53Record(Route53Record),
 }
 
 impl Details {
@@ -131,6 +135,8 @@ impl Details {
             Details::CloudwatchMetricAlarm(_) => ResourceType::CloudwatchMetricAlarm,
             Details::CloudwatchCompositeAlarm(_) => ResourceType::CloudwatchCompositeAlarm,
             Details::EcrRepository(_) => ResourceType::EcrRepository,
+            Details::Route53Zone(_) => ResourceType::Route53Zone,
+            Details::Route53Record(_) => ResourceType::Route53Record,
         }
     }
 }

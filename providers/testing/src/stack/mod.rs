@@ -9,11 +9,13 @@
 //! The building blocks are public for tests that make resources by the hundred.
 
 mod census;
+pub mod dns;
 pub mod ecs;
 mod fleet;
 mod varieties;
 
 pub use census::{Key, census, neighbour_details};
+pub use dns::{Dns, build_dns, dns_census};
 pub use fleet::{Fleet, build_fleet, fleet_census};
 pub use varieties::{FOREIGN_ACCOUNT, Varieties, build_varied};
 
