@@ -689,6 +689,19 @@ impl Provider for Wrapped {
         }
         described
     }
+    async fn restore(
+        &self,
+        call: &decom_provider::RestoreCall,
+    ) -> Result<decom_provider::Restored, decom_provider::ProviderError> {
+        self.sim.restore(call).await
+    }
+    async fn import_log_events(
+        &self,
+        log_group: &ResourceKey,
+        events: &[serde_json::Value],
+    ) -> Result<u64, decom_provider::ProviderError> {
+        self.sim.import_log_events(log_group, events).await
+    }
     async fn export_log_events(
         &self,
         log_group: &ResourceKey,

@@ -623,6 +623,31 @@ impl Provider for AwsProvider {
             .collect()
     }
 
+    async fn restore(
+        &self,
+        call: &decom_provider::RestoreCall,
+    ) -> Result<decom_provider::Restored, ProviderError> {
+        Err(ProviderError::new(
+            "decom:restore",
+            Some(&call.target.region),
+            "UnsupportedOperation",
+            format!("cannot restore `{}` yet", call.target),
+        ))
+    }
+
+    async fn import_log_events(
+        &self,
+        log_group: &ResourceKey,
+        _events: &[serde_json::Value],
+    ) -> Result<u64, ProviderError> {
+        Err(ProviderError::new(
+            "decom:import_log_events",
+            Some(&log_group.region),
+            "UnsupportedOperation",
+            format!("cannot import events into `{log_group}` yet"),
+        ))
+    }
+
     async fn export_log_events(
         &self,
         log_group: &ResourceKey,

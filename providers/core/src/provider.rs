@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::inventory::Inventory;
 use crate::model::{ResourceKey, ResourceType, Service};
+use crate::restore::{RestoreCall, Restored};
 use crate::unread::FactRequest;
 
 /// Who the credentials belong to (STS GetCallerIdentity).
@@ -510,6 +511,22 @@ pub trait Provider: Send + Sync {
         &self,
         log_group: &ResourceKey,
         sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
+    ) -> Result<u64, ProviderError>;
+
+    /// Makes one restore call ([`crate::restore::RestoreAction`]). A dependency that
+    /// is gone (the VPC or subnet a security group, target group or load balancer was
+    /// in) is an error of kind `NotFound`; the engine fails that step and skips what
+    /// depends on it.
+    async fn restore(&self, call: &RestoreCall) -> Result<Restored, ProviderError>;
+
+    /// Puts archived events (each as [`Provider::export_log_events`] gave it) back
+    /// into a log group, in their stream and order, creating the streams; returns how
+    /// many were written. Events older than the log group's retention or than AWS
+    /// accepts (14 days before now) are left out and counted in neither.
+    async fn import_log_events(
+        &self,
+        log_group: &ResourceKey,
+        events: &[serde_json::Value],
     ) -> Result<u64, ProviderError>;
 
     /// How long to sleep between polls of a wait.
