@@ -8,6 +8,7 @@ pub mod guard;
 pub mod plan;
 pub mod planfile;
 pub mod render;
+pub mod restore;
 pub mod review;
 pub mod scope;
 pub mod select;

@@ -376,9 +376,10 @@ async fn every_deleted_resource_is_archived_with_a_manifest_and_reported() {
             .iter()
             .any(|s| s.kept && touched.contains(&s.key()))
     );
-    // One description per resource, and the index.
-    assert_eq!(manifest.lines().count(), touched.len() + 1);
+    // One description per resource, the index and the run's plan.
+    assert_eq!(manifest.lines().count(), touched.len() + 2);
     assert!(manifest.contains(&format!("  {}\n", decom::apply::INDEX)));
+    assert!(manifest.contains(&format!("  {}\n", decom::apply::PLAN)));
     assert!(
         report
             .manifest_sha256

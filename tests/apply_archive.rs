@@ -140,8 +140,8 @@ async fn log_groups_with_alike_names_are_archived_apart() {
     let manifest = std::fs::read_to_string(root.join(MANIFEST)).expect("manifest");
     assert_eq!(
         manifest.lines().count(),
-        7,
-        "six files and the index: {manifest}"
+        8,
+        "six files, the index and the plan: {manifest}"
     );
     assert!(manifest.contains(&format!("  {INDEX}\n")));
     let leftovers: Vec<_> = std::fs::read_dir(root.join("aws_cloudwatch_log_group"))

@@ -23,5 +23,6 @@ mod moto_dns;
 mod moto_ecs;
 mod moto_fleet;
 mod properties;
+mod restore;
 mod scope;
 mod snapshots;

@@ -24,6 +24,9 @@ use super::durable;
 
 pub const MANIFEST: &str = "MANIFEST.sha256";
 pub const INDEX: &str = "index.json";
+/// The plan the archive's run applies (its plan file), kept beside the descriptions
+/// so that `decom restore` knows what the run changed.
+pub const PLAN: &str = "plan.json";
 pub const INDEX_FORMAT: &str = "decom-archive-index";
 pub const INDEX_VERSION: u32 = 1;
 
@@ -194,6 +197,21 @@ impl Archive {
     /// `<type>/<name>-<hash><suffix>` (see the module documentation).
     pub fn path_for(&self, key: &ResourceKey, suffix: &str) -> PathBuf {
         self.dir.join(relative_path(key, suffix))
+    }
+
+    /// Keeps the run's plan file in the archive, once: a plan's archive belongs to
+    /// that plan alone, so an earlier run's copy is the same file.
+    pub fn record_plan(&self, plan_file_json: &str) -> Result<(), ArchiveError> {
+        let path = self.dir.join(PLAN);
+        if path.exists() {
+            return Ok(());
+        }
+        durable::write_file(&path, plan_file_json.as_bytes()).map_err(|source| {
+            ArchiveError::Write {
+                path: path.display().to_string(),
+                source,
+            }
+        })
     }
 
     /// Whether the resource's description is in the archive.

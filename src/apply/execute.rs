@@ -98,6 +98,7 @@ pub async fn execute(
     })?;
     report.resumed = earlier.runs > 0;
     let archive = Archive::open(&options.state_dir.join("archive"))?;
+    archive.record_plan(&plan_file.to_json())?;
     let found_done = in_doubt::found_done(
         plan_file,
         &earlier.in_doubt,

@@ -3,7 +3,7 @@
 
 mod archive;
 mod archiving;
-mod durable;
+pub(crate) mod durable;
 mod events;
 mod execute;
 mod in_doubt;
@@ -18,7 +18,7 @@ pub use step::StepFailure;
 
 pub use archive::{
     Archive, ArchiveError, ArchivedFiles, EventsWriter, INDEX, INDEX_FORMAT, INDEX_VERSION,
-    IndexEntry, MANIFEST,
+    IndexEntry, MANIFEST, PLAN,
 };
 pub use events::{ApplyEvent, ApplyReporter, Silent};
 pub use execute::{ApplyOptions, execute};

@@ -173,7 +173,7 @@ pub(super) async fn apply_command(args: ApplyArgs) -> Result<i32> {
 }
 
 /// Terraform's prompt: only `yes` proceeds; without a terminal, never.
-fn confirm() -> Result<bool> {
+pub(super) fn confirm() -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!(
             "refusing to apply without confirmation: stdin is not a terminal\n  hint: review the plan, then pass -auto-approve, or apply a saved plan file"

@@ -60,6 +60,9 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// Compare two plans (plan files or JSON plans): a summary, then a unified diff.
     Diff(DiffArgs),
+    /// Undo an apply from its archive: print the restore plan (what is recreated, in
+    /// dependency order, and what cannot be), then execute it after confirmation.
+    Restore(RestoreArgs),
     /// Report standing orphans: unused security groups, target groups, load
     /// balancers, instance profiles, policies, roles and log groups.
     Audit(AuditArgs),
@@ -214,6 +217,44 @@ pub struct ApplyArgs {
     #[arg(long, default_value = ".decom")]
     pub state_dir: PathBuf,
     /// With --inventory: write the simulated account after apply as a snapshot.
+    #[arg(long, value_name = "FILE", requires = "inventory")]
+    pub write_inventory: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// An apply run's directory (`.decom/<plan id>`) or its `archive/`, or a restore
+    /// plan saved with `-out`.
+    pub source: PathBuf,
+    #[command(flatten)]
+    pub source_args: SourceArgs,
+    /// Restore only this address (as the plans print it) and whatever it needs
+    /// (repeatable).
+    #[arg(long = "only", value_name = "ADDRESS")]
+    pub only: Vec<String>,
+    /// Register the archived targets in recreated target groups.
+    #[arg(long)]
+    pub register_targets: bool,
+    /// Print the restore plan as JSON (the format of a saved restore plan) and stop.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the restore plan as Markdown and stop.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Save the restore plan to FILE and stop; `decom restore FILE` executes it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Steps making calls at once (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
+    pub parallelism: usize,
+    /// Restore into this account; default: the account the archived run changed.
+    /// Any other account is refused.
+    #[arg(long, value_name = "ACCOUNT_ID", value_parser = account_id)]
+    pub account: Option<String>,
+    /// With --inventory: write the simulated account after the restore as a snapshot.
     #[arg(long, value_name = "FILE", requires = "inventory")]
     pub write_inventory: Option<PathBuf>,
 }

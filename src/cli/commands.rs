@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Command::Discover(args) => discover(args).await,
             Command::Diff(args) => diff(args),
             Command::Audit(args) => audit_command(args).await,
+            Command::Restore(args) => super::restore::restore_command(args).await,
             Command::Doctor(args) => doctor::run(args).await,
             Command::Init(args) => init::run(args).await,
             Command::Completions { shell } => {

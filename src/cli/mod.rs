@@ -11,3 +11,4 @@ mod examples;
 pub mod failure;
 mod init;
 mod progress;
+mod restore;

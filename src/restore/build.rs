@@ -1,0 +1,654 @@
+//! Builds the restore plan: from what the archived run deleted and changed, the calls
+//! that put it back, in dependency order (the reverse of deletion: policies and
+//! roles before instance profiles and attachments, security groups before their
+//! rules and the load balancers that use them, target groups before the listeners
+//! and rules that forward to them, load balancers before their listeners).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use decom_provider::{
+    Action, Details, Resource, ResourceKey, ResourceType, Restorability, RestoreAction,
+    restorability,
+};
+use serde_json::Value;
+
+use super::source::{RestoreSource, description};
+use super::{
+    EngineWork, NotRestored, RESTORE_PLAN_FORMAT, RESTORE_PLAN_VERSION, RestoreError, RestorePlan,
+    RestoreStep, StepWork,
+};
+
+/// What the user asked of the restore.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Restore only these addresses (and whatever they need); empty: everything.
+    pub only: Vec<String>,
+    /// Register the archived targets in restored target groups.
+    pub register_targets: bool,
+}
+
+/// A step before it has its place in the order.
+struct Draft {
+    target: ResourceKey,
+    address: String,
+    work: StepWork,
+    reason: String,
+    /// Indices of drafts that must be done first.
+    needs: BTreeSet<usize>,
+}
+
+struct Builder<'a> {
+    source: &'a RestoreSource,
+    addresses: BTreeMap<ResourceKey, String>,
+    drafts: Vec<Draft>,
+    /// The `Create` draft of each resource the plan recreates.
+    creates: BTreeMap<ResourceKey, usize>,
+    not_restored: Vec<NotRestored>,
+}
+
+impl Builder<'_> {
+    fn address(&self, key: &ResourceKey) -> String {
+        self.addresses
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.address())
+    }
+
+    fn push(&mut self, target: &ResourceKey, work: StepWork, reason: String) -> usize {
+        self.drafts.push(Draft {
+            target: target.clone(),
+            address: self.address(target),
+            work,
+            reason,
+            needs: BTreeSet::new(),
+        });
+        self.drafts.len() - 1
+    }
+
+    /// Makes `draft` wait for the recreation of `key`, if the plan recreates it.
+    fn after_create_of(&mut self, draft: usize, key: &ResourceKey) {
+        if let Some(&create) = self.creates.get(key)
+            && create != draft
+        {
+            self.drafts[draft].needs.insert(create);
+        }
+    }
+
+    fn not_restored(&mut self, key: &ResourceKey, reason: String, command: Option<String>) {
+        self.not_restored.push(NotRestored {
+            address: self.address(key),
+            target: key.clone(),
+            reason,
+            command,
+        });
+    }
+}
+
+/// The restore plan of `source`.
+pub fn build_restore_plan(
+    source: &RestoreSource,
+    options: &RestoreOptions,
+) -> Result<RestorePlan, RestoreError> {
+    let mut notes = Vec::new();
+    let mut addresses = BTreeMap::new();
+    let mut removed = BTreeSet::new();
+    let mut changes: Vec<(ResourceKey, Action)> = Vec::new();
+    match &source.plan_file {
+        Some(plan_file) => {
+            if source.completed.is_none() {
+                notes.push(
+                    "No journal beside the archive: every step of the archived run counts as done; what still exists is reported as present, not created again."
+                        .to_string(),
+                );
+            }
+            for step in &plan_file.plan.steps {
+                addresses
+                    .entry(step.key())
+                    .or_insert_with(|| step.address.clone());
+                let done = source
+                    .completed
+                    .as_ref()
+                    .is_none_or(|c| c.contains(&step.order));
+                if !done {
+                    continue;
+                }
+                if step.action.removes_target() {
+                    removed.insert(step.key());
+                } else {
+                    changes.push((step.key(), step.action.clone()));
+                }
+            }
+        }
+        None => {
+            notes.push(
+                "The archive does not hold the plan of its run (it was written by an older decom): every archived resource counts as deleted, and changes to kept resources cannot be told apart; what still exists is reported as present."
+                    .to_string(),
+            );
+            for entry in source.archive.entries() {
+                if entry.files.description.is_some() {
+                    removed.insert(entry.key);
+                }
+            }
+        }
+    }
+    changes.retain(|(key, _)| !removed.contains(key));
+
+    let mut b = Builder {
+        source,
+        addresses,
+        drafts: Vec::new(),
+        creates: BTreeMap::new(),
+        not_restored: Vec::new(),
+    };
+    // Every recreation first, so that each step can wait for the ones it needs.
+    let mut recreated = Vec::new();
+    for key in &removed {
+        match restorability(key.ty) {
+            Restorability::No(reason) => {
+                let command = match key.ty {
+                    ResourceType::Instance => description(source, key)?
+                        .map(|d| run_instances_command(&d)),
+                    _ => None,
+                };
+                b.not_restored(key, reason.to_string(), command);
+            }
+            Restorability::Recreate => match description(source, key)? {
+                None => b.not_restored(
+                    key,
+                    "its archive entry is missing: the run never archived it (it was gone before the run changed it)".to_string(),
+                    None,
+                ),
+                Some(description) => {
+                    let model = model_of(&description);
+                    let Some(model) = model else {
+                        b.not_restored(
+                            key,
+                            "its archived description has no readable `model`".to_string(),
+                            None,
+                        );
+                        continue;
+                    };
+                    if let Details::IamRole(role) = &model.details
+                        && role.is_service_linked()
+                    {
+                        b.not_restored(
+                            key,
+                            "a service-linked role is created by its AWS service when the service needs it".to_string(),
+                            None,
+                        );
+                        continue;
+                    }
+                    let draft = b.push(
+                        key,
+                        StepWork::Call(RestoreAction::Create { description }),
+                        "deleted by the archived run".to_string(),
+                    );
+                    b.creates.insert(key.clone(), draft);
+                    recreated.push((key.clone(), draft, model));
+                }
+            },
+        }
+    }
+    for (key, draft, model) in &recreated {
+        add_parts(&mut b, key, *draft, model, options)?;
+    }
+    let mut attachments = BTreeSet::new();
+    for (key, draft, model) in &recreated {
+        if let Details::IamRole(role) = &model.details {
+            for policy_arn in &role.attached_policies {
+                if attachments.insert((key.id.clone(), policy_arn.clone())) {
+                    let step = b.push(
+                        key,
+                        StepWork::Call(RestoreAction::AttachRolePolicy {
+                            policy_arn: policy_arn.clone(),
+                        }),
+                        "the role had this policy attached".to_string(),
+                    );
+                    b.drafts[step].needs.insert(*draft);
+                    b.after_create_of(step, &policy_key(policy_arn));
+                }
+            }
+        }
+    }
+    for (key, action) in &changes {
+        undo_change(&mut b, key, action, &mut attachments)?;
+    }
+
+    let selected = select(&b.drafts, &options.only)?;
+    let steps = order(&b.drafts, &selected);
+    let mut not_restored = b.not_restored;
+    not_restored.sort_by(|a, b| a.address.cmp(&b.address).then(a.target.cmp(&b.target)));
+    if !options.only.is_empty() {
+        not_restored.retain(|n| options.only.iter().any(|o| *o == n.address));
+    }
+    if steps.iter().any(|s| s.target.ty == ResourceType::Lb) {
+        notes.push(
+            "A recreated load balancer gets a new DNS name: records and clients that named the old one must be pointed at the new one (the report lists both names)."
+                .to_string(),
+        );
+    }
+    let plan_file = source.plan_file.as_ref();
+    Ok(RestorePlan {
+        format: RESTORE_PLAN_FORMAT.to_string(),
+        format_version: RESTORE_PLAN_VERSION,
+        archive_dir: source.archive.dir().to_path_buf(),
+        account_id: plan_file.map(|p| p.account_id.clone()),
+        applied_plan_id: plan_file.map(|p| p.id()),
+        decommission: plan_file.map(|p| p.plan.decommission.clone()),
+        regions: regions(source, &steps),
+        connection: plan_file.and_then(|p| p.connection.clone()),
+        steps,
+        not_restored,
+        notes,
+    })
+}
+
+/// The archived run's regions, else those of the archived resources.
+fn regions(source: &RestoreSource, steps: &[RestoreStep]) -> Vec<String> {
+    if let Some(plan_file) = &source.plan_file {
+        return plan_file.regions.clone();
+    }
+    let regions: BTreeSet<String> = steps
+        .iter()
+        .map(|s| s.target.region.clone())
+        .filter(|r| r != decom_provider::GLOBAL_REGION)
+        .collect();
+    regions.into_iter().collect()
+}
+
+/// The resource model in an archived description.
+pub(super) fn model_of(description: &Value) -> Option<Resource> {
+    serde_json::from_value(description.get("model")?.clone()).ok()
+}
+
+fn policy_key(arn: &str) -> ResourceKey {
+    ResourceKey::new(ResourceType::IamPolicy, decom_provider::GLOBAL_REGION, arn)
+}
+
+fn role_key(name: &str) -> ResourceKey {
+    ResourceKey::new(ResourceType::IamRole, decom_provider::GLOBAL_REGION, name)
+}
+
+/// The steps that give a recreated resource back what its `Create` leaves out, and
+/// the recreations its `Create` waits for.
+fn add_parts(
+    b: &mut Builder<'_>,
+    key: &ResourceKey,
+    create: usize,
+    model: &Resource,
+    options: &RestoreOptions,
+) -> Result<(), RestoreError> {
+    let in_region = |ty: ResourceType, id: &str| ResourceKey::new(ty, &key.region, id);
+    match &model.details {
+        Details::SecurityGroup(group) => {
+            for rule in &group.rules {
+                let step = b.push(
+                    key,
+                    StepWork::Call(RestoreAction::AuthorizeRule { rule: rule.clone() }),
+                    "a rule of the recreated group".to_string(),
+                );
+                b.drafts[step].needs.insert(create);
+                if let Some(other) = &rule.referenced_group
+                    && other.account_id.is_none()
+                {
+                    b.after_create_of(
+                        step,
+                        &in_region(ResourceType::SecurityGroup, &other.group_id),
+                    );
+                }
+            }
+        }
+        Details::IamRole(_) => {
+            if let Some(boundary) = b.drafts.get(create).and_then(|d| match &d.work {
+                StepWork::Call(RestoreAction::Create { description }) => description
+                    .get("permissions_boundary")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                _ => None,
+            }) {
+                b.after_create_of(create, &policy_key(&boundary));
+            }
+        }
+        Details::IamPolicy(policy) => {
+            for user in &policy.attached_users {
+                let step = b.push(
+                    key,
+                    StepWork::Call(RestoreAction::AttachUserPolicy { user: user.clone() }),
+                    format!("the policy was attached to user {user}"),
+                );
+                b.drafts[step].needs.insert(create);
+            }
+            for group in &policy.attached_groups {
+                let step = b.push(
+                    key,
+                    StepWork::Call(RestoreAction::AttachGroupPolicy {
+                        group: group.clone(),
+                    }),
+                    format!("the policy was attached to group {group}"),
+                );
+                b.drafts[step].needs.insert(create);
+            }
+        }
+        Details::IamInstanceProfile(profile) => {
+            for role in &profile.roles {
+                let step = b.push(
+                    key,
+                    StepWork::Call(RestoreAction::AddRoleToProfile { role: role.clone() }),
+                    "the profile held this role".to_string(),
+                );
+                b.drafts[step].needs.insert(create);
+                b.after_create_of(step, &role_key(role));
+            }
+        }
+        Details::LbTargetGroup(group) => {
+            if options.register_targets && !group.targets.is_empty() {
+                let step = b.push(
+                    key,
+                    StepWork::Call(RestoreAction::RegisterTargets {
+                        targets: group.targets.clone(),
+                    }),
+                    "--register-targets: the archived targets".to_string(),
+                );
+                b.drafts[step].needs.insert(create);
+            }
+        }
+        Details::Lb(lb) => {
+            for group in &lb.security_groups {
+                b.after_create_of(create, &in_region(ResourceType::SecurityGroup, group));
+            }
+        }
+        Details::LbListener(listener) => {
+            b.after_create_of(
+                create,
+                &in_region(ResourceType::Lb, &listener.load_balancer),
+            );
+            for target_group in forwarded(b, create, &listener.forward_target_groups) {
+                b.after_create_of(
+                    create,
+                    &in_region(ResourceType::LbTargetGroup, &target_group),
+                );
+            }
+        }
+        Details::LbListenerRule(rule) => {
+            b.after_create_of(create, &in_region(ResourceType::LbListener, &rule.listener));
+            for target_group in forwarded(b, create, &rule.forward_target_groups) {
+                b.after_create_of(
+                    create,
+                    &in_region(ResourceType::LbTargetGroup, &target_group),
+                );
+            }
+        }
+        Details::CloudwatchLogGroup(_) => {
+            if let Some(file) = b.source.archive.files(key).and_then(|f| f.events) {
+                let step = b.push(
+                    key,
+                    StepWork::Engine(EngineWork::ImportEvents { file }),
+                    "the archive holds the log group's events".to_string(),
+                );
+                b.drafts[step].needs.insert(create);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Every target group ARN a listener's or rule's description forwards to: the
+/// model's, and those of the archived actions (weighted forwards among them).
+fn forwarded(b: &Builder<'_>, create: usize, model: &[String]) -> BTreeSet<String> {
+    let mut arns: BTreeSet<String> = model.iter().cloned().collect();
+    if let StepWork::Call(RestoreAction::Create { description }) = &b.drafts[create].work {
+        collect_target_group_arns(description, &mut arns);
+    }
+    arns
+}
+
+fn collect_target_group_arns(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::String(s) if s.contains(":targetgroup/") => {
+            out.insert(s.clone());
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_target_group_arns(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_target_group_arns(v, out)),
+        _ => {}
+    }
+}
+
+/// The step that puts back what the run changed on a resource it kept.
+fn undo_change(
+    b: &mut Builder<'_>,
+    key: &ResourceKey,
+    action: &Action,
+    attachments: &mut BTreeSet<(String, String)>,
+) -> Result<(), RestoreError> {
+    let work = match action {
+        Action::RevokeRule { rule_id } => {
+            let rule = description(b.source, key)?
+                .as_ref()
+                .and_then(model_of)
+                .and_then(|m| match m.details {
+                    Details::SecurityGroup(g) => {
+                        g.rules.into_iter().find(|r| r.rule_id == *rule_id)
+                    }
+                    _ => None,
+                });
+            match rule {
+                Some(rule) => RestoreAction::AuthorizeRule { rule },
+                None => {
+                    b.not_restored(
+                        key,
+                        format!("rule {rule_id} was revoked, but the archive does not hold the group's description with it"),
+                        None,
+                    );
+                    return Ok(());
+                }
+            }
+        }
+        Action::DetachRolePolicy { policy_arn } => {
+            if !attachments.insert((key.id.clone(), policy_arn.clone())) {
+                return Ok(());
+            }
+            RestoreAction::AttachRolePolicy {
+                policy_arn: policy_arn.clone(),
+            }
+        }
+        Action::DetachUserPolicy { user } => RestoreAction::AttachUserPolicy { user: user.clone() },
+        Action::DetachGroupPolicy { group } => RestoreAction::AttachGroupPolicy {
+            group: group.clone(),
+        },
+        Action::RemoveRoleFromProfile { role } => {
+            RestoreAction::AddRoleToProfile { role: role.clone() }
+        }
+        // Nothing to undo: a snapshot taken stays, and protection was only turned
+        // off on what the run then deleted.
+        Action::SnapshotVolume
+        | Action::DisableDeletionProtection
+        | Action::DisableTerminationProtection => {
+            if matches!(action, Action::SnapshotVolume) {
+                return Ok(());
+            }
+            b.not_restored(
+                key,
+                format!("the run did `{}` and the deletion did not happen: turn the protection back on by hand if it is still wanted", action.describe()),
+                None,
+            );
+            return Ok(());
+        }
+        other => {
+            b.not_restored(
+                key,
+                format!(
+                    "decom does not undo `{}` yet; the archive holds the resource as it was before",
+                    other.describe()
+                ),
+                None,
+            );
+            return Ok(());
+        }
+    };
+    let reason = format!("the run did `{}` on this kept resource", action.describe());
+    let step = b.push(key, StepWork::Call(work.clone()), reason);
+    // What the call names must exist first: the group a rule references, the role
+    // or policy an attachment names.
+    match &work {
+        RestoreAction::AuthorizeRule { rule } => {
+            if let Some(other) = &rule.referenced_group {
+                let group =
+                    ResourceKey::new(ResourceType::SecurityGroup, &key.region, &other.group_id);
+                b.after_create_of(step, &group);
+            }
+        }
+        RestoreAction::AttachRolePolicy { policy_arn } => {
+            b.after_create_of(step, &policy_key(policy_arn))
+        }
+        RestoreAction::AddRoleToProfile { role } => b.after_create_of(step, &role_key(role)),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The drafts `--only` keeps: those of the named addresses and every draft they
+/// need, transitively. Everything when `only` is empty.
+fn select(drafts: &[Draft], only: &[String]) -> Result<BTreeSet<usize>, RestoreError> {
+    if only.is_empty() {
+        return Ok((0..drafts.len()).collect());
+    }
+    let mut selected = BTreeSet::new();
+    let mut stack = Vec::new();
+    for address in only {
+        let matching: Vec<usize> = (0..drafts.len())
+            .filter(|&i| drafts[i].address == *address)
+            .collect();
+        if matching.is_empty() {
+            return Err(RestoreError::UnknownOnly {
+                address: address.clone(),
+            });
+        }
+        stack.extend(matching);
+    }
+    while let Some(i) = stack.pop() {
+        if selected.insert(i) {
+            stack.extend(drafts[i].needs.iter().copied());
+        }
+    }
+    Ok(selected)
+}
+
+/// Where a type's recreation comes in the order, among steps free to go together.
+fn type_rank(ty: ResourceType) -> usize {
+    use ResourceType as T;
+    match ty {
+        T::IamPolicy => 0,
+        T::IamRole => 1,
+        T::IamInstanceProfile => 2,
+        T::SecurityGroup => 3,
+        T::LbTargetGroup => 4,
+        T::Lb => 5,
+        T::LbListener => 6,
+        T::LbListenerRule => 7,
+        T::CloudwatchLogGroup => 8,
+        _ => 9,
+    }
+}
+
+/// The selected drafts in a topological order (deterministic: by wave, then type,
+/// address, action and what the action names), numbered from 1.
+fn order(drafts: &[Draft], selected: &BTreeSet<usize>) -> Vec<RestoreStep> {
+    // A draft's wave is one more than the latest wave it needs.
+    let mut wave: BTreeMap<usize, usize> = BTreeMap::new();
+    fn wave_of(i: usize, drafts: &[Draft], wave: &mut BTreeMap<usize, usize>) -> usize {
+        if let Some(&w) = wave.get(&i) {
+            return w;
+        }
+        // The needs form no cycle: each points at a `Create`, and a `Create` needs
+        // only the creations of other types ranked before it.
+        let w = 1 + drafts[i]
+            .needs
+            .iter()
+            .map(|&n| wave_of(n, drafts, wave))
+            .max()
+            .unwrap_or(0);
+        wave.insert(i, w);
+        w
+    }
+    let mut sorted: Vec<usize> = selected.iter().copied().collect();
+    let sort_key = |i: usize, wave: &mut BTreeMap<usize, usize>| {
+        let d = &drafts[i];
+        (
+            wave_of(i, drafts, wave),
+            type_rank(d.target.ty),
+            d.address.clone(),
+            d.target.clone(),
+            usize::from(!matches!(
+                d.work,
+                StepWork::Call(RestoreAction::Create { .. })
+            )),
+            serde_json::to_string(&d.work).unwrap_or_default(),
+        )
+    };
+    let mut keys: BTreeMap<usize, _> = BTreeMap::new();
+    for &i in &sorted {
+        keys.insert(i, sort_key(i, &mut wave));
+    }
+    sorted.sort_by(|a, b| keys[a].cmp(&keys[b]));
+    let position: BTreeMap<usize, usize> = sorted
+        .iter()
+        .enumerate()
+        .map(|(p, &i)| (i, p + 1))
+        .collect();
+    sorted
+        .iter()
+        .map(|&i| {
+            let d = &drafts[i];
+            RestoreStep {
+                order: position[&i],
+                wave: wave[&i],
+                address: d.address.clone(),
+                target: d.target.clone(),
+                work: d.work.clone(),
+                reason: d.reason.clone(),
+                depends_on: d
+                    .needs
+                    .iter()
+                    .filter_map(|n| position.get(n).copied())
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The command a person would run to launch a replacement for a terminated
+/// instance, from its archived description.
+fn run_instances_command(description: &Value) -> String {
+    let text = |field: &str| description.get(field).and_then(Value::as_str);
+    let model = model_of(description);
+    let instance = model.as_ref().and_then(|m| match &m.details {
+        Details::Instance(i) => Some(i),
+        _ => None,
+    });
+    let mut command = format!(
+        "aws ec2 run-instances --image-id {}",
+        text("image_id").unwrap_or("<the AMI it was launched from>")
+    );
+    if let Some(instance) = instance {
+        if !instance.instance_type.is_empty() {
+            command.push_str(&format!(" --instance-type {}", instance.instance_type));
+        }
+        if !instance.security_groups.is_empty() {
+            command.push_str(&format!(
+                " --security-group-ids {}",
+                instance.security_groups.join(" ")
+            ));
+        }
+        if let Some(profile) = &instance.instance_profile {
+            command.push_str(&format!(" --iam-instance-profile Name={profile}"));
+        }
+    }
+    if let Some(subnet) = text("subnet_id") {
+        command.push_str(&format!(" --subnet-id {subnet}"));
+    }
+    if let Some(key) = text("key_name") {
+        command.push_str(&format!(" --key-name {key}"));
+    }
+    command
+}
