@@ -4,6 +4,8 @@
 //! `decom_provider::ownership`, and the asynchronous completions (termination, ENI
 //! release, IAM propagation) from the knobs' delays.
 
+mod restore;
+mod restore_links;
 mod route53;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +48,8 @@ pub(crate) struct Account {
     propagating: BTreeMap<ResourceKey, Countdown>,
     /// Hosted zones whose last record change is still `PENDING` (`route53.rs`).
     zone_changes: BTreeMap<String, Countdown>,
+    /// The networks that exist, new ids and imported log events (`restore.rs`).
+    restore: restore::RestoreState,
     /// The delays of AWS's asynchronous completions.
     knobs: Knobs,
 }
@@ -112,6 +116,7 @@ impl Account {
             deadlines: BTreeSet::new(),
             propagating: BTreeMap::new(),
             zone_changes: BTreeMap::new(),
+            restore: restore::RestoreState::from_resources(&inventory.resources),
             knobs,
         };
         account.regions.sort();
