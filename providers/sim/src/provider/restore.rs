@@ -38,7 +38,8 @@ impl SimProvider {
             .map_err(|refusal| ProviderError::new(api, region, refusal.code, refusal.message))
     }
 
-    /// CreateLogStream per stream and PutLogEvents per 10,000 events of a stream.
+    /// CreateLogStream per stream and PutLogEvents per 10,000 events of a stream;
+    /// into a log group that does not exist, the first CreateLogStream fails.
     pub(super) fn import_events(
         &self,
         log_group: &ResourceKey,
@@ -49,26 +50,32 @@ impl SimProvider {
             let stream = event.get("log_stream_name").and_then(|s| s.as_str());
             *streams.entry(stream.unwrap_or("")).or_default() += 1;
         }
-        let puts: usize = streams.values().map(|n| n.div_ceil(EVENTS_PER_PUT)).sum();
         let mut state = self.current();
+        let exists = state.account.contains(log_group);
+        let (creates, puts) = match exists {
+            true => (
+                streams.len(),
+                streams.values().map(|n| n.div_ceil(EVENTS_PER_PUT)).sum(),
+            ),
+            false => (1, 0),
+        };
         for (api, n) in [
-            ("logs:CreateLogStream", streams.len()),
+            ("logs:CreateLogStream", creates),
             ("logs:PutLogEvents", puts),
         ] {
             if n > 0 {
                 *state.calls.entry(api.to_string()).or_default() += n as u64;
             }
         }
+        let api = match exists {
+            true => "logs:PutLogEvents",
+            false => "logs:CreateLogStream",
+        };
         state
             .account
             .import_log_events(log_group, events)
             .map_err(|refusal| {
-                ProviderError::new(
-                    "logs:PutLogEvents",
-                    Some(&log_group.region),
-                    refusal.code,
-                    refusal.message,
-                )
+                ProviderError::new(api, Some(&log_group.region), refusal.code, refusal.message)
             })
     }
 
