@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use decom_provider::{
-    Details, GLOBAL_REGION, Listener, ListenerRule, LoadBalancer, NetworkInterface, Policy,
-    PolicyVersion, Resource, ResourceKey, ResourceType, Restorability, RestoreAction, RestoreCall,
-    Restored, RuleDirection, SecurityGroup, SecurityGroupRule, restorability,
+    Details, GLOBAL_REGION, LoadBalancer, NetworkInterface, Policy, PolicyVersion, Resource,
+    ResourceKey, ResourceType, Restorability, RestoreAction, RestoreCall, Restored, RuleDirection,
+    SecurityGroup, SecurityGroupRule, restorability,
 };
 use tokio::time::Instant;
 
@@ -313,15 +313,15 @@ impl Account {
             _ => {}
         }
         let key = model.key();
-        let forwarded = self.forwarded_target_groups_of(&model);
         self.insert(model);
         for eni in enis {
             self.insert(eni);
         }
-        self.recompute_target_group_lbs(&forwarded);
+        let mut recompute = self.forwarded_target_groups(&key);
         if target.ty == ResourceType::LbTargetGroup {
-            self.recompute_target_group_lbs(&BTreeSet::from([key.clone()]));
+            recompute.insert(key.clone());
         }
+        self.recompute_target_group_lbs(&recompute);
         Ok(Restored {
             id: key.id,
             present: false,
@@ -472,24 +472,6 @@ impl Account {
                     managed_by: Some(lb_key.clone()),
                 }),
             })
-            .collect()
-    }
-
-    /// The target groups a listener or rule forwards to.
-    fn forwarded_target_groups_of(&self, model: &Resource) -> BTreeSet<ResourceKey> {
-        let tgs = match &model.details {
-            Details::LbListener(Listener {
-                forward_target_groups,
-                ..
-            })
-            | Details::LbListenerRule(ListenerRule {
-                forward_target_groups,
-                ..
-            }) => forward_target_groups,
-            _ => return BTreeSet::new(),
-        };
-        tgs.iter()
-            .map(|tg| ResourceKey::new(ResourceType::LbTargetGroup, &model.region, tg))
             .collect()
     }
 }
