@@ -4,6 +4,9 @@
 //! `decom_provider::ownership`, and the asynchronous completions (termination, ENI
 //! release, IAM propagation) from the knobs' delays.
 
+mod derived;
+mod restore;
+mod restore_links;
 mod route53;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +49,8 @@ pub(crate) struct Account {
     propagating: BTreeMap<ResourceKey, Countdown>,
     /// Hosted zones whose last record change is still `PENDING` (`route53.rs`).
     zone_changes: BTreeMap<String, Countdown>,
+    /// The networks that exist, new ids and imported log events (`restore.rs`).
+    restore: restore::RestoreState,
     /// The delays of AWS's asynchronous completions.
     knobs: Knobs,
 }
@@ -112,6 +117,7 @@ impl Account {
             deadlines: BTreeSet::new(),
             propagating: BTreeMap::new(),
             zone_changes: BTreeMap::new(),
+            restore: restore::RestoreState::from_resources(&inventory.resources),
             knobs,
         };
         account.regions.sort();
@@ -592,47 +598,6 @@ impl Account {
         }
         forwarded.extend(self.forwarded_target_groups(key));
         self.remove(key);
-    }
-
-    fn forwarded_target_groups(&self, key: &ResourceKey) -> BTreeSet<ResourceKey> {
-        let tgs = match self.get(key).map(|r| &r.details) {
-            Some(Details::LbListener(l)) => &l.forward_target_groups,
-            Some(Details::LbListenerRule(r)) => &r.forward_target_groups,
-            _ => return BTreeSet::new(),
-        };
-        tgs.iter()
-            .map(|tg| ResourceKey::new(ResourceType::LbTargetGroup, &key.region, tg))
-            .collect()
-    }
-
-    /// AWS reports a target group's load balancers from the listeners and rules that
-    /// forward to it; keep that field true after they go.
-    fn recompute_target_group_lbs(&mut self, target_groups: &BTreeSet<ResourceKey>) {
-        for tg in target_groups {
-            let mut lbs = BTreeSet::new();
-            for from in self.live_referrers(tg) {
-                let lb = match &self.resources[&from].details {
-                    Details::LbListener(l) if l.forward_target_groups.contains(&tg.id) => {
-                        Some(l.load_balancer.clone())
-                    }
-                    Details::LbListenerRule(r) if r.forward_target_groups.contains(&tg.id) => {
-                        let listener =
-                            ResourceKey::new(ResourceType::LbListener, &tg.region, &r.listener);
-                        match self.get(&listener).map(|r| &r.details) {
-                            Some(Details::LbListener(l)) => Some(l.load_balancer.clone()),
-                            _ => None,
-                        }
-                    }
-                    _ => None,
-                };
-                lbs.extend(lb);
-            }
-            if let Some(Details::LbTargetGroup(group)) =
-                self.resources.get_mut(tg).map(|r| &mut r.details)
-            {
-                group.load_balancers = lbs.into_iter().collect();
-            }
-        }
     }
 
     fn remove(&mut self, key: &ResourceKey) {

@@ -5,7 +5,8 @@
 
 use decom_provider::effects::NoEffect;
 use decom_provider::{
-    Action, Details, Obstacle, Operation, Resource, ResourceKey, ResourceType, RuleDirection,
+    Action, Details, Obstacle, Operation, Resource, ResourceKey, ResourceType, RestoreAction,
+    RestoreCall, RuleDirection,
 };
 
 /// An AWS error answer: code and message.
@@ -235,4 +236,31 @@ fn wrong_type(operation: &Operation) -> Refusal {
             operation.target.ty
         ),
     )
+}
+
+/// The API a restore call is made with (`ec2:CreateSecurityGroup`).
+pub(crate) fn restore_api(call: &RestoreCall) -> &'static str {
+    match &call.action {
+        RestoreAction::Create { .. } => match call.target.ty {
+            ResourceType::SecurityGroup => "ec2:CreateSecurityGroup",
+            ResourceType::Lb => "elasticloadbalancing:CreateLoadBalancer",
+            ResourceType::LbListener => "elasticloadbalancing:CreateListener",
+            ResourceType::LbListenerRule => "elasticloadbalancing:CreateRule",
+            ResourceType::LbTargetGroup => "elasticloadbalancing:CreateTargetGroup",
+            ResourceType::IamRole => "iam:CreateRole",
+            ResourceType::IamPolicy => "iam:CreatePolicy",
+            ResourceType::IamInstanceProfile => "iam:CreateInstanceProfile",
+            ResourceType::CloudwatchLogGroup => "logs:CreateLogGroup",
+            _ => "decom:restore",
+        },
+        RestoreAction::AuthorizeRule { rule } => match rule.direction {
+            RuleDirection::Ingress => "ec2:AuthorizeSecurityGroupIngress",
+            RuleDirection::Egress => "ec2:AuthorizeSecurityGroupEgress",
+        },
+        RestoreAction::AttachRolePolicy { .. } => "iam:AttachRolePolicy",
+        RestoreAction::AttachUserPolicy { .. } => "iam:AttachUserPolicy",
+        RestoreAction::AttachGroupPolicy { .. } => "iam:AttachGroupPolicy",
+        RestoreAction::AddRoleToProfile { .. } => "iam:AddRoleToInstanceProfile",
+        RestoreAction::RegisterTargets { .. } => "elasticloadbalancing:RegisterTargets",
+    }
 }

@@ -18,3 +18,5 @@ pub use snapshot::{AlreadyDiscovered, ReadOnlySnapshot};
 
 #[cfg(test)]
 mod provider_tests;
+#[cfg(test)]
+mod restore_tests;

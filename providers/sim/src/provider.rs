@@ -24,6 +24,8 @@ use crate::discovery;
 use crate::knobs::Knobs;
 use crate::throttle::Buckets;
 
+mod restore;
+
 /// Describes in flight in [`SimProvider::describe_many`]: as many as the AWS
 /// provider has at most (4 batches at once, 8 calls in flight in each).
 const DESCRIBES_IN_FLIGHT: usize = 32;
@@ -141,7 +143,7 @@ impl Hasher for Fnv64 {
     }
 }
 
-fn hash_of(value: impl Hash) -> u64 {
+pub(crate) fn hash_of(value: impl Hash) -> u64 {
     let mut h = Fnv64(0xcbf2_9ce4_8422_2325);
     value.hash(&mut h);
     h.finish()
@@ -586,47 +588,51 @@ impl Provider for SimProvider {
         &self,
         call: &decom_provider::RestoreCall,
     ) -> Result<decom_provider::Restored, ProviderError> {
-        Err(ProviderError::new(
-            "decom:restore",
-            Some(&call.target.region),
-            "UnsupportedOperation",
-            format!("cannot restore `{}` yet", call.target),
-        ))
+        self.restore_call(call).await
     }
 
     async fn import_log_events(
         &self,
         log_group: &ResourceKey,
-        _events: &[serde_json::Value],
+        events: &[serde_json::Value],
     ) -> Result<u64, ProviderError> {
-        Err(ProviderError::new(
-            "decom:import_log_events",
-            Some(&log_group.region),
-            "UnsupportedOperation",
-            format!("cannot import events into `{log_group}` yet"),
-        ))
+        self.import_events(log_group, events)
     }
 
     async fn export_log_events(
         &self,
         log_group: &ResourceKey,
-        _sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
+        sink: &mut (dyn FnMut(serde_json::Value) -> std::io::Result<()> + Send),
     ) -> Result<u64, ProviderError> {
-        let mut state = self.current();
-        *state
-            .calls
-            .entry("logs:FilterLogEvents".to_string())
-            .or_default() += 1;
-        if state.account.get(log_group).is_none() {
-            return Err(ProviderError::new(
-                "logs:FilterLogEvents",
-                Some(&log_group.region),
-                "ResourceNotFoundException",
-                format!("log group {} does not exist", log_group.id),
-            ));
+        let events = {
+            let mut state = self.current();
+            *state
+                .calls
+                .entry("logs:FilterLogEvents".to_string())
+                .or_default() += 1;
+            if state.account.get(log_group).is_none() {
+                return Err(ProviderError::new(
+                    "logs:FilterLogEvents",
+                    Some(&log_group.region),
+                    "ResourceNotFoundException",
+                    format!("log group {} does not exist", log_group.id),
+                ));
+            }
+            // Snapshots record log groups, not their events: only imported ones export.
+            state.account.log_events(log_group).to_vec()
+        };
+        let count = events.len() as u64;
+        for event in events {
+            sink(event).map_err(|e| {
+                ProviderError::new(
+                    "decom:archive",
+                    Some(&log_group.region),
+                    "ArchiveWriteFailed",
+                    format!("cannot write the events of {}: {e}", log_group.id),
+                )
+            })?;
         }
-        // Snapshots record log groups, not their events: there is nothing to export.
-        Ok(0)
+        Ok(count)
     }
 
     fn poll_interval(&self) -> Duration {

@@ -1,0 +1,729 @@
+//! Unit tests of the simulator's restore calls: every restorable type described,
+//! deleted as a plan would and restored equal to its archive; a second restore
+//! `present`; every gone dependency refused as AWS refuses it; and random picks of
+//! synthetic accounts restored whole.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use decom_provider::{
+    Action, Details, ErrorKind, Inventory, Obstacle, Operation, Provider, RefKind, Resource,
+    ResourceKey, ResourceType, Restorability, RestoreAction, RestoreCall, Restored, restorability,
+};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use crate::build::{AccountBuilder, TargetSpec, tags};
+use crate::{Delay, Knobs, SimProvider};
+
+const REGION: &str = "us-east-1";
+const MANAGED: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+/// Instant completions: a deleted load balancer's interfaces go at once.
+fn knobs() -> Knobs {
+    Knobs {
+        termination_delay: Delay::None,
+        eni_release_delay: Delay::None,
+        ..Knobs::default()
+    }
+}
+
+/// One of each restorable type (two security groups, two target groups), an
+/// instance using the app group and the profile (terminated before the restore
+/// tests), and a second instance registered in both target groups.
+fn account() -> (Inventory, ResourceKey) {
+    let mut b = AccountBuilder::new("123456789012", REGION, 5);
+    let t = || tags(&[("Service", "api")]);
+    let default_sg = b.default_security_group();
+    let alb_sg = b.security_group("api-alb-sg", "alb", t());
+    b.allow_from_cidr(&alb_sg, "0.0.0.0/0", 443, "https");
+    let app_sg = b.security_group("api-app-sg", "app", t());
+    b.allow_from_group(&app_sg, &alb_sg, 8080, "from alb");
+    let policy = b.policy("api-policy", &["ecs:*"], 2, t());
+    b.attach_user_policy(&policy, "deployer");
+    b.attach_group_policy(&policy, "ops");
+    let role = b.role("api-role", "ec2.amazonaws.com", t());
+    b.attach_role_policy(&role, &policy);
+    b.attach_role_policy(&role, MANAGED);
+    b.inline_policy(&role, "api-logs", &["logs:PutLogEvents"]);
+    let profile = b.instance_profile("api-profile", Some(&role), t());
+    let doomed = b.instance("api-1", "m5.large", &[&app_sg], Some(&profile), t());
+    let kept = b.instance("api-2", "m5.large", &[&default_sg], None, t());
+    let targets = [TargetSpec {
+        id: &kept,
+        port: 8080,
+        health: "healthy",
+    }];
+    let blue = b.target_group("api-blue", "HTTP", 8080, &targets, t());
+    let green = b.target_group("api-green", "HTTP", 8080, &targets, t());
+    let alb = b.load_balancer("api-alb", "application", &[&alb_sg], t());
+    let listener = b.listener(&alb, "HTTPS", 443, &[&blue]);
+    b.listener_rule(&listener, 10, &["path-pattern=/api/*"], &[&green]);
+    b.log_group("/ecs/api", Some(30), 1024, t());
+    (
+        b.finish(),
+        ResourceKey::new(ResourceType::Instance, REGION, doomed),
+    )
+}
+
+fn op(target: &ResourceKey, action: Action) -> Operation {
+    Operation::new(target.clone(), action)
+}
+
+/// What a plan does before deleting `key`: undo each link AWS enforces that the
+/// deletion does not take with it.
+fn preparations(key: &ResourceKey, obstacles: Vec<Obstacle>) -> Vec<Operation> {
+    let mut ops = Vec::new();
+    for obstacle in obstacles {
+        match obstacle {
+            Obstacle::Referenced { by, kind } => match kind {
+                RefKind::RuleReferencesGroup { rule_id } => {
+                    ops.push(op(&by, Action::RevokeRule { rule_id }));
+                }
+                RefKind::AttachedPolicy => ops.push(op(
+                    &by,
+                    Action::DetachRolePolicy {
+                        policy_arn: key.id.clone(),
+                    },
+                )),
+                RefKind::ContainsRole => ops.push(op(
+                    &by,
+                    Action::RemoveRoleFromProfile {
+                        role: key.id.clone(),
+                    },
+                )),
+                _ => {}
+            },
+            Obstacle::DeletionProtection => ops.push(op(key, Action::DisableDeletionProtection)),
+            Obstacle::InlinePolicies(names) => ops.extend(
+                names
+                    .into_iter()
+                    .map(|policy_name| op(key, Action::DeleteInlinePolicy { policy_name })),
+            ),
+            Obstacle::AttachedPolicies(arns) => ops.extend(
+                arns.into_iter()
+                    .map(|policy_arn| op(key, Action::DetachRolePolicy { policy_arn })),
+            ),
+            Obstacle::ProfileHoldsRoles(roles) => ops.extend(
+                roles
+                    .into_iter()
+                    .map(|role| op(key, Action::RemoveRoleFromProfile { role })),
+            ),
+            Obstacle::NonDefaultVersions(versions) => ops.extend(
+                versions
+                    .into_iter()
+                    .map(|version_id| op(key, Action::DeletePolicyVersion { version_id })),
+            ),
+            Obstacle::AttachedToPrincipals { users, groups } => {
+                ops.extend(
+                    users
+                        .into_iter()
+                        .map(|user| op(key, Action::DetachUserPolicy { user })),
+                );
+                ops.extend(
+                    groups
+                        .into_iter()
+                        .map(|group| op(key, Action::DetachGroupPolicy { group })),
+                );
+            }
+            _ => {}
+        }
+    }
+    ops
+}
+
+/// Deletes what of `picked` AWS lets go, as a plan would, round after round;
+/// returns what is gone.
+async fn delete_as_a_plan_would(sim: &SimProvider, picked: &[ResourceKey]) -> Vec<ResourceKey> {
+    for _ in 0..8 {
+        for key in picked.iter().filter(|k| sim.contains(k)) {
+            for prep in preparations(key, sim.obstacles(key)) {
+                let _ = sim.execute(&prep).await;
+            }
+            let _ = sim.execute(&op(key, Action::Delete)).await;
+        }
+    }
+    picked
+        .iter()
+        .filter(|k| !sim.contains(k))
+        .cloned()
+        .collect()
+}
+
+/// Each string of `value` that is an old id, replaced by its new id (what the
+/// engine does to a description before its `Create`).
+fn remap(value: &Value, ids: &BTreeMap<String, String>) -> Value {
+    match value {
+        Value::String(s) => Value::String(ids.get(s).cloned().unwrap_or_else(|| s.clone())),
+        Value::Array(items) => Value::Array(items.iter().map(|v| remap(v, ids)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), remap(v, ids)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Dependencies first: what a load balancer, listener or rule names is created
+/// before it.
+fn creation_rank(ty: ResourceType) -> u8 {
+    match ty {
+        ResourceType::Lb => 1,
+        ResourceType::LbListener => 2,
+        ResourceType::LbListenerRule => 3,
+        _ => 0,
+    }
+}
+
+fn call(target: &ResourceKey, action: RestoreAction) -> RestoreCall {
+    RestoreCall {
+        target: target.clone(),
+        action,
+    }
+}
+
+/// The calls after the `Create`s that put back what the archive holds: rules,
+/// attachments, the profile's role, the targets. `model` is remapped already.
+fn link_calls(new: &ResourceKey, model: &Resource) -> Vec<RestoreCall> {
+    let mut calls = Vec::new();
+    let mut push = |action| calls.push(call(new, action));
+    match &model.details {
+        Details::SecurityGroup(sg) => sg
+            .rules
+            .iter()
+            .for_each(|rule| push(RestoreAction::AuthorizeRule { rule: rule.clone() })),
+        Details::IamRole(role) => role.attached_policies.iter().for_each(|arn| {
+            push(RestoreAction::AttachRolePolicy {
+                policy_arn: arn.clone(),
+            })
+        }),
+        Details::IamPolicy(policy) => {
+            policy
+                .attached_users
+                .iter()
+                .for_each(|user| push(RestoreAction::AttachUserPolicy { user: user.clone() }));
+            policy.attached_groups.iter().for_each(|group| {
+                push(RestoreAction::AttachGroupPolicy {
+                    group: group.clone(),
+                })
+            });
+        }
+        Details::IamInstanceProfile(profile) => profile
+            .roles
+            .iter()
+            .for_each(|role| push(RestoreAction::AddRoleToProfile { role: role.clone() })),
+        Details::LbTargetGroup(tg) if !tg.targets.is_empty() => {
+            push(RestoreAction::RegisterTargets {
+                targets: tg.targets.clone(),
+            })
+        }
+        _ => {}
+    }
+    calls
+}
+
+/// Restores every archived resource in dependency order, remapping ids, then its
+/// links; returns old id → new id and each `Create`'s answer.
+async fn restore_all(
+    sim: &SimProvider,
+    archived: &BTreeMap<ResourceKey, Value>,
+) -> (BTreeMap<String, String>, BTreeMap<ResourceKey, Restored>) {
+    let mut order: Vec<&ResourceKey> = archived.keys().collect();
+    order.sort_by_key(|k| creation_rank(k.ty));
+    let mut ids = BTreeMap::new();
+    let mut answers = BTreeMap::new();
+    for key in order {
+        let description = remap(&archived[key], &ids);
+        let restored = sim
+            .restore(&call(key, RestoreAction::Create { description }))
+            .await
+            .unwrap_or_else(|e| panic!("create {key}: {e}"));
+        assert!(!restored.present, "{key} was deleted, not present");
+        ids.insert(key.id.clone(), restored.id.clone());
+        answers.insert(key.clone(), restored);
+    }
+    for (key, description) in archived {
+        let model = model_of(&remap(description, &ids));
+        let new = ResourceKey::new(key.ty, &key.region, &ids[&key.id]);
+        for link in link_calls(&new, &model) {
+            sim.restore(&link)
+                .await
+                .unwrap_or_else(|e| panic!("{} on {new}: {e}", link.action.describe()));
+        }
+    }
+    (ids, answers)
+}
+
+fn model_of(description: &Value) -> Resource {
+    let model = description.get("model").unwrap_or(description);
+    serde_json::from_value(model.clone()).expect("a resource")
+}
+
+/// A resource with what a restore cannot keep blanked: ids, rule ids, DNS name,
+/// creation times, policy versions, target health, stored bytes, derived counts.
+fn comparable(mut r: Resource) -> Resource {
+    r.id.clear();
+    match &mut r.details {
+        Details::SecurityGroup(sg) => {
+            sg.rules.iter_mut().for_each(|rule| rule.rule_id.clear());
+            sg.rules
+                .sort_by_key(|rule| serde_json::to_string(rule).unwrap_or_default());
+        }
+        Details::Lb(lb) => {
+            lb.dns_name.clear();
+            lb.created = None;
+        }
+        Details::IamRole(role) => {
+            role.created = None;
+            role.last_used = None;
+            role.attached_policies.sort();
+        }
+        Details::IamPolicy(policy) => {
+            policy.created = None;
+            policy.versions.clear();
+            policy.default_version_id.clear();
+            policy.attachment_count = 0;
+        }
+        Details::IamInstanceProfile(profile) => profile.created = None,
+        Details::CloudwatchLogGroup(group) => {
+            group.created = None;
+            group.stored_bytes = None;
+            group.last_event = None;
+        }
+        Details::LbTargetGroup(tg) => {
+            tg.targets.iter_mut().for_each(|t| t.health.clear());
+            tg.load_balancers.sort();
+        }
+        _ => {}
+    }
+    r
+}
+
+/// Every restored resource equals its archive, remapped, but for what a restore
+/// cannot keep.
+fn assert_restored_as_archived(
+    sim: &SimProvider,
+    archived: &BTreeMap<ResourceKey, Value>,
+    ids: &BTreeMap<String, String>,
+) {
+    for (key, description) in archived {
+        let new = ResourceKey::new(key.ty, &key.region, &ids[&key.id]);
+        let live = sim
+            .resource(&new)
+            .unwrap_or_else(|| panic!("{new} restored"));
+        let want = model_of(&remap(description, ids));
+        assert_eq!(
+            comparable(live),
+            comparable(want),
+            "{key} restored as {new}"
+        );
+    }
+}
+
+async fn archive(sim: &SimProvider, keys: &[ResourceKey]) -> BTreeMap<ResourceKey, Value> {
+    let mut archived = BTreeMap::new();
+    for key in keys {
+        let model = sim.describe(key).await.expect("described").expect("exists");
+        // As the AWS provider writes it: the model, with extras to ignore.
+        archived.insert(key.clone(), json!({ "model": model, "attributes": {} }));
+    }
+    archived
+}
+
+fn restorable(inventory: &Inventory) -> Vec<ResourceKey> {
+    inventory
+        .resources
+        .iter()
+        .filter(|r| restorability(r.ty()) == Restorability::Recreate)
+        .filter(|r| !matches!(&r.details, Details::SecurityGroup(sg) if sg.is_default))
+        .map(Resource::key)
+        .collect()
+}
+
+/// The account with the first instance terminated, its restorable resources
+/// archived and deleted.
+async fn deleted_account() -> (SimProvider, BTreeMap<ResourceKey, Value>) {
+    let (inventory, doomed) = account();
+    let picked = restorable(&inventory);
+    let sim = SimProvider::new(inventory, knobs());
+    sim.execute(&op(&doomed, Action::Delete))
+        .await
+        .expect("terminated");
+    let archived = archive(&sim, &picked).await;
+    let gone = delete_as_a_plan_would(&sim, &picked).await;
+    assert_eq!(gone, picked, "the plan deletes every restorable resource");
+    (sim, archived)
+}
+
+#[tokio::test]
+async fn every_restorable_type_comes_back_as_archived() {
+    let (sim, archived) = deleted_account().await;
+    let types: BTreeSet<ResourceType> = archived.keys().map(|k| k.ty).collect();
+    let recreated: BTreeSet<ResourceType> = ResourceType::ALL
+        .into_iter()
+        .filter(|ty| restorability(*ty) == Restorability::Recreate)
+        .collect();
+    assert_eq!(types, recreated, "the account holds every restorable type");
+    let (ids, answers) = restore_all(&sim, &archived).await;
+    assert_restored_as_archived(&sim, &archived, &ids);
+    for (key, restored) in &answers {
+        let new = &restored.id;
+        match key.ty {
+            ResourceType::IamRole
+            | ResourceType::IamPolicy
+            | ResourceType::IamInstanceProfile
+            | ResourceType::CloudwatchLogGroup => assert_eq!(new, &key.id, "{key}: name-based"),
+            ResourceType::SecurityGroup => {
+                assert!(new.starts_with("sg-0") && new != &key.id, "{key}: {new}")
+            }
+            _ => assert!(new.starts_with("arn:aws:elasticloadbalancing:") && new != &key.id),
+        }
+    }
+    // The load balancer's note names both DNS names; it has new interfaces.
+    let (lb, restored) = answers
+        .iter()
+        .find(|(k, _)| k.ty == ResourceType::Lb)
+        .expect("a load balancer");
+    let old_dns = model_of(&archived[lb]);
+    let Details::Lb(old_dns) = old_dns.details else {
+        panic!("a load balancer")
+    };
+    let new_lb = sim
+        .resource(&ResourceKey::new(ResourceType::Lb, REGION, &restored.id))
+        .expect("restored");
+    let Details::Lb(new_details) = &new_lb.details else {
+        panic!("a load balancer")
+    };
+    assert_ne!(new_details.dns_name, old_dns.dns_name);
+    assert!(
+        restored
+            .notes
+            .iter()
+            .any(|n| n.contains(&new_details.dns_name) && n.contains(&old_dns.dns_name)),
+        "{:?}",
+        restored.notes
+    );
+    let enis = sim.snapshot().resources.into_iter().filter(|r| {
+        matches!(&r.details, Details::NetworkInterface(e)
+            if e.managed_by.as_ref().is_some_and(|m| m.id == restored.id))
+    });
+    assert_eq!(enis.count(), 2, "one interface per subnet of the VPC");
+    // The policy starts again at v1 and says so.
+    let policy = answers
+        .iter()
+        .find(|(k, _)| k.ty == ResourceType::IamPolicy)
+        .map(|(_, r)| r)
+        .expect("a policy");
+    assert!(policy.notes.iter().any(|n| n.contains("v1")), "{policy:?}");
+    // What was restored can be deleted again, as the original could.
+    let restored: Vec<ResourceKey> = answers
+        .iter()
+        .map(|(k, r)| ResourceKey::new(k.ty, &k.region, &r.id))
+        .collect();
+    assert_eq!(delete_as_a_plan_would(&sim, &restored).await, restored);
+}
+
+#[tokio::test]
+async fn a_second_restore_finds_everything_present() {
+    let (sim, archived) = deleted_account().await;
+    let (ids, _) = restore_all(&sim, &archived).await;
+    for (key, description) in &archived {
+        let description = remap(description, &ids);
+        let again = sim
+            .restore(&call(key, RestoreAction::Create { description }))
+            .await
+            .expect("answers");
+        assert!(again.present, "{key}");
+        assert_eq!(again.id, ids[&key.id], "{key}: the live resource's id");
+        let new = ResourceKey::new(key.ty, &key.region, &ids[&key.id]);
+        let model = model_of(&remap(&archived[key], &ids));
+        for link in link_calls(&new, &model) {
+            let again = sim.restore(&link).await.expect("answers");
+            assert!(again.present, "{} on {new}", link.action.describe());
+        }
+    }
+    assert_restored_as_archived(&sim, &archived, &ids);
+}
+
+/// The archive of the account's resource of type `ty` whose name is `name`.
+fn archived_of<'a>(
+    archived: &'a BTreeMap<ResourceKey, Value>,
+    ty: ResourceType,
+    name: &str,
+) -> (&'a ResourceKey, Value) {
+    archived
+        .iter()
+        .find(|(k, d)| k.ty == ty && d["model"]["name"] == name)
+        .map(|(k, d)| (k, d.clone()))
+        .unwrap_or_else(|| panic!("{ty} {name} archived"))
+}
+
+async fn refused(sim: &SimProvider, call: RestoreCall) -> (ErrorKind, String, String) {
+    let e = sim.restore(&call).await.expect_err("refused");
+    (e.kind, e.code, e.operation)
+}
+
+#[tokio::test]
+async fn a_restore_whose_dependency_is_gone_is_refused_as_aws_refuses_it() {
+    use ResourceType as T;
+    let (sim, archived) = deleted_account().await;
+    let create = |(key, description): (&ResourceKey, Value)| {
+        call(key, RestoreAction::Create { description })
+    };
+    // Dependencies not restored yet: their old ids name nothing.
+    let listener = create(archived_of(&archived, T::LbListener, "HTTPS:443"));
+    assert_eq!(
+        refused(&sim, listener).await,
+        (
+            ErrorKind::NotFound,
+            "LoadBalancerNotFound".into(),
+            "elasticloadbalancing:CreateListener".into()
+        )
+    );
+    let rule = create(archived_of(&archived, T::LbListenerRule, "priority 10"));
+    assert_eq!(refused(&sim, rule).await.1, "ListenerNotFound");
+    let lb = create(archived_of(&archived, T::Lb, "api-alb"));
+    assert_eq!(refused(&sim, lb).await.1, "InvalidSecurityGroup");
+    let (role_key, role) = archived_of(&archived, T::IamRole, "api-role");
+    let policy = role["model"]["attached_policies"][0].as_str().expect("arn");
+    let attach = call(
+        role_key,
+        RestoreAction::AttachRolePolicy {
+            policy_arn: policy.into(),
+        },
+    );
+    assert_eq!(
+        refused(&sim, attach).await.0,
+        ErrorKind::NotFound,
+        "role gone"
+    );
+    sim.restore(&create((role_key, role.clone())))
+        .await
+        .expect("role restored");
+    let attach = call(
+        role_key,
+        RestoreAction::AttachRolePolicy {
+            policy_arn: policy.into(),
+        },
+    );
+    assert_eq!(
+        refused(&sim, attach).await,
+        (
+            ErrorKind::NotFound,
+            "NoSuchEntity".into(),
+            "iam:AttachRolePolicy".into()
+        )
+    );
+    let (profile_key, profile) = archived_of(&archived, T::IamInstanceProfile, "api-profile");
+    sim.restore(&create((profile_key, profile)))
+        .await
+        .expect("profile restored");
+    let add = call(
+        profile_key,
+        RestoreAction::AddRoleToProfile {
+            role: "no-such-role".into(),
+        },
+    );
+    assert_eq!(refused(&sim, add).await.1, "NoSuchEntity");
+    // A rule naming a group not restored yet.
+    let (app_key, app) = archived_of(&archived, T::SecurityGroup, "api-app-sg");
+    let app_id = sim
+        .restore(&create((app_key, app.clone())))
+        .await
+        .expect("group restored")
+        .id;
+    let from_alb = model_of(&app);
+    let Details::SecurityGroup(sg) = from_alb.details else {
+        panic!("a group")
+    };
+    let rule = sg
+        .rules
+        .into_iter()
+        .find(|r| r.referenced_group.is_some())
+        .expect("a rule naming the ALB group");
+    let authorize = call(
+        &ResourceKey::new(T::SecurityGroup, REGION, &app_id),
+        RestoreAction::AuthorizeRule { rule },
+    );
+    assert_eq!(
+        refused(&sim, authorize).await,
+        (
+            ErrorKind::NotFound,
+            "InvalidGroup.NotFound".into(),
+            "ec2:AuthorizeSecurityGroupIngress".into()
+        )
+    );
+    // A listener forwarding to a target group that is gone, on a load balancer
+    // that exists.
+    let mut ids = BTreeMap::new();
+    for name in ["api-alb-sg"] {
+        let (k, d) = archived_of(&archived, T::SecurityGroup, name);
+        ids.insert(
+            k.id.clone(),
+            sim.restore(&create((k, d))).await.expect("ok").id,
+        );
+    }
+    let (lb_key, lb) = archived_of(&archived, T::Lb, "api-alb");
+    let lb = remap(&lb, &ids);
+    ids.insert(
+        lb_key.id.clone(),
+        sim.restore(&create((lb_key, lb))).await.expect("lb").id,
+    );
+    let (listener_key, listener) = archived_of(&archived, T::LbListener, "HTTPS:443");
+    let listener = create((listener_key, remap(&listener, &ids)));
+    assert_eq!(refused(&sim, listener).await.1, "TargetGroupNotFound");
+    // A VPC or subnet deleted outside decom.
+    let (tg_key, tg) = archived_of(&archived, T::LbTargetGroup, "api-blue");
+    let vpc = tg["model"]["vpc_id"].as_str().expect("a vpc").to_string();
+    sim.remove_network(&vpc);
+    assert_eq!(
+        refused(&sim, create((tg_key, tg))).await,
+        (
+            ErrorKind::NotFound,
+            "InvalidVpcID.NotFound".into(),
+            "elasticloadbalancing:CreateTargetGroup".into()
+        )
+    );
+    let sg = create(archived_of(&archived, T::SecurityGroup, "api-alb-sg"));
+    let sg = call(&sg.target, sg.action);
+    // Present is only for a group in a VPC that exists: the VPC check comes first.
+    assert_eq!(
+        refused(&sim, sg).await,
+        (
+            ErrorKind::NotFound,
+            "InvalidVpcID.NotFound".into(),
+            "ec2:CreateSecurityGroup".into()
+        )
+    );
+    let (lb_key, lb) = archived_of(&archived, T::Lb, "api-alb");
+    let mut lb = remap(&lb, &ids);
+    lb["availability_zones"] = json!([{ "zone": "us-east-1a", "subnet_id": "subnet-0gone" }]);
+    let (kind, code, _) = refused(&sim, create((lb_key, lb))).await;
+    assert_eq!(
+        (kind, code.as_str()),
+        (ErrorKind::NotFound, "SubnetNotFound")
+    );
+}
+
+#[tokio::test]
+async fn imported_log_events_are_kept_and_exported() {
+    let (sim, archived) = deleted_account().await;
+    let (logs, description) = archived_of(&archived, ResourceType::CloudwatchLogGroup, "/ecs/api");
+    let events: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({
+                "timestamp": 1_700_000_000_000i64 + i,
+                "log_stream_name": if i < 2 { "a" } else { "b" },
+                "message": format!("line {i}"),
+            })
+        })
+        .collect();
+    let e = sim
+        .import_log_events(logs, &events)
+        .await
+        .expect_err("no group");
+    assert_eq!(
+        (e.kind, e.operation.as_str()),
+        (ErrorKind::NotFound, "logs:CreateLogStream")
+    );
+    sim.restore(&call(logs, RestoreAction::Create { description }))
+        .await
+        .expect("created");
+    assert_eq!(
+        sim.import_log_events(logs, &events)
+            .await
+            .expect("imported"),
+        3
+    );
+    let mut exported = Vec::new();
+    let count = sim
+        .export_log_events(logs, &mut |event| {
+            exported.push(event);
+            Ok(())
+        })
+        .await
+        .expect("exported");
+    assert_eq!((count, exported), (3, events.clone()));
+    let calls = sim.api_calls();
+    assert_eq!(calls["logs:CreateLogGroup"], 1);
+    assert_eq!(
+        calls["logs:CreateLogStream"],
+        1 + 2,
+        "the refused import made one"
+    );
+    assert_eq!(calls["logs:PutLogEvents"], 2);
+    let bad = [json!({ "message": "no timestamp" })];
+    let e = sim
+        .import_log_events(logs, &bad)
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code, "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn restore_calls_are_counted_under_their_apis() {
+    let (sim, archived) = deleted_account().await;
+    restore_all(&sim, &archived).await;
+    let calls = sim.api_calls();
+    for (api, n) in [
+        ("ec2:CreateSecurityGroup", 2),
+        ("ec2:AuthorizeSecurityGroupIngress", 2),
+        ("ec2:AuthorizeSecurityGroupEgress", 2),
+        ("iam:CreateRole", 1),
+        ("iam:CreatePolicy", 1),
+        ("iam:CreateInstanceProfile", 1),
+        ("iam:AttachRolePolicy", 2),
+        ("iam:AttachUserPolicy", 1),
+        ("iam:AttachGroupPolicy", 1),
+        ("iam:AddRoleToInstanceProfile", 1),
+        ("logs:CreateLogGroup", 1),
+        ("elasticloadbalancing:CreateTargetGroup", 2),
+        ("elasticloadbalancing:CreateLoadBalancer", 1),
+        ("elasticloadbalancing:CreateListener", 1),
+        ("elasticloadbalancing:CreateRule", 1),
+        ("elasticloadbalancing:RegisterTargets", 2),
+    ] {
+        assert_eq!(calls.get(api), Some(&n), "{api}");
+    }
+}
+
+/// Restores random picks of a synthetic account's restorable resources.
+async fn random_picks_come_back(stacks: usize, seed: u64, picks: Vec<bool>) {
+    let inventory = crate::synth::stacks(stacks, seed);
+    let candidates = restorable(&inventory);
+    let picked: Vec<ResourceKey> = candidates
+        .iter()
+        .zip(picks.iter().cycle())
+        .filter(|(_, pick)| **pick)
+        .map(|(k, _)| k.clone())
+        .collect();
+    // Which of the picks a plan can delete (the others are held by what is kept).
+    let trial = SimProvider::new(inventory.clone(), knobs());
+    let deletable = delete_as_a_plan_would(&trial, &picked).await;
+    let sim = SimProvider::new(inventory, knobs());
+    // Archived before: what goes with its owner (a load balancer's listeners) too.
+    let mut archived = archive(&sim, &candidates).await;
+    assert_eq!(delete_as_a_plan_would(&sim, &deletable).await, deletable);
+    archived.retain(|key, _| !sim.contains(key));
+    let (ids, _) = restore_all(&sim, &archived).await;
+    assert_restored_as_archived(&sim, &archived, &ids);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Pick restorable resources of a random account, describe them, delete what a
+    /// plan can, restore it in dependency order remapping ids: it is as archived.
+    #[test]
+    fn restoring_random_picks_gives_back_what_was_deleted(
+        stacks in 1usize..4,
+        seed in 0u64..1000,
+        picks in proptest::collection::vec(any::<bool>(), 1..40),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(random_picks_come_back(stacks, seed, picks));
+    }
+}
