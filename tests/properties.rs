@@ -660,7 +660,7 @@ pub fn random_selection(inventory: &Inventory, seed: u64) -> Selection {
     selection
 }
 
-fn random_options(seed: u64) -> PlanOptions {
+pub fn random_options(seed: u64) -> PlanOptions {
     let mut rng = StdRng::seed_from_u64(seed ^ 0xa11);
     PlanOptions {
         allow: Allow {

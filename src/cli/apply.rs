@@ -85,7 +85,7 @@ pub(super) async fn apply_command(args: ApplyArgs) -> Result<i32> {
             eprintln!("Nothing to do.");
             return Ok(EXIT_OK);
         }
-        if !args.auto_approve && !confirm()? {
+        if !args.auto_approve && !confirm("apply")? {
             eprintln!("Apply cancelled.");
             return Ok(EXIT_ERROR);
         }
@@ -173,10 +173,11 @@ pub(super) async fn apply_command(args: ApplyArgs) -> Result<i32> {
 }
 
 /// Terraform's prompt: only `yes` proceeds; without a terminal, never.
-pub(super) fn confirm() -> Result<bool> {
+/// `command` (`apply`, `restore`) names what is refused.
+pub(super) fn confirm(command: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!(
-            "refusing to apply without confirmation: stdin is not a terminal\n  hint: review the plan, then pass -auto-approve, or apply a saved plan file"
+            "refusing to {command} without confirmation: stdin is not a terminal\n  hint: review the plan, then pass -auto-approve, or {command} a saved plan file"
         );
     }
     eprint!(

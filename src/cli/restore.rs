@@ -134,7 +134,8 @@ pub(super) async fn restore_command(args: RestoreArgs) -> Result<i32> {
             }
         );
     }
-    if !args.auto_approve && !confirm()? {
+    // A saved restore plan was reviewed when it was saved, as a saved plan is.
+    if !saved && !args.auto_approve && !confirm("restore")? {
         eprintln!("Restore cancelled.");
         return Ok(EXIT_ERROR);
     }

@@ -219,13 +219,14 @@ pub fn build_restore_plan(
     let mut not_restored = b.not_restored;
     not_restored.sort_by(|a, b| a.address.cmp(&b.address).then(a.target.cmp(&b.target)));
     if !options.only.is_empty() {
-        not_restored.retain(|n| options.only.iter().any(|o| *o == n.address));
+        not_restored.retain(|n| options.only.contains(&n.address));
     }
-    if steps.iter().any(|s| s.target.ty == ResourceType::Lb) {
-        notes.push(
-            "A recreated load balancer gets a new DNS name: records and clients that named the old one must be pointed at the new one (the report lists both names)."
-                .to_string(),
-        );
+    for step in &steps {
+        if let StepWork::Call(RestoreAction::Create { description }) = &step.work
+            && let Some(Details::Lb(lb)) = model_of(description).map(|m| m.details)
+        {
+            notes.push(dns_note(source, &b.addresses, &step.address, &lb.dns_name)?);
+        }
     }
     let plan_file = source.plan_file.as_ref();
     Ok(RestorePlan {
@@ -241,6 +242,41 @@ pub fn build_restore_plan(
         not_restored,
         notes,
     })
+}
+
+/// What a recreated load balancer's new DNS name asks of the reviewer, with the
+/// archived Route53 records that named the old one.
+fn dns_note(
+    source: &RestoreSource,
+    addresses: &BTreeMap<ResourceKey, String>,
+    address: &str,
+    old_name: &str,
+) -> Result<String, RestoreError> {
+    let mut records = Vec::new();
+    if !old_name.is_empty() {
+        let needle = old_name.trim_end_matches('.').to_ascii_lowercase();
+        for entry in source.archive.entries() {
+            if entry.key.ty == ResourceType::Route53Record
+                && let Some(description) = description(source, &entry.key)?
+                && description
+                    .to_string()
+                    .to_ascii_lowercase()
+                    .contains(&needle)
+            {
+                records.push(addresses.get(&entry.key).cloned().unwrap_or(entry.address));
+            }
+        }
+    }
+    let mut note = format!(
+        "{address} comes back with a new DNS name (it was {old_name}): records and clients that named the old one must be pointed at the new one, which the report gives."
+    );
+    if !records.is_empty() {
+        note.push_str(&format!(
+            " The archive holds records that named it: {}.",
+            records.join(", ")
+        ));
+    }
+    Ok(note)
 }
 
 /// The archived run's regions, else those of the archived resources.
@@ -340,17 +376,15 @@ fn add_parts(
                 b.after_create_of(step, &role_key(role));
             }
         }
-        Details::LbTargetGroup(group) => {
-            if options.register_targets && !group.targets.is_empty() {
-                let step = b.push(
-                    key,
-                    StepWork::Call(RestoreAction::RegisterTargets {
-                        targets: group.targets.clone(),
-                    }),
-                    "--register-targets: the archived targets".to_string(),
-                );
-                b.drafts[step].needs.insert(create);
-            }
+        Details::LbTargetGroup(group) if options.register_targets && !group.targets.is_empty() => {
+            let step = b.push(
+                key,
+                StepWork::Call(RestoreAction::RegisterTargets {
+                    targets: group.targets.clone(),
+                }),
+                "--register-targets: the archived targets".to_string(),
+            );
+            b.drafts[step].needs.insert(create);
         }
         Details::Lb(lb) => {
             for group in &lb.security_groups {

@@ -159,8 +159,8 @@ struct Done {
 }
 
 /// Runs the plan. Returns the report (also written, as `report.json` and
-/// `report.md`, to the plan's state directory), or an error when the run could not
-/// start.
+/// `report.md`, to the plan's state directory, unless every step was done by an
+/// earlier run), or an error when the run could not start.
 pub async fn execute(
     plan: &RestorePlan,
     provider: Arc<dyn Provider>,
@@ -295,7 +295,14 @@ pub async fn execute(
         not_restored: plan.not_restored.clone(),
         notes: plan.notes.clone(),
     };
-    super::render::write_report(&report, &state_dir)?;
+    // A run that finds every step done by earlier runs leaves their report be.
+    if !report
+        .steps
+        .iter()
+        .all(|s| s.outcome == StepOutcome::CompletedEarlier)
+    {
+        super::render::write_report(&report, &state_dir)?;
+    }
     Ok(report)
 }
 
