@@ -12,9 +12,12 @@ use decom_provider::RateKey;
 use decom_provider::rate_limits::default_bucket;
 use tokio::time::Instant;
 
-/// The share of AWS's bucket and refill rate the pacer uses: the rest absorbs the
-/// jitter of round trips, which bunches calls the pacer spaced out.
-const HEADROOM: f64 = 0.9;
+/// The share of AWS's bucket the pacer's own holds: AWS's bucket then always holds
+/// this much more than the pacer's, which absorbs the jitter of round trips (calls
+/// the pacer spaced out can arrive bunched). The refill rate is AWS's own: at a
+/// lower one the pacer would leave AWS's tokens unspent on every call of a
+/// rate-bound run.
+const BURST_HEADROOM: f64 = 0.9;
 /// A throttling answer multiplies the rate by this, once per second at most: the
 /// calls already under way when AWS started refusing say nothing new.
 const SLOW_DOWN: f64 = 0.7;
@@ -57,11 +60,12 @@ impl Pacer {
         let mut paces = self.paces.lock().unwrap_or_else(|e| e.into_inner());
         let pace = paces.entry(key.clone()).or_insert_with(|| {
             let bucket = default_bucket(key.service, key.family);
-            let full_rate = bucket.refill_per_second * HEADROOM / self.scale;
+            let full_rate = bucket.refill_per_second / self.scale;
+            let capacity = (bucket.capacity * BURST_HEADROOM).floor().max(1.0);
             Pace {
-                tokens: (bucket.capacity * HEADROOM).floor().max(1.0),
+                tokens: capacity,
                 at: now,
-                capacity: (bucket.capacity * HEADROOM).floor().max(1.0),
+                capacity,
                 rate: full_rate,
                 full_rate,
                 slowed_at: None,
@@ -149,14 +153,15 @@ mod tests {
         let pacer = Pacer::new(1.0);
         let key = ec2_mutating();
         let now = Instant::now();
-        // EC2's mutating bucket is 200 and 5 a second; the pacer keeps 10 % back.
+        // EC2's mutating bucket is 200 and 5 a second; the pacer keeps 10 % of the
+        // burst back, and refills at AWS's rate.
         for _ in 0..180 {
             assert_eq!(pacer.reserve_at(&key, now), Duration::ZERO);
         }
         let first = pacer.reserve_at(&key, now).as_secs_f64();
         let second = pacer.reserve_at(&key, now).as_secs_f64();
-        assert!((first - 1.0 / 4.5).abs() < 1e-6, "{first}");
-        assert!((second - 2.0 / 4.5).abs() < 1e-6, "{second}");
+        assert!((first - 1.0 / 5.0).abs() < 1e-6, "{first}");
+        assert!((second - 2.0 / 5.0).abs() < 1e-6, "{second}");
     }
 
     #[test]
@@ -172,14 +177,14 @@ mod tests {
         pacer.throttled_at(&key, later);
         let slowed = pacer.reserve_at(&key, later).as_secs_f64();
         assert!(
-            (slowed - 1.0 / (4.5 * 0.49)).abs() < 0.05,
+            (slowed - 1.0 / (5.0 * 0.49)).abs() < 0.05,
             "after two throttling answers, one token takes {slowed} s"
         );
         for _ in 0..200 {
             pacer.answered(&key);
         }
         let recovered = pacer.with_pace(&key, later, |pace| pace.rate);
-        assert!((recovered - 4.5).abs() < 1e-9, "{recovered}");
+        assert!((recovered - 5.0).abs() < 1e-9, "{recovered}");
         assert_eq!(pacer.throttled_answers(), 3);
     }
 
@@ -192,6 +197,6 @@ mod tests {
             pacer.reserve_at(&key, now);
         }
         let wait = pacer.reserve_at(&key, now).as_secs_f64();
-        assert!((wait - 0.001 / 4.5).abs() < 1e-9, "{wait}");
+        assert!((wait - 0.001 / 5.0).abs() < 1e-9, "{wait}");
     }
 }
