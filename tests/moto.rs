@@ -14,7 +14,7 @@ use crate::util::DecomOnMoto;
 
 /// Selects the web stack by tag (and its log groups by name too) and keeps the
 /// neighbour, whose `/ecs/web-shared` log group also matches the name prefix.
-fn web_spec(allowed_account: &str) -> String {
+pub(crate) fn web_spec(allowed_account: &str) -> String {
     web_spec_with(&provider_block(allowed_account))
 }
 

@@ -22,6 +22,7 @@ mod moto_alarms;
 mod moto_dns;
 mod moto_ecs;
 mod moto_fleet;
+mod moto_restore;
 mod properties;
 mod restore;
 mod scope;

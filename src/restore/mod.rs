@@ -7,6 +7,7 @@
 
 mod build;
 mod execute;
+mod order;
 mod remap;
 mod render;
 mod source;
