@@ -17,7 +17,7 @@ pub mod usage;
 pub use inventory::{Inventory, InventoryIndex, Referrer, ResourceId, SNAPSHOT_FORMAT_VERSION};
 pub use model::*;
 pub use provider::*;
-pub use restore::{RestoreAction, RestoreCall, Restorability, Restored, restorability};
 pub use rate_limits::{ActionFamily, RateKey, TokenBucket};
+pub use restore::{Restorability, RestoreAction, RestoreCall, Restored, restorability};
 pub use rules::{Obstacle, blocking_referrers, intrinsic_obstacles, obstacles_to_delete};
 pub use unread::{Fact, FactRequest, Facts};
