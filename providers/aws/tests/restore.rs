@@ -75,7 +75,16 @@ fn remap(value: &Value, ids: &[(String, String)]) -> Value {
 /// resources' ids are compared as `id`), timestamps, DNS names, states; arrays
 /// sorted, since their order follows ids.
 fn comparable(value: &Value) -> Value {
-    const VOLATILE: &[&str] = &["rule_id", "arn", "created", "last_used", "dns_name", "state", "last_event", "stored_bytes"];
+    const VOLATILE: &[&str] = &[
+        "rule_id",
+        "arn",
+        "created",
+        "last_used",
+        "dns_name",
+        "state",
+        "last_event",
+        "stored_bytes",
+    ];
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
@@ -103,7 +112,11 @@ fn assert_same(restored: &Value, original: &Value, what: &str) {
             .flat_map(|m| m.keys())
             .collect();
         for field in fields {
-            assert_eq!(restored.get(field), original.get(field), "{what}: field `{field}` differs");
+            assert_eq!(
+                restored.get(field),
+                original.get(field),
+                "{what}: field `{field}` differs"
+            );
         }
         assert_eq!(restored, original, "{what}");
     }
