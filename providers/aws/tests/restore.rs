@@ -350,6 +350,12 @@ moto_test! {
         let e = try_restore(&provider, &moto, T::LbListener, &listener, create(&remap(&archived[3].2, &ids))).await.expect_err("lb gone");
         assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
         assert_eq!(e.code, "LoadBalancerNotFound");
+        let mut no_vpc = archived[1].2.clone();
+        no_vpc["model"]["name"] = json!("novpc");
+        no_vpc["model"]["vpc_id"] = json!("vpc-0123456789abcdef0");
+        let e = try_restore(&provider, &moto, T::LbTargetGroup, &web, create(&no_vpc)).await.expect_err("vpc gone");
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+        assert_eq!(e.code, "ValidationError");
         let mut no_subnet = archived[2].2.clone();
         no_subnet["availability_zones"][0]["subnet_id"] = json!("subnet-0123456789abcdef0");
         let e = try_restore(&provider, &moto, T::Lb, &lb, create(&no_subnet)).await.expect_err("subnet gone");

@@ -45,6 +45,19 @@ fn tags(tags: &std::collections::BTreeMap<String, String>) -> Option<Vec<Tag>> {
     })
 }
 
+/// ELBv2 answers a target group in a VPC that does not exist with a
+/// `ValidationError` ("The VPC ID 'vpc-…' is not found"): a dependency that is gone,
+/// with AWS's code kept.
+fn vpc_gone(mut error: ProviderError) -> ProviderError {
+    if error.code == "ValidationError"
+        && error.message.contains("VPC ID")
+        && error.message.contains("not found")
+    {
+        error.kind = ErrorKind::NotFound;
+    }
+    error
+}
+
 /// The `key: value` attributes of a description, as strings.
 fn attributes(description: &Value) -> Vec<(String, String)> {
     description
@@ -134,10 +147,13 @@ async fn create_target_group(
             "the archive does not hold the health check: AWS's defaults were used".to_string(),
         ),
     }
-    let out = request
-        .send()
-        .await
-        .map_err(|e| api_error("elasticloadbalancing:CreateTargetGroup", region, e))?;
+    let out = request.send().await.map_err(|e| {
+        vpc_gone(api_error(
+            "elasticloadbalancing:CreateTargetGroup",
+            region,
+            e,
+        ))
+    })?;
     let arn = out
         .target_groups()
         .first()
