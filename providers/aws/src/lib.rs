@@ -19,6 +19,7 @@ mod logs;
 pub mod permissions;
 mod probes;
 mod remedy;
+mod restore;
 mod route53;
 mod text;
 
@@ -627,25 +628,20 @@ impl Provider for AwsProvider {
         &self,
         call: &decom_provider::RestoreCall,
     ) -> Result<decom_provider::Restored, ProviderError> {
-        Err(ProviderError::new(
-            "decom:restore",
-            Some(&call.target.region),
-            "UnsupportedOperation",
-            format!("cannot restore `{}` yet", call.target),
-        ))
+        restore::restore(self, call).await
     }
 
     async fn import_log_events(
         &self,
         log_group: &ResourceKey,
-        _events: &[serde_json::Value],
+        events: &[serde_json::Value],
     ) -> Result<u64, ProviderError> {
-        Err(ProviderError::new(
-            "decom:import_log_events",
-            Some(&log_group.region),
-            "UnsupportedOperation",
-            format!("cannot import events into `{log_group}` yet"),
-        ))
+        restore::import_events(
+            &self.region_clients(&log_group.region).logs,
+            log_group,
+            events,
+        )
+        .await
     }
 
     async fn export_log_events(

@@ -16,6 +16,8 @@ pub enum Need {
     LogEvents,
     /// The changes `apply` makes.
     Change,
+    /// What `decom restore` recreates.
+    Restore,
 }
 
 impl Need {
@@ -24,7 +26,14 @@ impl Need {
         match self {
             Need::Discovery | Need::Archive | Need::LogEvents => Policy::ReadOnly,
             Need::Change => Policy::Apply,
+            Need::Restore => Policy::Restore,
         }
+    }
+
+    /// The action changes the account: checked with IAM's policy simulator, never
+    /// by a call.
+    pub fn changes_the_account(self) -> bool {
+        matches!(self, Need::Change | Need::Restore)
     }
 
     /// The commands that call the action, as people name them.
@@ -34,16 +43,18 @@ impl Need {
             Need::Archive => "apply (archive)",
             Need::LogEvents => "apply (archive_log_events)",
             Need::Change => "apply",
+            Need::Restore => "restore",
         }
     }
 }
 
-/// The two policies of docs/aws.md: the read-only one serves every command that
-/// reads; `apply` needs the apply one besides.
+/// The policies of docs/aws.md: the read-only one serves every command that reads;
+/// `apply` needs the apply one besides, `restore` the restore one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Policy {
     ReadOnly,
     Apply,
+    Restore,
 }
 
 impl fmt::Display for Policy {
@@ -51,6 +62,7 @@ impl fmt::Display for Policy {
         f.write_str(match self {
             Policy::ReadOnly => "the read-only policy (`DecomDiscover`) in docs/aws.md",
             Policy::Apply => "the apply policy (`DecomApply`) in docs/aws.md",
+            Policy::Restore => "the restore policy (`DecomRestore`) in docs/aws.md",
         })
     }
 }
@@ -81,7 +93,7 @@ const fn global(action: &'static str, need: Need) -> Permission {
     }
 }
 
-use Need::{Archive, Change, Discovery, LogEvents};
+use Need::{Archive, Change, Discovery, LogEvents, Restore};
 
 /// Every action decom calls, in the order of docs/aws.md's policies (a test holds
 /// the two to each other).
@@ -189,6 +201,35 @@ pub const PERMISSIONS: &[Permission] = &[
     global("route53:ChangeResourceRecordSets", Change),
     global("route53:GetChange", Change),
     global("route53:DeleteHostedZone", Change),
+    regional("ec2:CreateSecurityGroup", Restore),
+    regional("ec2:AuthorizeSecurityGroupIngress", Restore),
+    regional("ec2:AuthorizeSecurityGroupEgress", Restore),
+    global("iam:CreateRole", Restore),
+    global("iam:TagRole", Restore),
+    global("iam:PutRolePolicy", Restore),
+    global("iam:AttachRolePolicy", Restore),
+    global("iam:CreatePolicy", Restore),
+    global("iam:TagPolicy", Restore),
+    global("iam:AttachUserPolicy", Restore),
+    global("iam:AttachGroupPolicy", Restore),
+    global("iam:CreateInstanceProfile", Restore),
+    global("iam:TagInstanceProfile", Restore),
+    global("iam:AddRoleToInstanceProfile", Restore),
+    global("iam:PassRole", Restore),
+    regional("elasticloadbalancing:CreateTargetGroup", Restore),
+    regional("elasticloadbalancing:ModifyTargetGroupAttributes", Restore),
+    regional("elasticloadbalancing:RegisterTargets", Restore),
+    regional("elasticloadbalancing:CreateLoadBalancer", Restore),
+    regional("elasticloadbalancing:CreateListener", Restore),
+    regional("elasticloadbalancing:CreateRule", Restore),
+    regional("elasticloadbalancing:AddTags", Restore),
+    regional("logs:CreateLogGroup", Restore),
+    regional("logs:TagResource", Restore),
+    regional("logs:PutRetentionPolicy", Restore),
+    regional("logs:PutMetricFilter", Restore),
+    regional("logs:PutSubscriptionFilter", Restore),
+    regional("logs:CreateLogStream", Restore),
+    regional("logs:PutLogEvents", Restore),
 ];
 
 /// What `decom doctor` needs besides, to check the apply policy without calling its
@@ -232,6 +273,7 @@ mod tests {
     fn the_catalog_is_the_documented_policies() {
         assert_eq!(actions(Policy::ReadOnly), documented("DecomDiscover"));
         assert_eq!(actions(Policy::Apply), documented("DecomApply"));
+        assert_eq!(actions(Policy::Restore), documented("DecomRestore"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 
 use crate::AwsProvider;
 use crate::calls::api_error;
-use crate::permissions::{Need, PERMISSIONS, Permission, SIMULATOR};
+use crate::permissions::{PERMISSIONS, Permission, SIMULATOR};
 
 /// Probes in flight at once.
 const PROBES_IN_FLIGHT: usize = 8;
@@ -91,7 +91,7 @@ impl AwsProvider {
     ) -> Vec<PermissionCheck> {
         let ids = ProbeIds::new(identity);
         let mut probes = Vec::new();
-        for permission in PERMISSIONS.iter().filter(|p| p.need != Need::Change) {
+        for permission in PERMISSIONS.iter().filter(|p| !p.need.changes_the_account()) {
             if permission.regional {
                 for region in regions {
                     probes.push((permission, Some(region.clone())));
@@ -380,7 +380,7 @@ impl AwsProvider {
     ) -> Vec<PermissionCheck> {
         let changes: Vec<&'static Permission> = PERMISSIONS
             .iter()
-            .filter(|p| p.need == Need::Change)
+            .filter(|p| p.need.changes_the_account())
             .collect();
         let answered = |verdict: &dyn Fn(&Permission) -> Verdict| {
             changes
@@ -531,7 +531,7 @@ mod tests {
             let arm = format!("\"{}\" =>", p.action);
             assert_eq!(
                 source.contains(&arm),
-                p.need != Need::Change,
+                !p.need.changes_the_account(),
                 "{}: a probe exactly for the read actions",
                 p.action
             );

@@ -6,6 +6,7 @@ mod discovery;
 mod execute;
 mod identity;
 mod pagination;
+mod restore;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;

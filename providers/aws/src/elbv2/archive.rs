@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     CONCURRENCY, TAGS_PER_CALL, condition_summary, lb_attributes, lb_resource, listener_resource,
-    listeners, load_balancers, rule_resource, rules, tags, target_groups,
+    listeners, load_balancers, rule_resource, rules, tags, target_groups_as_listed,
 };
 use crate::calls::{api_error, bounded};
 use crate::discover::Known;
@@ -45,6 +45,21 @@ fn action_json(action: &ElbAction) -> Value {
             "status_code": f.status_code(), "content_type": f.content_type(),
             "message_body": f.message_body(),
         })),
+    })
+}
+
+/// A target group's health check, which the model leaves out.
+fn health_check_json(group: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> Value {
+    json!({
+        "enabled": group.health_check_enabled(),
+        "protocol": group.health_check_protocol().map(|p| p.as_str()),
+        "port": group.health_check_port(),
+        "path": group.health_check_path(),
+        "interval_seconds": group.health_check_interval_seconds(),
+        "timeout_seconds": group.health_check_timeout_seconds(),
+        "healthy_threshold_count": group.healthy_threshold_count(),
+        "unhealthy_threshold_count": group.unhealthy_threshold_count(),
+        "matcher": group.matcher().map(|m| json!({"http_code": m.http_code(), "grpc_code": m.grpc_code()})),
     })
 }
 
@@ -174,8 +189,9 @@ pub(crate) async fn describe_batch(
                 }
             }
             ResourceType::LbTargetGroup => {
-                let groups = target_groups(client, region, Some(chunk), known, true).await?;
-                let group_arns: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+                let groups =
+                    target_groups_as_listed(client, region, Some(chunk), known, true).await?;
+                let group_arns: Vec<String> = groups.iter().map(|(g, _)| g.id.clone()).collect();
                 let mut tags = tags(client, region, group_arns.clone()).await?;
                 let attributes = bounded(group_arns, CONCURRENCY, |arn| {
                     let (client, region) = (client.clone(), region.to_string());
@@ -195,12 +211,13 @@ pub(crate) async fn describe_batch(
                     }
                 })
                 .await?;
-                for (mut model, attributes) in groups.into_iter().zip(attributes) {
+                for ((mut model, group), attributes) in groups.into_iter().zip(attributes) {
                     model.tags = tags.remove(&model.id).unwrap_or_default();
                     let arn = model.id.clone();
                     let description = json!({
                         "model": model,
                         "attributes": attribute_map(attributes.attributes().iter().map(|a| (a.key(), a.value()))),
+                        "health_check": health_check_json(&group),
                     });
                     found.insert(arn, description);
                 }

@@ -343,6 +343,18 @@ async fn target_groups(
     known: &Known<'_>,
     health: bool,
 ) -> Result<Vec<Resource>, ProviderError> {
+    let groups = target_groups_as_listed(client, region, only, known, health).await?;
+    Ok(groups.into_iter().map(|(model, _)| model).collect())
+}
+
+/// [`target_groups`], each with AWS's own answer (for what the model leaves out).
+async fn target_groups_as_listed(
+    client: &Client,
+    region: &str,
+    only: Option<&[String]>,
+    known: &Known<'_>,
+    health: bool,
+) -> Result<Vec<(Resource, SdkTargetGroup)>, ProviderError> {
     let groups: Vec<SdkTargetGroup> = client
         .describe_target_groups()
         .set_target_group_arns(only.map(<[String]>::to_vec))
@@ -372,31 +384,36 @@ async fn target_groups(
     })
     .await?;
     Ok(groups
-        .iter()
+        .into_iter()
         .zip(targets)
-        .map(|(group, targets)| Resource {
-            id: group.target_group_arn().unwrap_or_default().to_string(),
-            name: group.target_group_name().unwrap_or_default().to_string(),
-            region: region.to_string(),
-            tags: BTreeMap::new(),
-            details: Details::LbTargetGroup(TargetGroup {
-                target_type: group
-                    .target_type()
-                    .map(|t| t.as_str().to_string())
-                    .unwrap_or_else(|| "instance".to_string()),
-                protocol: group.protocol().map(|p| p.as_str().to_string()),
-                port: group.port(),
-                vpc_id: group.vpc_id().map(str::to_string),
-                load_balancers: {
-                    // Sorted and once each (moto repeats a balancer per forwarding
-                    // action).
-                    let mut arns = group.load_balancer_arns().to_vec();
-                    arns.sort();
-                    arns.dedup();
-                    arns
+        .map(|(group, targets)| {
+            (
+                Resource {
+                    id: group.target_group_arn().unwrap_or_default().to_string(),
+                    name: group.target_group_name().unwrap_or_default().to_string(),
+                    region: region.to_string(),
+                    tags: BTreeMap::new(),
+                    details: Details::LbTargetGroup(TargetGroup {
+                        target_type: group
+                            .target_type()
+                            .map(|t| t.as_str().to_string())
+                            .unwrap_or_else(|| "instance".to_string()),
+                        protocol: group.protocol().map(|p| p.as_str().to_string()),
+                        port: group.port(),
+                        vpc_id: group.vpc_id().map(str::to_string),
+                        load_balancers: {
+                            // Sorted and once each (moto repeats a balancer per forwarding
+                            // action).
+                            let mut arns = group.load_balancer_arns().to_vec();
+                            arns.sort();
+                            arns.dedup();
+                            arns
+                        },
+                        targets,
+                    }),
                 },
-                targets,
-            }),
+                group,
+            )
         })
         .collect())
 }

@@ -26,7 +26,7 @@ pub(crate) use archive::{describe, describe_batch};
 /// Per-policy IAM calls in flight (IAM's rate limits are account-wide and low).
 const CONCURRENCY: usize = 4;
 
-const REGION: Option<&str> = None;
+pub(crate) const REGION: Option<&str> = None;
 
 /// `MaxItems` of the account-wide listings: IAM's largest page.
 const IAM_PAGE: i32 = 1000;
