@@ -6,7 +6,6 @@ use std::io::Write;
 
 use anyhow::Result;
 use decom::session::{self, Checkup, GuardCheck};
-use decom_aws::permissions::Need;
 use decom_aws::{Explained, PermissionCheck, Verdict};
 use decom_provider::ProviderError;
 
@@ -158,13 +157,17 @@ fn summary(checkup: &Checkup) -> String {
         })
         .collect();
     if let Some((_, why)) = not_checked.first() {
-        let apply_only = not_checked
+        let changes_only = not_checked
             .iter()
-            .all(|(c, _)| c.permission.need == Need::Change);
+            .all(|(c, _)| c.permission.need.changes_the_account());
         out.push_str(&format!(
             "Not checked: {} permission(s){}: {why}\n",
             not_checked.len(),
-            if apply_only { " of apply" } else { "" }
+            if changes_only {
+                " of apply and restore"
+            } else {
+                ""
+            }
         ));
     }
     if checkup.is_ready() {
