@@ -437,10 +437,14 @@ async fn call(
             })
             .await?;
             if create {
-                shared
-                    .ids
-                    .record(&step.target.id, &restored.id)
-                    .map_err(|e| engine_error("IdsWriteFailed", e.to_string()))?;
+                let renamed =
+                    std::iter::once((&step.target.id, &restored.id)).chain(&restored.renamed);
+                for (old, new) in renamed {
+                    shared
+                        .ids
+                        .record(old, new)
+                        .map_err(|e| engine_error("IdsWriteFailed", e.to_string()))?;
+                }
             }
             let outcome = if restored.present {
                 StepOutcome::Present { id: restored.id }

@@ -28,26 +28,28 @@ pub fn restorability(ty: ResourceType) -> Restorability {
         | T::LbListener
         | T::LbListenerRule
         | T::LbTargetGroup
-        | T::CloudwatchLogGroup => Restorability::Recreate,
+        | T::CloudwatchLogGroup
+        | T::EcsCluster
+        | T::EcsTaskDefinition
+        | T::EcsService
+        | T::Route53Record => Restorability::Recreate,
         T::Instance => Restorability::No(
             "a terminated instance cannot be brought back; launch a new one from the AMI and volume snapshots the archive records",
         ),
         T::NetworkInterface => Restorability::No(
             "a network interface is recreated by what owned it (a load balancer, an instance, a task), not on its own",
         ),
-        T::EcsCluster
-        | T::EcsService
-        | T::EcsTaskDefinition
-        | T::AutoscalingGroup
+        T::Route53Zone => Restorability::No(
+            "a hosted zone created again gets new name servers, which every delegation to it would have to name; create it by hand and update the delegations",
+        ),
+        T::AutoscalingGroup
         | T::LaunchTemplate
         | T::LaunchConfiguration
         | T::EbsVolume
         | T::EbsSnapshot
         | T::CloudwatchMetricAlarm
         | T::CloudwatchCompositeAlarm
-        | T::EcrRepository
-        | T::Route53Zone
-        | T::Route53Record => Restorability::No(
+        | T::EcrRepository => Restorability::No(
             "decom does not recreate this type yet; its archived description holds what to recreate it by hand",
         ),
     }
@@ -81,6 +83,11 @@ pub enum RestoreAction {
     /// profile, target group, load balancer or log group of that name; a security
     /// group of that name in that VPC; a listener on that port; a rule at that
     /// priority) is not created again: the answer is [`Restored::present`].
+    ///
+    /// An ECS service is created with the desired count the engine writes into its
+    /// description as `restore_desired_count` (0 unless `--desired-count`). A task
+    /// definition is registered again: AWS gives it the next revision number, so its
+    /// id (ARN) changes.
     Create { description: serde_json::Value },
     /// AuthorizeSecurityGroupIngress/Egress of one rule on the target group. A rule
     /// that exists already (`InvalidPermission.Duplicate`) is `present`.
@@ -143,4 +150,10 @@ pub struct Restored {
     /// and AWS's default was used, …
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Other names of the resource that changed with it, old → new (a load
+    /// balancer's DNS name, in every spelling a record may use:
+    /// [`crate::model::dns_name_spellings`]). The engine carries them into later
+    /// descriptions as it does the id.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub renamed: std::collections::BTreeMap<String, String>,
 }

@@ -189,6 +189,7 @@ async fn create_target_group(
         id: arn,
         present: false,
         notes,
+        ..Restored::default()
     })
 }
 
@@ -287,6 +288,9 @@ async fn create_load_balancer(
             "new DNS name `{dns_name}` (it was `{}`): update what points at it",
             lb.dns_name
         )],
+        renamed: decom_provider::dns_name_spellings(&lb.dns_name, &dns_name)
+            .into_iter()
+            .collect(),
     })
 }
 

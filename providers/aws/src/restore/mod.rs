@@ -76,7 +76,7 @@ fn created(id: impl Into<String>) -> Restored {
     Restored {
         id: id.into(),
         present: false,
-        notes: Vec::new(),
+        ..Restored::default()
     }
 }
 
@@ -84,7 +84,7 @@ fn present(id: impl Into<String>) -> Restored {
     Restored {
         id: id.into(),
         present: true,
-        notes: Vec::new(),
+        ..Restored::default()
     }
 }
 

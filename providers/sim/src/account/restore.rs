@@ -136,7 +136,7 @@ fn present(id: &str) -> Restored {
     Restored {
         id: id.to_string(),
         present: true,
-        notes: Vec::new(),
+        ..Restored::default()
     }
 }
 
@@ -263,6 +263,7 @@ impl Account {
             return Ok(present(&id));
         }
         let mut notes = Vec::new();
+        let mut renamed = std::collections::BTreeMap::new();
         let old_id = model.id.clone();
         let region = model.region.clone();
         let mut enis = Vec::new();
@@ -299,6 +300,10 @@ impl Account {
                     lb.dns_name,
                     old_dns_name(description)
                 ));
+                renamed.extend(decom_provider::dns_name_spellings(
+                    old_dns_name(description),
+                    &lb.dns_name,
+                ));
             }
             Details::LbListener(listener) => {
                 let hex = self.fresh_hex(&old_id);
@@ -326,6 +331,7 @@ impl Account {
             id: key.id,
             present: false,
             notes,
+            renamed,
         })
     }
 

@@ -17,7 +17,7 @@ fn done(id: &str, present: bool) -> Restored {
     Restored {
         id: id.to_string(),
         present,
-        notes: Vec::new(),
+        ..Restored::default()
     }
 }
 
