@@ -235,6 +235,10 @@ pub struct RestoreArgs {
     /// Register the archived targets in recreated target groups.
     #[arg(long)]
     pub register_targets: bool,
+    /// The desired count of recreated ECS services (default 0: the service is back,
+    /// running nothing, until it is scaled up).
+    #[arg(long, value_name = "N")]
+    pub desired_count: Option<u32>,
     /// Print the restore plan as JSON (the format of a saved restore plan) and stop.
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,

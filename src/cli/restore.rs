@@ -55,9 +55,9 @@ pub(super) async fn restore_command(args: RestoreArgs) -> Result<i32> {
         let text = std::fs::read_to_string(&args.source)
             .with_context(|| format!("cannot read `{}`", args.source.display()))?;
         let plan = RestorePlan::from_json(&text, &args.source.display().to_string())?;
-        if !args.only.is_empty() || args.register_targets {
+        if !args.only.is_empty() || args.register_targets || args.desired_count.is_some() {
             bail!(
-                "--only and --register-targets shape a new restore plan; `{}` is a saved one\n  hint: decom restore ARCHIVE_DIR --only ADDRESS -out FILE",
+                "--only, --register-targets and --desired-count shape a new restore plan; `{}` is a saved one\n  hint: decom restore ARCHIVE_DIR --only ADDRESS -out FILE",
                 args.source.display()
             );
         }
@@ -70,6 +70,7 @@ pub(super) async fn restore_command(args: RestoreArgs) -> Result<i32> {
         let options = RestoreOptions {
             only: args.only.clone(),
             register_targets: args.register_targets,
+            desired_count: args.desired_count,
         };
         restore::build_restore_plan(&source, &options)?
     };

@@ -26,6 +26,8 @@ pub struct RestoreOptions {
     pub only: Vec<String>,
     /// Register the archived targets in restored target groups.
     pub register_targets: bool,
+    /// The desired count of recreated ECS services; `None`: 0.
+    pub desired_count: Option<u32>,
 }
 
 /// A step before it has its place in the order.
@@ -298,6 +300,14 @@ pub(super) fn model_of(description: &Value) -> Option<Resource> {
     serde_json::from_value(description.get("model")?.clone()).ok()
 }
 
+/// A task definition's family and revision from its ARN
+/// (`…:task-definition/<family>:<revision>`).
+fn revision_of(arn: &str) -> Option<(&str, u32)> {
+    let (_, name) = arn.rsplit_once("task-definition/")?;
+    let (family, revision) = name.rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
+}
+
 fn policy_key(arn: &str) -> ResourceKey {
     ResourceKey::new(ResourceType::IamPolicy, decom_provider::GLOBAL_REGION, arn)
 }
@@ -421,6 +431,90 @@ fn add_parts(
                     "the archive holds the log group's events".to_string(),
                 );
                 b.drafts[step].needs.insert(create);
+            }
+        }
+        Details::EcsTaskDefinition(definition) => {
+            for role in [&definition.task_role, &definition.execution_role]
+                .into_iter()
+                .flatten()
+            {
+                b.after_create_of(create, &role_key(decom_provider::role_name(role)));
+            }
+            // AWS numbers a family's revisions as they are registered: the family's
+            // earlier revision first, so they come back in their order.
+            let earlier = b
+                .creates
+                .keys()
+                .filter(|k| k.ty == ResourceType::EcsTaskDefinition && k.region == key.region)
+                .filter_map(|k| Some((revision_of(&k.id)?, k)))
+                .filter(|((family, revision), _)| {
+                    *family == definition.family && *revision < definition.revision
+                })
+                .max_by_key(|((_, revision), _)| *revision)
+                .map(|(_, k)| k.clone());
+            if let Some(earlier) = earlier {
+                b.after_create_of(create, &earlier);
+            }
+        }
+        Details::EcsService(service) => {
+            b.after_create_of(
+                create,
+                &in_region(ResourceType::EcsCluster, &service.cluster),
+            );
+            b.after_create_of(
+                create,
+                &in_region(ResourceType::EcsTaskDefinition, &service.task_definition),
+            );
+            for group in &service.security_groups {
+                b.after_create_of(create, &in_region(ResourceType::SecurityGroup, group));
+            }
+            if let Some(role) = &service.role {
+                b.after_create_of(create, &role_key(decom_provider::role_name(role)));
+            }
+            // AWS creates a service with a target group only once a load balancer
+            // routes to the group: after the listeners and rules that forward to it.
+            let routes: Vec<ResourceKey> = b
+                .creates
+                .iter()
+                .filter(|(k, _)| {
+                    matches!(
+                        k.ty,
+                        ResourceType::LbListener | ResourceType::LbListenerRule
+                    )
+                })
+                .filter(|&(_, &draft)| {
+                    let forwards = forwarded(b, draft, &[]);
+                    service.target_groups.iter().any(|t| forwards.contains(t))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for group in &service.target_groups {
+                b.after_create_of(create, &in_region(ResourceType::LbTargetGroup, group));
+            }
+            for route in &routes {
+                b.after_create_of(create, route);
+            }
+            if let StepWork::Call(RestoreAction::Create { description }) =
+                &mut b.drafts[create].work
+                && let Some(fields) = description.as_object_mut()
+            {
+                fields.insert(
+                    "restore_desired_count".to_string(),
+                    Value::from(options.desired_count.unwrap_or(0)),
+                );
+            }
+            b.drafts[create].reason = format!(
+                "deleted by the archived run; recreated with desired count {} (it had {}; --desired-count sets it)",
+                options.desired_count.unwrap_or(0),
+                service.desired_count
+            );
+        }
+        Details::Route53Record(record) => {
+            if let Some(target) = &record.load_balancer {
+                b.after_create_of(
+                    create,
+                    &ResourceKey::new(ResourceType::Lb, &target.region, &target.arn),
+                );
             }
         }
         _ => {}

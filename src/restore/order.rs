@@ -48,7 +48,11 @@ fn type_rank(ty: ResourceType) -> usize {
         T::LbListener => 6,
         T::LbListenerRule => 7,
         T::CloudwatchLogGroup => 8,
-        _ => 9,
+        T::EcsCluster => 9,
+        T::EcsTaskDefinition => 10,
+        T::EcsService => 11,
+        T::Route53Record => 12,
+        _ => 13,
     }
 }
 
@@ -62,7 +66,8 @@ pub(super) fn order(drafts: &[Draft], selected: &BTreeSet<usize>) -> Vec<Restore
             return w;
         }
         // The needs form no cycle: each points at a `Create`, and a `Create` needs
-        // only the creations of other types ranked before it.
+        // only the creations of types ranked before its own, or, for a task
+        // definition, of its family's earlier revision.
         let w = 1 + drafts[i]
             .needs
             .iter()
