@@ -93,9 +93,8 @@ async fn describe_task_definition(
         .map_err(|e| api_error("ecs:DescribeTaskDefinition", Some(region), e))?;
     Ok(answer.task_definition().and_then(|td| {
         let model = task_definition_resource(region, &target.id, td, answer.tags())?;
-        (model.id == target.id).then(|| {
-            json!({ "model": model, "registration": registration(td, answer.tags()) })
-        })
+        (model.id == target.id)
+            .then(|| json!({ "model": model, "registration": registration(td, answer.tags()) }))
     }))
 }
 

@@ -26,9 +26,9 @@ use decom_provider::{
 
 use crate::calls::{api_error, bounded};
 
-pub(crate) use archive::describe;
 use crate::discover::{Denials, Found};
 use crate::text::timestamp;
+pub(crate) use archive::describe;
 
 /// DescribeTaskDefinition calls in flight per region (one per revision).
 const CONCURRENCY: usize = 8;

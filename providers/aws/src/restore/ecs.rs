@@ -12,9 +12,9 @@ use aws_sdk_ecs::types::{
     EnvironmentFile, EnvironmentFileType, EphemeralStorage, HealthCheck, HostVolumeProperties,
     IpcMode, KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, MountPoint,
     NetworkConfiguration, NetworkMode, OsFamily, PidMode, PlacementConstraint,
-    PlacementConstraintType, PlacementStrategy, PlacementStrategyType, PortMapping,
-    PropagateTags, RepositoryCredentials, ResourceRequirement, ResourceType as EcsResourceType,
-    RuntimePlatform, SchedulingStrategy, Secret, ServiceRegistry, SystemControl, Tag,
+    PlacementConstraintType, PlacementStrategy, PlacementStrategyType, PortMapping, PropagateTags,
+    RepositoryCredentials, ResourceRequirement, ResourceType as EcsResourceType, RuntimePlatform,
+    SchedulingStrategy, Secret, ServiceRegistry, SystemControl, Tag,
     TaskDefinitionPlacementConstraint, TaskDefinitionPlacementConstraintType, TransportProtocol,
     Ulimit, UlimitName, Volume, VolumeFrom,
 };
@@ -155,7 +155,9 @@ fn container(c: &Value) -> Result<ContainerDefinition, String> {
             .set_host_port(int(p, "hostPort"))
             .set_protocol(string(p, "protocol").map(|x| TransportProtocol::from(x.as_str())))
             .set_name(string(p, "name"))
-            .set_app_protocol(string(p, "appProtocol").map(|x| ApplicationProtocol::from(x.as_str())))
+            .set_app_protocol(
+                string(p, "appProtocol").map(|x| ApplicationProtocol::from(x.as_str())),
+            )
             .set_container_port_range(string(p, "containerPortRange"))
             .build())
     };
@@ -253,7 +255,11 @@ fn container(c: &Value) -> Result<ContainerDefinition, String> {
                     .build(),
             )
         })?)
-        .set_log_configuration(object(c, "logConfiguration").map(log_configuration).transpose()?)
+        .set_log_configuration(
+            object(c, "logConfiguration")
+                .map(log_configuration)
+                .transpose()?,
+        )
         .set_health_check(health_check)
         .set_system_controls(list(c, "systemControls", |s| {
             Ok(SystemControl::builder()
@@ -492,7 +498,8 @@ async fn create_service(client: &Client, call: &RestoreCall) -> Result<Restored,
     let daemon = string(config, "schedulingStrategy")
         .unwrap_or_else(|| service.scheduling_strategy.clone())
         == "DAEMON";
-    let strategy = list(config, "capacityProviderStrategy", strategy_item).map_err(invalid_input)?;
+    let strategy =
+        list(config, "capacityProviderStrategy", strategy_item).map_err(invalid_input)?;
     let launch_type = match (&strategy, string(config, "launchType")) {
         (Some(_), _) => None,
         (None, Some(launch_type)) => Some(launch_type),
@@ -501,23 +508,29 @@ async fn create_service(client: &Client, call: &RestoreCall) -> Result<Restored,
     let network = match object(config, "networkConfiguration")
         .and_then(|n| object(n, "awsvpcConfiguration"))
     {
-        Some(a) => Some(built(
-            "network configuration",
-            AwsVpcConfiguration::builder()
-                .set_subnets(strings(a, "subnets"))
-                .set_security_groups(strings(a, "securityGroups"))
-                .set_assign_public_ip(
-                    string(a, "assignPublicIp").map(|x| AssignPublicIp::from(x.as_str())),
-                )
-                .build(),
-        ).map_err(invalid_input)?),
-        None if !service.subnets.is_empty() => Some(built(
-            "network configuration",
-            AwsVpcConfiguration::builder()
-                .set_subnets(Some(service.subnets.clone()))
-                .set_security_groups(Some(service.security_groups.clone()))
-                .build(),
-        ).map_err(invalid_input)?),
+        Some(a) => Some(
+            built(
+                "network configuration",
+                AwsVpcConfiguration::builder()
+                    .set_subnets(strings(a, "subnets"))
+                    .set_security_groups(strings(a, "securityGroups"))
+                    .set_assign_public_ip(
+                        string(a, "assignPublicIp").map(|x| AssignPublicIp::from(x.as_str())),
+                    )
+                    .build(),
+            )
+            .map_err(invalid_input)?,
+        ),
+        None if !service.subnets.is_empty() => Some(
+            built(
+                "network configuration",
+                AwsVpcConfiguration::builder()
+                    .set_subnets(Some(service.subnets.clone()))
+                    .set_security_groups(Some(service.security_groups.clone()))
+                    .build(),
+            )
+            .map_err(invalid_input)?,
+        ),
         None => None,
     };
     // A role is for a service outside awsvpc mode, and never the service-linked one.
@@ -544,9 +557,7 @@ async fn create_service(client: &Client, call: &RestoreCall) -> Result<Restored,
             built(
                 "deployment controller",
                 DeploymentController::builder()
-                    .set_type(
-                        string(c, "type").map(|t| DeploymentControllerType::from(t.as_str())),
-                    )
+                    .set_type(string(c, "type").map(|t| DeploymentControllerType::from(t.as_str())))
                     .build(),
             )
         })
@@ -622,7 +633,9 @@ async fn create_service(client: &Client, call: &RestoreCall) -> Result<Restored,
         .set_placement_strategy(placement)
         .set_role(role)
         .set_enable_ecs_managed_tags(boolean(config, "enableECSManagedTags"))
-        .set_propagate_tags(string(config, "propagateTags").map(|p| PropagateTags::from(p.as_str())))
+        .set_propagate_tags(
+            string(config, "propagateTags").map(|p| PropagateTags::from(p.as_str())),
+        )
         .set_enable_execute_command(boolean(config, "enableExecuteCommand"))
         .set_tags(tags)
         .send()
