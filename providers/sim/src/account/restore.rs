@@ -82,13 +82,15 @@ impl RestoreState {
             .retain(|subnet, vpc| subnet != id && vpc.as_deref() != Some(id));
     }
 
-    /// The revision a new registration of `family` gets.
-    pub(super) fn next_revision(&mut self, region: &str, family: &str) -> u32 {
+    /// The revision a new registration of `family` gets: one more than the highest
+    /// it had, which is at least `archived` (that revision existed in the account,
+    /// even when the loaded snapshot was taken after its deletion).
+    pub(super) fn next_revision(&mut self, region: &str, family: &str, archived: u32) -> u32 {
         let highest = self
             .revisions
             .entry((region.to_string(), family.to_string()))
             .or_default();
-        *highest += 1;
+        *highest = (*highest).max(archived) + 1;
         *highest
     }
 

@@ -94,7 +94,7 @@ impl Account {
         match &mut model.details {
             Details::EcsCluster(cluster) => new_cluster(cluster),
             Details::EcsTaskDefinition(td) => {
-                let revision = self.restore.next_revision(&region, &td.family);
+                let revision = self.restore.next_revision(&region, &td.family, td.revision);
                 notes.push(format!(
                     "registered as revision {revision} of `{}`, in place of revision {} (AWS does not reuse a revision number)",
                     td.family, td.revision
