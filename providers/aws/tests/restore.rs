@@ -430,3 +430,92 @@ moto_test! {
         assert_eq!(calls.get("logs:CreateLogStream"), Some(&3), "{calls:?}");
     }
 }
+
+moto_test! {
+    async fn restores_ecs_clusters_task_definitions_and_services(moto: Moto) {
+        let sdk = moto.sdk().await;
+        let provider = moto.provider().await;
+        let (vpc, subnets) = stack::vpc_with_subnets(&sdk).await;
+        let group = stack::security_group(&sdk, &vpc, "app", "web").await;
+        let target_group = stack::target_group(&sdk, &vpc, "api", "web").await;
+        let role = sdk.iam.create_role().role_name("api-task").assume_role_policy_document(TRUST_EC2)
+            .send().await.expect("role").role.map(|r| r.arn).expect("arn");
+        let built = stack::ecs::build(&sdk, "api", "web", 2, &role, "/ecs/api", &subnets, &group, &target_group).await;
+        let revision = built.task_definitions.last().expect("a revision").clone();
+
+        let cluster = described(&provider, &moto, T::EcsCluster, &built.cluster).await;
+        let task_definition = described(&provider, &moto, T::EcsTaskDefinition, &revision).await;
+        let service = described(&provider, &moto, T::EcsService, &built.service).await;
+        let container = &task_definition["registration"]["containerDefinitions"][0];
+        assert_eq!(container["image"], format!("123456789012.dkr.ecr.{}.amazonaws.com/api:v2", moto.region), "{task_definition}");
+        assert_eq!(container["logConfiguration"]["options"]["awslogs-group"], "/ecs/api");
+        assert_eq!(task_definition["registration"]["taskRoleArn"], role.as_str());
+        let lb = &service["configuration"]["loadBalancers"][0];
+        assert_eq!((lb["targetGroupArn"].as_str(), lb["containerName"].as_str(), lb["containerPort"].as_i64()),
+            (Some(target_group.as_str()), Some("app"), Some(8080)), "{service}");
+        assert_eq!(service["configuration"]["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"][0], group.as_str());
+
+        sdk.ecs.update_service().cluster(&built.cluster).service(&built.service).desired_count(0).send().await.expect("scale");
+        sdk.ecs.delete_service().cluster(&built.cluster).service(&built.service).send().await.expect("delete service");
+        sdk.ecs.deregister_task_definition().task_definition(&revision).send().await.expect("deregister");
+        sdk.ecs.delete_cluster().cluster(&built.cluster).send().await.expect("delete cluster");
+
+        let restored_cluster = restore(&provider, &moto, T::EcsCluster, &built.cluster, create(&cluster)).await;
+        assert!(!restored_cluster.present);
+        assert_eq!(restored_cluster.id, built.cluster, "a cluster's ARN is its name");
+        let registered = restore(&provider, &moto, T::EcsTaskDefinition, &revision, create(&task_definition)).await;
+        assert!(!registered.present);
+        assert!(registered.id.ends_with("task-definition/api:3"), "the next revision: {}", registered.id);
+        assert!(registered.notes.iter().any(|n| n.contains("revision 3") && n.contains("revision 2")), "{:?}", registered.notes);
+        let ids = vec![(revision.clone(), registered.id.clone())];
+        let created = restore(&provider, &moto, T::EcsService, &built.service, create(&remap(&service, &ids))).await;
+        assert!(!created.present);
+        assert_eq!(created.id, built.service);
+        assert!(created.notes.iter().any(|n| n == "created with desired count 0 (it had 1)"), "{:?}", created.notes);
+
+        // As archived, but for the revision's number and ARN and the service's counts.
+        let mut restored_cluster = described(&provider, &moto, T::EcsCluster, &built.cluster).await;
+        let mut archived_cluster = cluster.clone();
+        for d in [&mut restored_cluster, &mut archived_cluster] {
+            d["model"]["running_tasks"] = Value::Null;
+        }
+        assert_same(&restored_cluster, &archived_cluster, "cluster");
+        let mut restored_td = described(&provider, &moto, T::EcsTaskDefinition, &registered.id).await;
+        assert_eq!(restored_td["model"]["revision"], 3);
+        let mut archived_td = task_definition.clone();
+        for d in [&mut restored_td, &mut archived_td] {
+            for field in ["id", "name", "revision", "registered"] {
+                d["model"][field] = Value::Null;
+            }
+        }
+        assert_same(&restored_td, &archived_td, "task definition");
+        let mut restored_service = described(&provider, &moto, T::EcsService, &built.service).await;
+        let mut archived_service = remap(&service, &ids);
+        assert_eq!(restored_service["model"]["desired_count"], 0, "{restored_service}");
+        for d in [&mut restored_service, &mut archived_service] {
+            for field in ["desired_count", "running_count", "pending_count"] {
+                d["model"][field] = Value::Null;
+            }
+        }
+        assert_same(&restored_service, &archived_service, "service");
+
+        // Again: the cluster and the service are present.
+        assert!(restore(&provider, &moto, T::EcsCluster, &built.cluster, create(&cluster)).await.present);
+        let again = restore(&provider, &moto, T::EcsService, &built.service, create(&remap(&service, &ids))).await;
+        assert!(again.present);
+        assert_eq!(again.id, built.service);
+
+        // An archive without the registration input (an older one): InvalidArchive.
+        let mut older = task_definition.clone();
+        older.as_object_mut().expect("object").remove("registration");
+        let e = try_restore(&provider, &moto, T::EcsTaskDefinition, &revision, create(&older)).await.expect_err("older archive");
+        assert_eq!(e.code, "InvalidArchive", "{e}");
+
+        // The cluster is gone: NotFound.
+        sdk.ecs.delete_service().cluster(&built.cluster).service(&built.service).force(true).send().await.expect("delete service");
+        sdk.ecs.delete_cluster().cluster(&built.cluster).send().await.expect("delete cluster");
+        let e = try_restore(&provider, &moto, T::EcsService, &built.service, create(&remap(&service, &ids))).await.expect_err("cluster gone");
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+        assert_eq!(e.code, "ClusterNotFoundException");
+    }
+}

@@ -6,6 +6,7 @@
 
 mod derived;
 mod restore;
+mod restore_ecs;
 mod restore_links;
 mod route53;
 

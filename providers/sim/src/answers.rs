@@ -251,6 +251,9 @@ pub(crate) fn restore_api(call: &RestoreCall) -> &'static str {
             ResourceType::IamPolicy => "iam:CreatePolicy",
             ResourceType::IamInstanceProfile => "iam:CreateInstanceProfile",
             ResourceType::CloudwatchLogGroup => "logs:CreateLogGroup",
+            ResourceType::EcsCluster => "ecs:CreateCluster",
+            ResourceType::EcsTaskDefinition => "ecs:RegisterTaskDefinition",
+            ResourceType::EcsService => "ecs:CreateService",
             _ => "decom:restore",
         },
         RestoreAction::AuthorizeRule { rule } => match rule.direction {

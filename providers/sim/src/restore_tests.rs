@@ -12,7 +12,7 @@ use decom_provider::{
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::build::{AccountBuilder, TargetSpec, tags};
+use crate::build::{AccountBuilder, ServiceSpec, TargetSpec, TaskDefinitionSpec, tags};
 use crate::{Delay, Knobs, SimProvider};
 
 const REGION: &str = "us-east-1";
@@ -29,7 +29,8 @@ fn knobs() -> Knobs {
 
 /// One of each restorable type (two security groups, two target groups), an
 /// instance using the app group and the profile (terminated before the restore
-/// tests), and a second instance registered in both target groups.
+/// tests), a second instance registered in both target groups, and an ECS service
+/// running revision 3 of its family behind the blue target group.
 fn account() -> (Inventory, ResourceKey) {
     let mut b = AccountBuilder::new("123456789012", REGION, 5);
     let t = || tags(&[("Service", "api")]);
@@ -59,6 +60,31 @@ fn account() -> (Inventory, ResourceKey) {
     let listener = b.listener(&alb, "HTTPS", 443, &[&blue]);
     b.listener_rule(&listener, 10, &["path-pattern=/api/*"], &[&green]);
     b.log_group("/ecs/api", Some(30), 1024, t());
+    let cluster = b.ecs_cluster("api", &[], t());
+    let revision = b.task_definition(
+        &TaskDefinitionSpec {
+            family: "api",
+            revision: 3,
+            active: true,
+            task_role: Some("api-role"),
+            execution_role: None,
+            log_group: Some("/ecs/api"),
+            image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v3",
+        },
+        t(),
+    );
+    b.ecs_service(
+        &ServiceSpec {
+            name: "api",
+            cluster: &cluster,
+            task_definition: &revision,
+            launch_type: "FARGATE",
+            desired_count: 2,
+            target_groups: &[&blue],
+            security_groups: &[&app_sg],
+        },
+        t(),
+    );
     (
         b.finish(),
         ResourceKey::new(ResourceType::Instance, REGION, doomed),
@@ -94,6 +120,8 @@ fn preparations(key: &ResourceKey, obstacles: Vec<Obstacle>) -> Vec<Operation> {
                 _ => {}
             },
             Obstacle::DeletionProtection => ops.push(op(key, Action::DisableDeletionProtection)),
+            Obstacle::ServiceScaledUp { .. } => ops.push(op(key, Action::ScaleToZero)),
+            Obstacle::TaskDefinitionActive => ops.push(op(key, Action::DeregisterTaskDefinition)),
             Obstacle::InlinePolicies(names) => ops.extend(
                 names
                     .into_iter()
@@ -164,13 +192,14 @@ fn remap(value: &Value, ids: &BTreeMap<String, String>) -> Value {
     }
 }
 
-/// Dependencies first: what a load balancer, listener or rule names is created
-/// before it.
+/// Dependencies first: what a load balancer, listener, rule or service names is
+/// created before it.
 fn creation_rank(ty: ResourceType) -> u8 {
     match ty {
         ResourceType::Lb => 1,
         ResourceType::LbListener => 2,
         ResourceType::LbListenerRule => 3,
+        ResourceType::EcsService => 4,
         _ => 0,
     }
 }
@@ -260,7 +289,8 @@ fn model_of(description: &Value) -> Resource {
 }
 
 /// A resource with what a restore cannot keep blanked: ids, rule ids, DNS name,
-/// creation times, policy versions, target health, stored bytes, derived counts.
+/// creation times, policy versions, target health, stored bytes, derived counts, a
+/// revision's number, a service's counts and tasks.
 fn comparable(mut r: Resource) -> Resource {
     r.id.clear();
     match &mut r.details {
@@ -293,6 +323,19 @@ fn comparable(mut r: Resource) -> Resource {
         Details::LbTargetGroup(tg) => {
             tg.targets.iter_mut().for_each(|t| t.health.clear());
             tg.load_balancers.sort();
+        }
+        Details::EcsCluster(cluster) => cluster.running_tasks = 0,
+        Details::EcsTaskDefinition(td) => {
+            r.name.clear();
+            td.revision = 0;
+            td.registered = None;
+        }
+        Details::EcsService(service) => {
+            service.desired_count = 0;
+            service.running_count = 0;
+            service.pending_count = 0;
+            service.task_interfaces.clear();
+            service.created = None;
         }
         _ => {}
     }
@@ -372,7 +415,16 @@ async fn every_restorable_type_comes_back_as_archived() {
             ResourceType::IamRole
             | ResourceType::IamPolicy
             | ResourceType::IamInstanceProfile
-            | ResourceType::CloudwatchLogGroup => assert_eq!(new, &key.id, "{key}: name-based"),
+            | ResourceType::CloudwatchLogGroup
+            | ResourceType::EcsCluster
+            | ResourceType::EcsService => assert_eq!(new, &key.id, "{key}: name-based"),
+            ResourceType::EcsTaskDefinition => {
+                assert_eq!(
+                    new,
+                    &key.id.replace("api:3", "api:4"),
+                    "{key}: the next revision"
+                )
+            }
             ResourceType::SecurityGroup => {
                 assert!(new.starts_with("sg-0") && new != &key.id, "{key}: {new}")
             }
@@ -433,6 +485,11 @@ async fn a_second_restore_finds_everything_present() {
             .restore(&call(key, RestoreAction::Create { description }))
             .await
             .expect("answers");
+        if key.ty == ResourceType::EcsTaskDefinition {
+            // Each registration is a new revision: never present.
+            assert!(!again.present && again.id.ends_with(":5"), "{again:?}");
+            continue;
+        }
         assert!(again.present, "{key}");
         assert_eq!(again.id, ids[&key.id], "{key}: the live resource's id");
         let new = ResourceKey::new(key.ty, &key.region, &ids[&key.id]);
@@ -606,6 +663,167 @@ async fn a_restore_whose_dependency_is_gone_is_refused_as_aws_refuses_it() {
 }
 
 #[tokio::test]
+async fn an_ecs_service_comes_back_scaled_as_asked_on_the_next_revision() {
+    use ResourceType as T;
+    let (sim, archived) = deleted_account().await;
+    let (ids, answers) = restore_all(&sim, &archived).await;
+    let (td_key, td) = archived_of(&archived, T::EcsTaskDefinition, "api:3");
+    let registered = &answers[td_key];
+    assert!(
+        registered
+            .notes
+            .iter()
+            .any(|n| n.contains("revision 4") && n.contains("revision 3")),
+        "{registered:?}"
+    );
+    let live = sim
+        .resource(&ResourceKey::new(
+            T::EcsTaskDefinition,
+            REGION,
+            &ids[&td_key.id],
+        ))
+        .expect("registered");
+    let Details::EcsTaskDefinition(live_td) = &live.details else {
+        panic!("a task definition")
+    };
+    assert_eq!(
+        (
+            live.name.as_str(),
+            live_td.revision,
+            live_td.status.as_str()
+        ),
+        ("api:4", 4, "ACTIVE")
+    );
+    // Registered again (the engine's second restore): revision 5, not `present`.
+    let again = sim
+        .restore(&call(td_key, RestoreAction::Create { description: td }))
+        .await
+        .expect("registered again");
+    assert!(
+        !again.present && again.id.ends_with("task-definition/api:5"),
+        "{again:?}"
+    );
+    // The service runs the new revision, with the count restore gave (0 here) and
+    // no task; the note names the count it had.
+    let (service_key, _) = archived_of(&archived, T::EcsService, "api");
+    let service = sim
+        .resource(&ResourceKey::new(
+            T::EcsService,
+            REGION,
+            &ids[&service_key.id],
+        ))
+        .expect("created");
+    let Details::EcsService(live_service) = &service.details else {
+        panic!("a service")
+    };
+    assert_eq!(live_service.task_definition, ids[&td_key.id]);
+    assert_eq!(
+        (
+            live_service.desired_count,
+            live_service.running_count,
+            live_service.task_interfaces.len()
+        ),
+        (0, 0, 0)
+    );
+    assert!(
+        answers[service_key]
+            .notes
+            .iter()
+            .any(|n| n == "created with desired count 0 (it had 2)"),
+        "{:?}",
+        answers[service_key]
+    );
+    // `--desired-count 3`: a service created under another name starts at 3.
+    let (_, mut description) = archived_of(&archived, T::EcsService, "api");
+    description = remap(&description, &ids);
+    description["model"]["name"] = json!("api-copy");
+    description["restore_desired_count"] = json!(3);
+    let copy = sim
+        .restore(&call(service_key, RestoreAction::Create { description }))
+        .await
+        .expect("created");
+    assert!(
+        copy.notes.iter().any(|n| n.contains("desired count 3")),
+        "{copy:?}"
+    );
+    let copy = sim
+        .resource(&ResourceKey::new(T::EcsService, REGION, &copy.id))
+        .expect("created");
+    assert!(
+        matches!(&copy.details, Details::EcsService(s) if s.desired_count == 3 && s.running_count == 0)
+    );
+}
+
+#[tokio::test]
+async fn an_ecs_service_whose_dependency_is_gone_is_refused_as_ecs_refuses_it() {
+    use ResourceType as T;
+    let (sim, archived) = deleted_account().await;
+    let create = |(key, description): (&ResourceKey, Value)| {
+        call(key, RestoreAction::Create { description })
+    };
+    let service = || archived_of(&archived, T::EcsService, "api");
+    // The cluster is gone.
+    assert_eq!(
+        refused(&sim, create(service())).await,
+        (
+            ErrorKind::NotFound,
+            "ClusterNotFoundException".into(),
+            "ecs:CreateService".into()
+        )
+    );
+    sim.restore(&create(archived_of(&archived, T::EcsCluster, "api")))
+        .await
+        .expect("cluster restored");
+    // The revision is gone (its old ARN names nothing).
+    let (_, code, operation) = refused(&sim, create(service())).await;
+    assert_eq!(
+        (code.as_str(), operation.as_str()),
+        ("ClientException", "ecs:CreateService")
+    );
+    let (td_key, td) = archived_of(&archived, T::EcsTaskDefinition, "api:3");
+    let new_td = sim
+        .restore(&create((td_key, td)))
+        .await
+        .expect("registered")
+        .id;
+    let mut ids = BTreeMap::from([(td_key.id.clone(), new_td.clone())]);
+    // The revision is INACTIVE.
+    sim.execute(&op(
+        &ResourceKey::new(T::EcsTaskDefinition, REGION, &new_td),
+        Action::DeregisterTaskDefinition,
+    ))
+    .await
+    .expect("deregistered");
+    let (key, description) = service();
+    let (_, code, _) = refused(&sim, create((key, remap(&description, &ids)))).await;
+    assert_eq!(code, "ClientException");
+    // An ACTIVE revision, but the target group is gone.
+    let (td_key, td) = archived_of(&archived, T::EcsTaskDefinition, "api:3");
+    ids.insert(
+        td_key.id.clone(),
+        sim.restore(&create((td_key, td)))
+            .await
+            .expect("registered")
+            .id,
+    );
+    let (_, code, operation) = refused(&sim, create((key, remap(&description, &ids)))).await;
+    assert_eq!(
+        (code.as_str(), operation.as_str()),
+        ("InvalidParameterException", "ecs:CreateService")
+    );
+    let (tg_key, tg) = archived_of(&archived, T::LbTargetGroup, "api-blue");
+    ids.insert(
+        tg_key.id.clone(),
+        sim.restore(&create((tg_key, tg))).await.expect("tg").id,
+    );
+    let created = sim
+        .restore(&create((key, remap(&description, &ids))))
+        .await
+        .expect("every dependency is back");
+    assert!(!created.present);
+}
+
+#[tokio::test]
 async fn imported_log_events_are_kept_and_exported() {
     let (sim, archived) = deleted_account().await;
     let (logs, description) = archived_of(&archived, ResourceType::CloudwatchLogGroup, "/ecs/api");
@@ -682,6 +900,9 @@ async fn restore_calls_are_counted_under_their_apis() {
         ("elasticloadbalancing:CreateListener", 1),
         ("elasticloadbalancing:CreateRule", 1),
         ("elasticloadbalancing:RegisterTargets", 2),
+        ("ecs:CreateCluster", 1),
+        ("ecs:RegisterTaskDefinition", 1),
+        ("ecs:CreateService", 1),
     ] {
         assert_eq!(calls.get(api), Some(&n), "{api}");
     }

@@ -4,6 +4,7 @@
 //! service.
 
 mod ec2;
+mod ecs;
 mod elbv2;
 mod iam;
 mod logs;
@@ -30,6 +31,7 @@ pub(crate) async fn restore(
             elbv2::restore(&provider.region_clients(&target.region).elbv2, call).await
         }
         Service::Logs => logs::restore(&provider.region_clients(&target.region).logs, call).await,
+        Service::Ecs => ecs::restore(&provider.region_clients(&target.region).ecs, call).await,
         _ => Err(unsupported(call)),
     }
 }

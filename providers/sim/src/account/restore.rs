@@ -3,7 +3,8 @@
 //! what the resource names (its VPC and subnets, load balancer, listener, target
 //! groups, security groups) must exist, a resource of the same name is `present`,
 //! and the new resource gets new ids as AWS would give them. The later calls (rules,
-//! attachments, roles, targets, log events) are in `restore_links.rs`.
+//! attachments, roles, targets, log events) are in `restore_links.rs`; ECS's rules
+//! in `restore_ecs.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,6 +35,9 @@ pub(crate) struct RestoreState {
     created: u64,
     /// Imported log events per log group, in their order.
     pub(super) log_events: BTreeMap<ResourceKey, Vec<serde_json::Value>>,
+    /// The highest revision of each task definition family (region, family) ever
+    /// registered: ECS never gives a number twice.
+    revisions: BTreeMap<(String, String), u32>,
 }
 
 impl RestoreState {
@@ -50,6 +54,14 @@ impl RestoreState {
                 Details::Lb(lb) => (lb.vpc_id.as_ref(), Vec::new()),
                 Details::LbTargetGroup(tg) => (tg.vpc_id.as_ref(), Vec::new()),
                 Details::EcsService(s) => (None, s.subnets.iter().collect()),
+                Details::EcsTaskDefinition(td) => {
+                    let highest = state
+                        .revisions
+                        .entry((resource.region.clone(), td.family.clone()))
+                        .or_default();
+                    *highest = (*highest).max(td.revision);
+                    (None, Vec::new())
+                }
                 _ => (None, Vec::new()),
             };
             state.vpcs.extend(vpc.cloned());
@@ -68,6 +80,18 @@ impl RestoreState {
         self.vpcs.remove(id);
         self.subnets
             .retain(|subnet, vpc| subnet != id && vpc.as_deref() != Some(id));
+    }
+
+    /// The revision a new registration of `family` gets: one more than the highest
+    /// it had, which is at least `archived` (that revision existed in the account,
+    /// even when the loaded snapshot was taken after its deletion).
+    pub(super) fn next_revision(&mut self, region: &str, family: &str, archived: u32) -> u32 {
+        let highest = self
+            .revisions
+            .entry((region.to_string(), family.to_string()))
+            .or_default();
+        *highest = (*highest).max(archived) + 1;
+        *highest
     }
 
     fn subnets_of(&self, vpc: &str) -> Vec<String> {
@@ -184,7 +208,7 @@ impl Account {
     }
 
     /// The resources of one type in one region, in key order.
-    fn of_type<'a>(
+    pub(super) fn of_type<'a>(
         &'a self,
         ty: ResourceType,
         region: &'a str,
@@ -200,6 +224,9 @@ impl Account {
     /// name in the same VPC for a security group, same port for a listener, same
     /// priority for a rule).
     fn same_name(&self, model: &Resource) -> Option<String> {
+        if let Some(found) = self.same_ecs_name(model) {
+            return found;
+        }
         let ty = model.ty();
         let region = if ty.is_global() {
             GLOBAL_REGION
@@ -267,6 +294,12 @@ impl Account {
         let old_id = model.id.clone();
         let region = model.region.clone();
         let mut enis = Vec::new();
+        if matches!(
+            target.ty,
+            ResourceType::EcsCluster | ResourceType::EcsTaskDefinition | ResourceType::EcsService
+        ) {
+            self.new_ecs(&mut model, description, &mut notes);
+        }
         match &mut model.details {
             Details::SecurityGroup(sg) => self.new_security_group(&mut model.id, sg, &mut notes),
             Details::IamRole(role) => {
@@ -386,6 +419,7 @@ impl Account {
                 self.require(ResourceType::LbListener, region, &rule.listener)?;
                 target_groups(&rule.forward_target_groups)
             }
+            Details::EcsService(service) => self.check_service(region, service),
             _ => Ok(()),
         }
     }

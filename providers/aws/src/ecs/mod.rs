@@ -1,7 +1,7 @@
 //! Amazon ECS at the edge: clusters, services and task definition revisions from SDK
 //! shapes into decom's model; UpdateService (scale to 0), DeleteService,
-//! DeregisterTaskDefinition, DeleteTaskDefinitions, DeleteCluster; their archive
-//! descriptions.
+//! DeregisterTaskDefinition, DeleteTaskDefinitions, DeleteCluster. Their archive
+//! descriptions are in `archive.rs`.
 //!
 //! Discovery makes the fewest calls ECS allows: ListClusters and one DescribeClusters
 //! per 100 clusters; per cluster ListServices and one DescribeServices per 10
@@ -11,6 +11,8 @@
 //! revisions, then one DescribeTaskDefinition per revision (ECS has no batch form).
 //! The per-resource calls take the ids to describe, so that a caller can narrow them.
 
+mod archive;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ecs::Client;
@@ -19,13 +21,14 @@ use aws_sdk_ecs::types::{
 };
 use decom_provider::{
     Action, Details, EcsCluster, EcsService, EcsTaskDefinition, ErrorKind, Operation,
-    ProviderError, Resource, ResourceKey, ResourceType, role_name,
+    ProviderError, Resource, ResourceType, role_name,
 };
-use serde_json::{Value, json};
 
 use crate::calls::{api_error, bounded};
+
 use crate::discover::{Denials, Found};
 use crate::text::timestamp;
+pub(crate) use archive::describe;
 
 /// DescribeTaskDefinition calls in flight per region (one per revision).
 const CONCURRENCY: usize = 8;
@@ -103,29 +106,41 @@ pub(crate) async fn describe_clusters(
             .send()
             .await
             .map_err(|e| api_error("ecs:DescribeClusters", Some(region), e))?;
-        for c in answer.clusters() {
-            let Some(arn) = c.cluster_arn() else { continue };
-            if c.status() == Some("INACTIVE") {
-                continue;
-            }
-            let running = (c.running_tasks_count() + c.pending_tasks_count()).max(0) as u32;
-            let registered = c.registered_container_instances_count().max(0) as u32;
-            let cluster = Resource {
-                id: arn.to_string(),
-                name: c.cluster_name().unwrap_or_default().to_string(),
-                region: region.to_string(),
-                tags: tags(c.tags()),
-                details: Details::EcsCluster(EcsCluster {
-                    status: c.status().unwrap_or_default().to_string(),
-                    container_instances: Vec::new(),
-                    standalone_tasks: 0,
-                    running_tasks: running,
-                }),
-            };
-            out.push((cluster, registered));
-        }
+        out.extend(
+            answer
+                .clusters()
+                .iter()
+                .filter_map(|c| cluster_resource(region, c)),
+        );
     }
     Ok(out)
+}
+
+/// An ACTIVE cluster as decom models it, with its count of registered container
+/// instances; `None` for an INACTIVE one.
+pub(crate) fn cluster_resource(
+    region: &str,
+    c: &aws_sdk_ecs::types::Cluster,
+) -> Option<(Resource, u32)> {
+    let arn = c.cluster_arn()?;
+    if c.status() == Some("INACTIVE") {
+        return None;
+    }
+    let running = (c.running_tasks_count() + c.pending_tasks_count()).max(0) as u32;
+    let registered = c.registered_container_instances_count().max(0) as u32;
+    let cluster = Resource {
+        id: arn.to_string(),
+        name: c.cluster_name().unwrap_or_default().to_string(),
+        region: region.to_string(),
+        tags: tags(c.tags()),
+        details: Details::EcsCluster(EcsCluster {
+            status: c.status().unwrap_or_default().to_string(),
+            container_instances: Vec::new(),
+            standalone_tasks: 0,
+            running_tasks: running,
+        }),
+    };
+    Some((cluster, registered))
 }
 
 /// The services of `cluster`, then the cluster itself with its container instances
@@ -200,48 +215,61 @@ pub(crate) async fn describe_services(
             .send()
             .await
             .map_err(|e| api_error("ecs:DescribeServices", Some(region), e))?;
-        for s in answer.services() {
-            let Some(arn) = s.service_arn() else { continue };
-            if s.status() == Some("INACTIVE") {
-                continue;
-            }
-            let awsvpc = s
-                .network_configuration()
-                .and_then(|n| n.awsvpc_configuration());
-            out.push(Resource {
-                id: arn.to_string(),
-                name: s.service_name().unwrap_or_default().to_string(),
-                region: region.to_string(),
-                tags: tags(s.tags()),
-                details: Details::EcsService(EcsService {
-                    cluster: s.cluster_arn().unwrap_or(cluster).to_string(),
-                    status: s.status().unwrap_or_default().to_string(),
-                    scheduling_strategy: s
-                        .scheduling_strategy()
-                        .map_or("REPLICA", |x| x.as_str())
-                        .to_string(),
-                    launch_type: s.launch_type().map(|l| l.as_str().to_string()),
-                    desired_count: s.desired_count().max(0) as u32,
-                    running_count: s.running_count().max(0) as u32,
-                    pending_count: s.pending_count().max(0) as u32,
-                    task_definition: s.task_definition().unwrap_or_default().to_string(),
-                    target_groups: s
-                        .load_balancers()
-                        .iter()
-                        .filter_map(|lb| lb.target_group_arn().map(str::to_string))
-                        .collect(),
-                    security_groups: awsvpc
-                        .map(|a| a.security_groups().to_vec())
-                        .unwrap_or_default(),
-                    subnets: awsvpc.map(|a| a.subnets().to_vec()).unwrap_or_default(),
-                    role: s.role_arn().map(|r| role_name(r).to_string()),
-                    task_interfaces: Vec::new(),
-                    created: s.created_at().map(timestamp),
-                }),
-            });
-        }
+        out.extend(
+            answer
+                .services()
+                .iter()
+                .filter_map(|s| service_resource(region, cluster, s)),
+        );
     }
     Ok(out)
+}
+
+/// An ACTIVE service of `cluster` as decom models it (its tasks' interfaces left
+/// empty); `None` for an INACTIVE one.
+pub(crate) fn service_resource(
+    region: &str,
+    cluster: &str,
+    s: &aws_sdk_ecs::types::Service,
+) -> Option<Resource> {
+    let arn = s.service_arn()?;
+    if s.status() == Some("INACTIVE") {
+        return None;
+    }
+    let awsvpc = s
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration());
+    Some(Resource {
+        id: arn.to_string(),
+        name: s.service_name().unwrap_or_default().to_string(),
+        region: region.to_string(),
+        tags: tags(s.tags()),
+        details: Details::EcsService(EcsService {
+            cluster: s.cluster_arn().unwrap_or(cluster).to_string(),
+            status: s.status().unwrap_or_default().to_string(),
+            scheduling_strategy: s
+                .scheduling_strategy()
+                .map_or("REPLICA", |x| x.as_str())
+                .to_string(),
+            launch_type: s.launch_type().map(|l| l.as_str().to_string()),
+            desired_count: s.desired_count().max(0) as u32,
+            running_count: s.running_count().max(0) as u32,
+            pending_count: s.pending_count().max(0) as u32,
+            task_definition: s.task_definition().unwrap_or_default().to_string(),
+            target_groups: s
+                .load_balancers()
+                .iter()
+                .filter_map(|lb| lb.target_group_arn().map(str::to_string))
+                .collect(),
+            security_groups: awsvpc
+                .map(|a| a.security_groups().to_vec())
+                .unwrap_or_default(),
+            subnets: awsvpc.map(|a| a.subnets().to_vec()).unwrap_or_default(),
+            role: s.role_arn().map(|r| role_name(r).to_string()),
+            task_interfaces: Vec::new(),
+            created: s.created_at().map(timestamp),
+        }),
+    })
 }
 
 /// Each running task's group (`service:<name>`, or anything else for a task that no
@@ -366,12 +394,21 @@ async fn task_definition(
         .send()
         .await
         .map_err(|e| api_error("ecs:DescribeTaskDefinition", Some(region), e))?;
-    let Some(td) = answer.task_definition() else {
-        return Ok(None);
-    };
+    Ok(answer
+        .task_definition()
+        .and_then(|td| task_definition_resource(region, arn, td, answer.tags())))
+}
+
+/// A revision as decom models it; `None` while its deletion is in progress.
+pub(crate) fn task_definition_resource(
+    region: &str,
+    arn: &str,
+    td: &aws_sdk_ecs::types::TaskDefinition,
+    tag_list: &[aws_sdk_ecs::types::Tag],
+) -> Option<Resource> {
     let status = td.status().map_or("ACTIVE", |s| s.as_str()).to_string();
     if status == "DELETE_IN_PROGRESS" {
-        return Ok(None);
+        return None;
     }
     let containers = td.container_definitions();
     let mut log_groups: Vec<String> = containers
@@ -383,11 +420,11 @@ async fn task_definition(
     log_groups.sort();
     log_groups.dedup();
     let family = td.family().unwrap_or_default().to_string();
-    Ok(Some(Resource {
+    Some(Resource {
         id: td.task_definition_arn().unwrap_or(arn).to_string(),
         name: format!("{family}:{}", td.revision()),
         region: region.to_string(),
-        tags: tags(answer.tags()),
+        tags: tags(tag_list),
         details: Details::EcsTaskDefinition(EcsTaskDefinition {
             family,
             revision: td.revision().max(0) as u32,
@@ -402,7 +439,7 @@ async fn task_definition(
                 .collect(),
             registered: td.registered_at().map(timestamp),
         }),
-    }))
+    })
 }
 
 fn tags(tags: &[aws_sdk_ecs::types::Tag]) -> BTreeMap<String, String> {
@@ -521,37 +558,4 @@ pub(crate) async fn is_settled(client: &Client, op: &Operation) -> Result<bool, 
         Action::ScaleToZero => service.tasks() == 0,
         _ => false,
     })
-}
-
-/// Describes one ECS resource for the archive: its model, which holds what the
-/// archive needs (a revision's roles, log groups and images); `None` if it is gone.
-pub(crate) async fn describe(
-    client: &Client,
-    target: &ResourceKey,
-) -> Result<Option<Value>, ProviderError> {
-    let region = target.region.as_str();
-    let ids = std::slice::from_ref(&target.id);
-    let found = match target.ty {
-        ResourceType::EcsCluster => describe_clusters(client, region, ids)
-            .await
-            .map(|found| found.into_iter().map(|(cluster, _)| cluster).collect()),
-        ResourceType::EcsService => {
-            describe_services(client, region, &service_cluster(&target.id), ids).await
-        }
-        ResourceType::EcsTaskDefinition => {
-            describe_task_definitions(client, region, ids.to_vec()).await
-        }
-        _ => return Err(crate::unsupported_describe(target)),
-    };
-    let resources = match found {
-        Ok(resources) => resources,
-        Err(e) if e.kind == ErrorKind::NotFound || e.code == "ClientException" => {
-            return Ok(None);
-        }
-        Err(e) => return Err(e),
-    };
-    Ok(resources
-        .into_iter()
-        .find(|r| r.id == target.id)
-        .map(|r| json!({ "model": r })))
 }
