@@ -171,6 +171,16 @@ pub fn build_restore_plan(
                         );
                         continue;
                     };
+                    if let Details::EcsTaskDefinition(definition) = &model.details
+                        && !definition.is_active()
+                    {
+                        b.not_restored(
+                            key,
+                            "an inactive (deregistered) revision: registering it again would make it active; the archive holds its registration".to_string(),
+                            None,
+                        );
+                        continue;
+                    }
                     if let Details::IamRole(role) = &model.details
                         && role.is_service_linked()
                     {
