@@ -42,7 +42,7 @@ impl Route53 {
         }
     }
 
-    fn zone_lock(&self, zone: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn zone_lock(&self, zone: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut zones = self.zones.lock().unwrap_or_else(|e| e.into_inner());
         zones.entry(zone.to_string()).or_default().clone()
     }

@@ -7,6 +7,7 @@ mod ec2;
 mod elbv2;
 mod iam;
 mod logs;
+mod route53;
 
 use decom_provider::{
     ProviderError, Resource, ResourceKey, RestoreAction, RestoreCall, Restored, Service,
@@ -30,6 +31,7 @@ pub(crate) async fn restore(
             elbv2::restore(&provider.region_clients(&target.region).elbv2, call).await
         }
         Service::Logs => logs::restore(&provider.region_clients(&target.region).logs, call).await,
+        Service::Route53 => route53::restore(&provider.route53, call).await,
         _ => Err(unsupported(call)),
     }
 }
