@@ -251,6 +251,7 @@ pub(crate) fn restore_api(call: &RestoreCall) -> &'static str {
             ResourceType::IamPolicy => "iam:CreatePolicy",
             ResourceType::IamInstanceProfile => "iam:CreateInstanceProfile",
             ResourceType::CloudwatchLogGroup => "logs:CreateLogGroup",
+            ResourceType::Route53Record => "route53:ChangeResourceRecordSets",
             _ => "decom:restore",
         },
         RestoreAction::AuthorizeRule { rule } => match rule.direction {

@@ -151,6 +151,22 @@ pub fn resolve_record_targets(resources: &mut [Resource]) {
     }
 }
 
+/// Every spelling of a DNS name a record may use for it (with and without the
+/// trailing dot and ELB's `dualstack.` prefix, lower case), paired with the same
+/// spelling of `new`: a load balancer created again has a new DNS name, and a
+/// record restored after it must name the new one however it named the old.
+pub fn dns_name_spellings(old: &str, new: &str) -> Vec<(String, String)> {
+    let old = normalize_dns_name(old);
+    let new = normalize_dns_name(new);
+    let mut pairs = Vec::new();
+    for prefix in ["", "dualstack."] {
+        for dot in ["", "."] {
+            pairs.push((format!("{prefix}{old}{dot}"), format!("{prefix}{new}{dot}")));
+        }
+    }
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,20 +191,4 @@ mod tests {
             "Z1_www.example.com_A_blue"
         );
     }
-}
-
-/// Every spelling of a DNS name a record may use for it (with and without the
-/// trailing dot and ELB's `dualstack.` prefix, lower case), paired with the same
-/// spelling of `new`: a load balancer created again has a new DNS name, and a
-/// record restored after it must name the new one however it named the old.
-pub fn dns_name_spellings(old: &str, new: &str) -> Vec<(String, String)> {
-    let old = normalize_dns_name(old);
-    let new = normalize_dns_name(new);
-    let mut pairs = Vec::new();
-    for prefix in ["", "dualstack."] {
-        for dot in ["", "."] {
-            pairs.push((format!("{prefix}{old}{dot}"), format!("{prefix}{new}{dot}")));
-        }
-    }
-    pairs
 }

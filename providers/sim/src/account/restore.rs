@@ -15,6 +15,7 @@ use decom_provider::{
 use tokio::time::Instant;
 
 use super::Account;
+use super::route53::same_record;
 use crate::answers::{Refusal, not_found};
 use crate::provider::hash_of;
 
@@ -217,6 +218,7 @@ impl Account {
                 (Details::LbListenerRule(a), Details::LbListenerRule(b)) => {
                     a.listener == b.listener && a.priority == b.priority
                 }
+                (Details::Route53Record(a), Details::Route53Record(b)) => same_record(a, b),
                 _ => live.name == model.name,
             })
             .map(|live| live.id.clone())
@@ -315,6 +317,7 @@ impl Account {
                 let suffix = arn_suffix(&rule.listener, "listener");
                 model.id = self.elb_arn(&region, &format!("listener-rule/{suffix}/{hex:016x}"));
             }
+            Details::Route53Record(_) => self.resolve_record_target(&mut model),
             _ => {}
         }
         let key = model.key();
@@ -386,6 +389,7 @@ impl Account {
                 self.require(ResourceType::LbListener, region, &rule.listener)?;
                 target_groups(&rule.forward_target_groups)
             }
+            Details::Route53Record(record) => self.check_record_dependencies(record),
             _ => Ok(()),
         }
     }
