@@ -445,21 +445,34 @@ moto_test! {
             .build().expect("record")).await;
         let plain = stack::dns::record_key(&dns.zone, www, "A", None);
         let record = |id: &str| key(T::Route53Record, GLOBAL_REGION, id);
-        // A record describes as its model; the engine archives it as `{"model": …}`.
+        // A latency record with a health check: routing the model does not hold.
+        let check = sdk.route53.create_health_check().caller_reference("restore-eu")
+            .health_check_config(aws_sdk_route53::types::HealthCheckConfig::builder()
+                .r#type(aws_sdk_route53::types::HealthCheckType::Http).fully_qualified_domain_name("eu.example.org").port(80)
+                .build().expect("config"))
+            .send().await.expect("health check").health_check.expect("check").id;
+        let eu = "eu.restore.example.com";
+        stack::dns::upsert(&sdk, &dns.zone, aws_sdk_route53::types::ResourceRecordSet::builder()
+            .name(eu).r#type(aws_sdk_route53::types::RrType::Cname).ttl(60).set_identifier("eu")
+            .region(aws_sdk_route53::types::ResourceRecordSetRegion::EuWest1).health_check_id(&check)
+            .resource_records(aws_sdk_route53::types::ResourceRecord::builder().value("eu.example.org").build().expect("value"))
+            .build().expect("record")).await;
+        let latency = stack::dns::record_key(&dns.zone, eu, "CNAME", Some("eu"));
         let describe = |id: String| {
             let provider = &provider;
             async move {
-                let model = provider.describe(&record(&id)).await.expect("describe").unwrap_or_else(|| panic!("{id} is gone"));
-                json!({ "model": model })
+                provider.describe(&record(&id)).await.expect("describe").unwrap_or_else(|| panic!("{id} is gone"))
             }
         };
-        let records: Vec<String> =
-            dns.aliases.iter().cloned().chain([dns.neighbour.clone(), plain.clone()]).collect();
+        let records: Vec<String> = dns.aliases.iter().cloned()
+            .chain([dns.neighbour.clone(), plain.clone(), latency.clone()]).collect();
         let mut archived = Vec::new();
         for id in &records {
             archived.push((id.clone(), describe(id.clone()).await));
         }
         assert_eq!(archived[0].1["model"]["weight"], 100, "{}", archived[0].1);
+        assert_eq!(archived[4].1["routing"]["region"], "eu-west-1", "{}", archived[4].1);
+        assert_eq!(archived[4].1["routing"]["health_check_id"], check.as_str(), "{}", archived[4].1);
         let lb_archived = described(&provider, &moto, T::Lb, &dns.load_balancer).await;
 
         for id in &records {
@@ -497,7 +510,7 @@ moto_test! {
             assert_eq!(&again.id, old);
         }
         let calls = provider.api_calls();
-        assert_eq!(calls.get("route53:ChangeResourceRecordSets"), Some(&8), "{calls:?}");
+        assert_eq!(calls.get("route53:ChangeResourceRecordSets"), Some(&10), "{calls:?}");
 
         // The zone gone: NotFound.
         for id in &records {

@@ -1,17 +1,19 @@
 //! Restoring Route53 records: ChangeResourceRecordSets `CREATE` of the archived record
-//! (its values or alias target, TTL, set identifier, weight or failover role), after
+//! (its values or alias target, TTL, set identifier, weight or failover role, and
+//! the archive's `routing`: region, geolocation, multivalue, health check), after
 //! a ListResourceRecordSets from its name that finds it `present`. The alias target
 //! or CNAME value arrives already naming a load balancer restored before.
 
 use aws_sdk_route53::Client;
 use aws_sdk_route53::types::{
-    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
-    ResourceRecordSetFailover, RrType,
+    AliasTarget, Change, ChangeAction, ChangeBatch, GeoLocation, ResourceRecord, ResourceRecordSet,
+    ResourceRecordSetFailover, ResourceRecordSetRegion, RrType,
 };
 use decom_provider::{
     Details, ErrorKind, GLOBAL_REGION, ProviderError, RestoreAction, RestoreCall, Restored,
     Route53Record, record_id,
 };
+use serde_json::Value;
 
 use super::{archived_model, created, description_of, invalid, present, unsupported};
 use crate::calls::api_error;
@@ -36,7 +38,8 @@ pub(super) async fn restore(
 
 async fn create_record(route53: &Route53, call: &RestoreCall) -> Result<Restored, ProviderError> {
     let region = Some(GLOBAL_REGION);
-    let model = archived_model(&call.target, description_of(call)?)?;
+    let description = description_of(call)?;
+    let model = archived_model(&call.target, description)?;
     let Details::Route53Record(record) = &model.details else {
         return Err(invalid(&call.target, "is not a Route53 record"));
     };
@@ -52,9 +55,11 @@ async fn create_record(route53: &Route53, call: &RestoreCall) -> Result<Restored
     if exists(&route53.client, record).await? {
         return Ok(present(id));
     }
+    let routing = description.get("routing").unwrap_or(&Value::Null);
+    let set = record_set(record, routing).map_err(|e| invalid(&call.target, e))?;
     let change = Change::builder()
         .action(ChangeAction::Create)
-        .resource_record_set(record_set(record).map_err(|e| invalid(&call.target, e))?)
+        .resource_record_set(set)
         .build()
         .map_err(|e| crate::calls::malformed(CHANGE, region, e))?;
     let batch = ChangeBatch::builder()
@@ -142,8 +147,21 @@ fn dns_eq(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
-/// The record set to CREATE, from the archived record.
-fn record_set(record: &Route53Record) -> Result<ResourceRecordSet, String> {
+/// The record set to CREATE, from the archived record and its `routing` (what the
+/// model does not hold; `null` in an archive written without it).
+fn record_set(record: &Route53Record, routing: &Value) -> Result<ResourceRecordSet, String> {
+    let field = |name: &str| routing.get(name).and_then(Value::as_str);
+    let geo = routing
+        .get("geo_location")
+        .filter(|g| !g.is_null())
+        .map(|g| {
+            let code = |name: &str| g.get(name).and_then(Value::as_str).map(str::to_string);
+            GeoLocation::builder()
+                .set_continent_code(code("continent_code"))
+                .set_country_code(code("country_code"))
+                .set_subdivision_code(code("subdivision_code"))
+                .build()
+        });
     let alias = match &record.alias {
         Some(alias) => Some(
             AliasTarget::builder()
@@ -179,6 +197,10 @@ fn record_set(record: &Route53Record) -> Result<ResourceRecordSet, String> {
                 .as_deref()
                 .map(ResourceRecordSetFailover::from),
         )
+        .set_region(field("region").map(ResourceRecordSetRegion::from))
+        .set_geo_location(geo)
+        .set_multi_value_answer(routing.get("multi_value_answer").and_then(Value::as_bool))
+        .set_health_check_id(field("health_check_id").map(str::to_string))
         .build()
         .map_err(|e| format!("is not a record set: {e}"))
 }
@@ -204,16 +226,20 @@ mod tests {
             }),
             ..Route53Record::default()
         };
-        let set = record_set(&record).expect("a record set");
+        let set = record_set(&record, &Value::Null).expect("a record set");
         assert_eq!(set.ttl(), None);
         assert!(set.resource_records().is_empty());
         assert_eq!(set.weight(), Some(100));
         assert_eq!(set.set_identifier(), Some("blue"));
         let empty = Route53Record {
             alias: None,
-            ..record
+            ..record.clone()
         };
-        assert!(record_set(&empty).is_err());
+        assert!(record_set(&empty, &Value::Null).is_err());
+        let latency = serde_json::json!({ "region": "eu-west-1", "health_check_id": "hc-1" });
+        let set = record_set(&record, &latency).expect("a record set");
+        assert_eq!(set.region().map(|r| r.as_str()), Some("eu-west-1"));
+        assert_eq!(set.health_check_id(), Some("hc-1"));
         assert!(dns_eq("API.example.com.", "api.example.com"));
     }
 }
