@@ -623,11 +623,21 @@ async fn a_restore_whose_dependency_is_gone_is_refused_as_aws_refuses_it() {
 }
 
 #[tokio::test]
-async fn a_record_comes_back_naming_the_restored_load_balancer_and_needs_its_zone() {
+async fn a_record_comes_back_naming_the_restored_load_balancer_and_needs_it_and_its_zone() {
     use ResourceType as T;
     let (sim, archived) = deleted_account().await;
     let create =
         |key: &ResourceKey, description: Value| call(key, RestoreAction::Create { description });
+    // Before its load balancer: Route53 refuses an alias to a name no balancer has.
+    let (alias_key, mut alias) = archived_of(&archived, T::Route53Record, "api.example.com");
+    assert_eq!(
+        refused(&sim, create(alias_key, alias.clone())).await,
+        (
+            ErrorKind::NotFound,
+            "InvalidChangeBatch".into(),
+            "route53:ChangeResourceRecordSets".into()
+        )
+    );
     let mut ids = BTreeMap::new();
     let (sg_key, sg) = archived_of(&archived, T::SecurityGroup, "api-alb-sg");
     let sg_id = sim.restore(&create(sg_key, sg)).await.expect("group").id;
@@ -640,7 +650,6 @@ async fn a_record_comes_back_naming_the_restored_load_balancer_and_needs_its_zon
     ids.extend(lb.renamed.clone());
     // As the AWS provider archives a record: without the load balancer it names
     // (discovery resolves it).
-    let (alias_key, mut alias) = archived_of(&archived, T::Route53Record, "api.example.com");
     alias["model"]["load_balancer"] = Value::Null;
     let restored = sim
         .restore(&create(alias_key, remap(&alias, &ids)))

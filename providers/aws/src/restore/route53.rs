@@ -128,14 +128,10 @@ async fn exists(client: &Client, record: &Route53Record) -> Result<bool, Provide
     }
 }
 
-/// Route53 answers an alias whose target does not exist (a load balancer gone) with
-/// `InvalidChangeBatch` "… but that target was not found": a dependency that is
-/// gone, with AWS's code kept.
+/// An alias whose target is gone: `NotFound`, with AWS's code kept
+/// ([`decom_provider::alias_target_gone`]).
 fn alias_target_gone(mut error: ProviderError) -> ProviderError {
-    if error.code == "InvalidChangeBatch"
-        && error.message.contains("alias")
-        && error.message.contains("not found")
-    {
+    if decom_provider::alias_target_gone(&error.code, &error.message) {
         error.kind = ErrorKind::NotFound;
     }
     error

@@ -6,8 +6,8 @@
 //! alias or CNAME resolves to now, as discovery resolves it.
 
 use decom_provider::{
-    Details, GLOBAL_REGION, Resource, ResourceKey, ResourceType, Route53Record, record_id,
-    resolve_record_targets,
+    Details, GLOBAL_REGION, Resource, ResourceKey, ResourceType, Route53Record, elb_dns_region,
+    normalize_dns_name, record_id, resolve_record_targets,
 };
 use tokio::time::Instant;
 
@@ -31,12 +31,34 @@ pub(super) fn same_record(a: &Route53Record, b: &Route53Record) -> bool {
 }
 
 impl Account {
-    /// A record's `CREATE` needs its zone: `NoSuchHostedZone` otherwise.
+    /// A record's `CREATE` needs its zone (`NoSuchHostedZone`), and an alias to a
+    /// load balancer needs the balancer (`InvalidChangeBatch`), when the account
+    /// covers its region.
     pub(super) fn check_record_dependencies(&self, record: &Route53Record) -> Result<(), Refusal> {
         let zone = ResourceKey::new(ResourceType::Route53Zone, GLOBAL_REGION, &record.zone_id);
-        match self.contains(&zone) {
+        if !self.contains(&zone) {
+            return Err(not_found(&zone));
+        }
+        let Some(alias) = &record.alias else {
+            return Ok(());
+        };
+        let Some(target) = record.target_elb_dns_name() else {
+            return Ok(());
+        };
+        let covered = self.types.contains(&ResourceType::Lb)
+            && elb_dns_region(&target).is_some_and(|r| self.regions.iter().any(|c| c == r));
+        let exists = self.resources.values().any(
+            |r| matches!(&r.details, Details::Lb(lb) if normalize_dns_name(&lb.dns_name) == target),
+        );
+        match !covered || exists {
             true => Ok(()),
-            false => Err(not_found(&zone)),
+            false => Err(Refusal::new(
+                "InvalidChangeBatch",
+                format!(
+                    "Tried to create an alias that targets {}, type {} in zone {}, but the alias target name does not lie within the target zone",
+                    alias.dns_name, record.record_type, alias.hosted_zone_id
+                ),
+            )),
         }
     }
 
