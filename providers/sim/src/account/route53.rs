@@ -39,6 +39,13 @@ impl Account {
         if !self.contains(&zone) {
             return Err(not_found(&zone));
         }
+        // decom-aws looks the record up before its `CREATE`: one there is present.
+        let present = self.resources.values().any(
+            |r| matches!(&r.details, Details::Route53Record(live) if same_record(live, record)),
+        );
+        if present {
+            return Ok(());
+        }
         let Some(alias) = &record.alias else {
             return Ok(());
         };
