@@ -42,7 +42,7 @@ impl Route53 {
         }
     }
 
-    fn zone_lock(&self, zone: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn zone_lock(&self, zone: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut zones = self.zones.lock().unwrap_or_else(|e| e.into_inner());
         zones.entry(zone.to_string()).or_default().clone()
     }
@@ -301,9 +301,11 @@ pub(crate) async fn describe(
     let resource = match target.ty {
         ResourceType::Route53Record => {
             let zone = record_zone(&target.id);
-            live_record(client, &target.id)
-                .await?
-                .and_then(|r| record_model(zone, "", &r))
+            let Some(live) = live_record(client, &target.id).await? else {
+                return Ok(None);
+            };
+            return Ok(record_model(zone, "", &live)
+                .map(|model| serde_json::json!({ "model": model, "routing": routing(&live) })));
         }
         ResourceType::Route53Zone => {
             let out = client.get_hosted_zone().id(&target.id).send().await;
@@ -326,6 +328,22 @@ pub(crate) async fn describe(
                 .map_err(|e| crate::calls::malformed("decom:describe", Some(GLOBAL_REGION), e))
         })
         .transpose()
+}
+
+/// What routes a record besides its weight and failover role, which the model does
+/// not hold: a latency record's region, a geolocation, a multivalue answer, its
+/// health check. A restore recreates the record with them.
+fn routing(record: &SdkRecord) -> serde_json::Value {
+    serde_json::json!({
+        "region": record.region().map(|r| r.as_str()),
+        "geo_location": record.geo_location().map(|g| serde_json::json!({
+            "continent_code": g.continent_code(),
+            "country_code": g.country_code(),
+            "subdivision_code": g.subdivision_code(),
+        })),
+        "multi_value_answer": record.multi_value_answer(),
+        "health_check_id": record.health_check_id(),
+    })
 }
 
 /// The SHA-256 of an empty payload.

@@ -519,3 +519,96 @@ moto_test! {
         assert_eq!(e.code, "ClusterNotFoundException");
     }
 }
+
+moto_test! {
+    async fn restores_route53_records_after_their_load_balancer(moto: Moto) {
+        use decom_provider::{Action, GLOBAL_REGION, Operation};
+        let sdk = moto.sdk().await;
+        let provider = moto.provider().await;
+        let dns = stack::build_dns(&sdk, "restore.example.com").await;
+        let www = "www.restore.example.com";
+        stack::dns::upsert(&sdk, &dns.zone, aws_sdk_route53::types::ResourceRecordSet::builder()
+            .name(www).r#type(aws_sdk_route53::types::RrType::A).ttl(60)
+            .resource_records(aws_sdk_route53::types::ResourceRecord::builder().value("192.0.2.10").build().expect("value"))
+            .resource_records(aws_sdk_route53::types::ResourceRecord::builder().value("192.0.2.11").build().expect("value"))
+            .build().expect("record")).await;
+        let plain = stack::dns::record_key(&dns.zone, www, "A", None);
+        let record = |id: &str| key(T::Route53Record, GLOBAL_REGION, id);
+        // A latency record with a health check: routing the model does not hold.
+        let check = sdk.route53.create_health_check().caller_reference("restore-eu")
+            .health_check_config(aws_sdk_route53::types::HealthCheckConfig::builder()
+                .r#type(aws_sdk_route53::types::HealthCheckType::Http).fully_qualified_domain_name("eu.example.org").port(80)
+                .build().expect("config"))
+            .send().await.expect("health check").health_check.expect("check").id;
+        let eu = "eu.restore.example.com";
+        stack::dns::upsert(&sdk, &dns.zone, aws_sdk_route53::types::ResourceRecordSet::builder()
+            .name(eu).r#type(aws_sdk_route53::types::RrType::Cname).ttl(60).set_identifier("eu")
+            .region(aws_sdk_route53::types::ResourceRecordSetRegion::EuWest1).health_check_id(&check)
+            .resource_records(aws_sdk_route53::types::ResourceRecord::builder().value("eu.example.org").build().expect("value"))
+            .build().expect("record")).await;
+        let latency = stack::dns::record_key(&dns.zone, eu, "CNAME", Some("eu"));
+        let describe = |id: String| {
+            let provider = &provider;
+            async move {
+                provider.describe(&record(&id)).await.expect("describe").unwrap_or_else(|| panic!("{id} is gone"))
+            }
+        };
+        let records: Vec<String> = dns.aliases.iter().cloned()
+            .chain([dns.neighbour.clone(), plain.clone(), latency.clone()]).collect();
+        let mut archived = Vec::new();
+        for id in &records {
+            archived.push((id.clone(), describe(id.clone()).await));
+        }
+        assert_eq!(archived[0].1["model"]["weight"], 100, "{}", archived[0].1);
+        assert_eq!(archived[4].1["routing"]["region"], "eu-west-1", "{}", archived[4].1);
+        assert_eq!(archived[4].1["routing"]["health_check_id"], check.as_str(), "{}", archived[4].1);
+        let lb_archived = described(&provider, &moto, T::Lb, &dns.load_balancer).await;
+
+        for id in &records {
+            provider.execute(&Operation::new(record(id), Action::Delete)).await.expect("delete record");
+        }
+        sdk.elbv2.delete_load_balancer().load_balancer_arn(&dns.load_balancer).send().await.expect("delete lb");
+
+        // The load balancer first: a new ARN and DNS name, carried into the aliases.
+        let lb = restore(&provider, &moto, T::Lb, &dns.load_balancer, create(&lb_archived)).await;
+        assert!(!lb.renamed.is_empty(), "{lb:?}");
+        let mut ids: Vec<(String, String)> = vec![(dns.load_balancer.clone(), lb.id.clone())];
+        ids.extend(lb.renamed.clone());
+        for (old, description) in &archived {
+            let call = RestoreCall { target: record(old), action: create(&remap(description, &ids)) };
+            let restored = provider.restore(&call).await.unwrap_or_else(|e| panic!("restore {old}: {e}"));
+            assert!(!restored.present, "{old}");
+            assert_eq!(&restored.id, old, "a record's id is its zone, name, type and set");
+        }
+        for (id, description) in &archived {
+            assert_same(&describe(id.clone()).await, &remap(description, &ids), id);
+        }
+        // The aliases name the restored balancer (moto gives a balancer created again
+        // under its name the same DNS name; AWS a new one, which `renamed` carries).
+        let lb_dns = described(&provider, &moto, T::Lb, &lb.id).await["model"]["dns_name"].as_str().unwrap_or_default().to_lowercase();
+        for alias in &dns.aliases {
+            let restored = describe(alias.clone()).await;
+            assert_eq!(restored["model"]["alias"]["dns_name"].as_str().map(str::to_lowercase), Some(format!("dualstack.{lb_dns}")), "{restored}");
+        }
+
+        // Again: each is present.
+        for (old, description) in &archived {
+            let call = RestoreCall { target: record(old), action: create(&remap(description, &ids)) };
+            let again = provider.restore(&call).await.expect("restore again");
+            assert!(again.present, "{old}");
+            assert_eq!(&again.id, old);
+        }
+        let calls = provider.api_calls();
+        assert_eq!(calls.get("route53:ChangeResourceRecordSets"), Some(&10), "{calls:?}");
+
+        // The zone gone: NotFound.
+        for id in &records {
+            provider.execute(&Operation::new(record(id), Action::Delete)).await.expect("delete record");
+        }
+        sdk.route53.delete_hosted_zone().id(&dns.zone).send().await.expect("delete zone");
+        let call = RestoreCall { target: record(&plain), action: create(&archived[3].1) };
+        let e = provider.restore(&call).await.expect_err("zone gone");
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+        assert_eq!(e.code, "NoSuchHostedZone");
+    }
+}

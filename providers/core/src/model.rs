@@ -24,6 +24,6 @@ pub use kind::{GLOBAL_REGION, ResourceType, Service, UnknownType};
 pub use references::{RefKind, Reference, is_customer_policy};
 pub use resource::{ASG_NAME_TAG, Details, Resource};
 pub use route53::{
-    AliasTarget, HostedZone, LoadBalancerTarget, Route53Record, dns_name_spellings, elb_dns_region,
-    normalize_dns_name, record_id, resolve_record_targets,
+    AliasTarget, HostedZone, LoadBalancerTarget, Route53Record, alias_target_gone,
+    dns_name_spellings, elb_dns_region, normalize_dns_name, record_id, resolve_record_targets,
 };

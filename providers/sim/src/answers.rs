@@ -254,6 +254,7 @@ pub(crate) fn restore_api(call: &RestoreCall) -> &'static str {
             ResourceType::EcsCluster => "ecs:CreateCluster",
             ResourceType::EcsTaskDefinition => "ecs:RegisterTaskDefinition",
             ResourceType::EcsService => "ecs:CreateService",
+            ResourceType::Route53Record => "route53:ChangeResourceRecordSets",
             _ => "decom:restore",
         },
         RestoreAction::AuthorizeRule { rule } => match rule.direction {

@@ -12,7 +12,7 @@ use decom_provider::{
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::build::{AccountBuilder, ServiceSpec, TargetSpec, TaskDefinitionSpec, tags};
+use crate::build::{AccountBuilder, Routing, ServiceSpec, TargetSpec, TaskDefinitionSpec, tags};
 use crate::{Delay, Knobs, SimProvider};
 
 const REGION: &str = "us-east-1";
@@ -85,6 +85,19 @@ fn account() -> (Inventory, ResourceKey) {
         },
         t(),
     );
+    // The balancer's weighted alias and a CNAME naming it, and a plain record.
+    let Details::Lb(lb) = b.details_mut(ResourceType::Lb, &alb) else {
+        panic!("a load balancer")
+    };
+    let dns_name = lb.dns_name.clone();
+    let zone = b.hosted_zone("example.com", false);
+    let blue = Routing::Weighted {
+        set: "blue",
+        weight: 100,
+    };
+    b.alias_record(&zone, "api.example.com", &dns_name, blue);
+    b.cname_record(&zone, "app.example.com", &dns_name);
+    b.cname_record(&zone, "docs.example.com", "docs.example.org");
     (
         b.finish(),
         ResourceKey::new(ResourceType::Instance, REGION, doomed),
@@ -200,6 +213,7 @@ fn creation_rank(ty: ResourceType) -> u8 {
         ResourceType::LbListener => 2,
         ResourceType::LbListenerRule => 3,
         ResourceType::EcsService => 4,
+        ResourceType::Route53Record => 5,
         _ => 0,
     }
 }
@@ -269,6 +283,8 @@ async fn restore_all(
             .unwrap_or_else(|e| panic!("create {key}: {e}"));
         assert!(!restored.present, "{key} was deleted, not present");
         ids.insert(key.id.clone(), restored.id.clone());
+        // A load balancer's new DNS name, as the engine carries it.
+        ids.extend(restored.renamed.clone());
         answers.insert(key.clone(), restored);
     }
     for (key, description) in archived {
@@ -417,7 +433,8 @@ async fn every_restorable_type_comes_back_as_archived() {
             | ResourceType::IamInstanceProfile
             | ResourceType::CloudwatchLogGroup
             | ResourceType::EcsCluster
-            | ResourceType::EcsService => assert_eq!(new, &key.id, "{key}: name-based"),
+            | ResourceType::EcsService
+            | ResourceType::Route53Record => assert_eq!(new, &key.id, "{key}: name-based"),
             ResourceType::EcsTaskDefinition => {
                 assert_eq!(
                     new,
@@ -824,6 +841,92 @@ async fn an_ecs_service_whose_dependency_is_gone_is_refused_as_ecs_refuses_it() 
 }
 
 #[tokio::test]
+async fn a_record_comes_back_naming_the_restored_load_balancer_and_needs_it_and_its_zone() {
+    use ResourceType as T;
+    let (sim, archived) = deleted_account().await;
+    let create =
+        |key: &ResourceKey, description: Value| call(key, RestoreAction::Create { description });
+    // Before its load balancer: Route53 refuses an alias to a name no balancer has.
+    let (alias_key, mut alias) = archived_of(&archived, T::Route53Record, "api.example.com");
+    assert_eq!(
+        refused(&sim, create(alias_key, alias.clone())).await,
+        (
+            ErrorKind::NotFound,
+            "InvalidChangeBatch".into(),
+            "route53:ChangeResourceRecordSets".into()
+        )
+    );
+    let mut ids = BTreeMap::new();
+    let (sg_key, sg) = archived_of(&archived, T::SecurityGroup, "api-alb-sg");
+    let sg_id = sim.restore(&create(sg_key, sg)).await.expect("group").id;
+    ids.insert(sg_key.id.clone(), sg_id);
+    let (lb_key, lb) = archived_of(&archived, T::Lb, "api-alb");
+    let lb = sim
+        .restore(&create(lb_key, remap(&lb, &ids)))
+        .await
+        .expect("load balancer");
+    ids.extend(lb.renamed.clone());
+    // As the AWS provider archives a record: without the load balancer it names
+    // (discovery resolves it).
+    alias["model"]["load_balancer"] = Value::Null;
+    let restored = sim
+        .restore(&create(alias_key, remap(&alias, &ids)))
+        .await
+        .expect("record");
+    assert_eq!(restored.id, alias_key.id);
+    let live = sim.resource(alias_key).expect("restored");
+    let Details::Route53Record(record) = &live.details else {
+        panic!("a record")
+    };
+    assert_eq!(
+        record.load_balancer.as_ref().map(|t| t.arn.as_str()),
+        Some(lb.id.as_str()),
+        "the alias names the restored balancer"
+    );
+    // Present comes before the alias check: found by name, the alias naming the
+    // old DNS name (a restore run again without its ids) is not refused.
+    let again = sim
+        .restore(&create(alias_key, alias.clone()))
+        .await
+        .expect("present");
+    assert!(again.present && again.id == alias_key.id, "{again:?}");
+    // The same name and type with another set identifier is another record.
+    let mut green = remap(&alias, &ids);
+    green["model"]["set_identifier"] = json!("green");
+    let green = sim.restore(&create(alias_key, green)).await.expect("green");
+    assert!(
+        !green.present && green.id.ends_with("_A_green"),
+        "{green:?}"
+    );
+    // The zone gone (deleted once empty): NoSuchHostedZone.
+    let zone = ResourceKey::new(
+        T::Route53Zone,
+        alias_key.region.clone(),
+        record.zone_id.clone(),
+    );
+    for key in [
+        alias_key.clone(),
+        ResourceKey::new(T::Route53Record, alias_key.region.clone(), green.id),
+    ] {
+        sim.execute(&op(&key, Action::Delete))
+            .await
+            .expect("record deleted");
+    }
+    sim.execute(&op(&zone, Action::Delete))
+        .await
+        .expect("zone deleted");
+    let (key, plain) = archived_of(&archived, T::Route53Record, "docs.example.com");
+    assert_eq!(
+        refused(&sim, create(key, plain)).await,
+        (
+            ErrorKind::NotFound,
+            "NoSuchHostedZone".into(),
+            "route53:ChangeResourceRecordSets".into()
+        )
+    );
+}
+
+#[tokio::test]
 async fn imported_log_events_are_kept_and_exported() {
     let (sim, archived) = deleted_account().await;
     let (logs, description) = archived_of(&archived, ResourceType::CloudwatchLogGroup, "/ecs/api");
@@ -903,6 +1006,8 @@ async fn restore_calls_are_counted_under_their_apis() {
         ("ecs:CreateCluster", 1),
         ("ecs:RegisterTaskDefinition", 1),
         ("ecs:CreateService", 1),
+        // Three records deleted, then created.
+        ("route53:ChangeResourceRecordSets", 6),
     ] {
         assert_eq!(calls.get(api), Some(&n), "{api}");
     }

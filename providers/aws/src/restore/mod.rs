@@ -8,6 +8,7 @@ mod ecs;
 mod elbv2;
 mod iam;
 mod logs;
+mod route53;
 
 use decom_provider::{
     ProviderError, Resource, ResourceKey, RestoreAction, RestoreCall, Restored, Service,
@@ -32,6 +33,7 @@ pub(crate) async fn restore(
         }
         Service::Logs => logs::restore(&provider.region_clients(&target.region).logs, call).await,
         Service::Ecs => ecs::restore(&provider.region_clients(&target.region).ecs, call).await,
+        Service::Route53 => route53::restore(&provider.route53, call).await,
         _ => Err(unsupported(call)),
     }
 }

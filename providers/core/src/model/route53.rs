@@ -151,6 +151,17 @@ pub fn resolve_record_targets(resources: &mut [Resource]) {
     }
 }
 
+/// Whether Route53's answer to a record's `CREATE` says its alias target does not
+/// exist (a load balancer deleted): `InvalidChangeBatch` "Tried to create an alias
+/// that targets …, but the alias target name does not lie within the target zone"
+/// (or "… was not found"). A dependency that is gone, with AWS's code kept.
+pub fn alias_target_gone(code: &str, message: &str) -> bool {
+    code == "InvalidChangeBatch"
+        && message.contains("alias")
+        && (message.contains("does not lie within the target zone")
+            || message.contains("not found"))
+}
+
 /// Every spelling of a DNS name a record may use for it (with and without the
 /// trailing dot and ELB's `dualstack.` prefix, lower case), paired with the same
 /// spelling of `new`: a load balancer created again has a new DNS name, and a
@@ -190,5 +201,14 @@ mod tests {
             record_id("Z1", "www.example.com.", "A", Some("blue")),
             "Z1_www.example.com_A_blue"
         );
+    }
+
+    #[test]
+    fn an_alias_to_a_gone_target_is_told_from_other_refused_changes() {
+        let gone = "Tried to create an alias that targets dualstack.web-1.us-east-1.elb.amazonaws.com., type A in zone Z35SXDOTRQ7X7K, but the alias target name does not lie within the target zone";
+        assert!(alias_target_gone("InvalidChangeBatch", gone));
+        let exists = "Tried to create resource record set [name='www.example.com.', type='A'] but it already exists";
+        assert!(!alias_target_gone("InvalidChangeBatch", exists));
+        assert!(!alias_target_gone("InvalidInput", gone));
     }
 }

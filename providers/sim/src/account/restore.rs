@@ -16,6 +16,7 @@ use decom_provider::{
 use tokio::time::Instant;
 
 use super::Account;
+use super::route53::same_record;
 use crate::answers::{Refusal, not_found};
 use crate::provider::hash_of;
 
@@ -244,6 +245,7 @@ impl Account {
                 (Details::LbListenerRule(a), Details::LbListenerRule(b)) => {
                     a.listener == b.listener && a.priority == b.priority
                 }
+                (Details::Route53Record(a), Details::Route53Record(b)) => same_record(a, b),
                 _ => live.name == model.name,
             })
             .map(|live| live.id.clone())
@@ -348,6 +350,7 @@ impl Account {
                 let suffix = arn_suffix(&rule.listener, "listener");
                 model.id = self.elb_arn(&region, &format!("listener-rule/{suffix}/{hex:016x}"));
             }
+            Details::Route53Record(_) => self.resolve_record_target(&mut model),
             _ => {}
         }
         let key = model.key();
@@ -420,6 +423,7 @@ impl Account {
                 target_groups(&rule.forward_target_groups)
             }
             Details::EcsService(service) => self.check_service(region, service),
+            Details::Route53Record(record) => self.check_record_dependencies(record),
             _ => Ok(()),
         }
     }

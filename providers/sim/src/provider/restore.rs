@@ -35,7 +35,14 @@ impl SimProvider {
         state
             .account
             .restore(call, Instant::now())
-            .map_err(|refusal| ProviderError::new(api, region, refusal.code, refusal.message))
+            .map_err(|refusal| {
+                let mut error = ProviderError::new(api, region, refusal.code, refusal.message);
+                // As decom-aws classifies it.
+                if decom_provider::alias_target_gone(&error.code, &error.message) {
+                    error.kind = decom_provider::ErrorKind::NotFound;
+                }
+                error
+            })
     }
 
     /// CreateLogStream per stream and PutLogEvents per 10,000 events of a stream;
