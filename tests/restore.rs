@@ -237,7 +237,13 @@ fn new_ids(plan: &RestorePlan, report: &decom::restore::RestoreReport) -> BTreeM
 fn replace_ids(value: &serde_json::Value, ids: &BTreeMap<String, String>) -> serde_json::Value {
     use serde_json::Value;
     match value {
-        Value::String(s) => Value::String(ids.get(s).cloned().unwrap_or_else(|| s.clone())),
+        // DNS names compare without case (a CNAME may hold capitals).
+        Value::String(s) => Value::String(
+            ids.get(s)
+                .or_else(|| ids.get(&s.to_ascii_lowercase()))
+                .cloned()
+                .unwrap_or_else(|| s.clone()),
+        ),
         Value::Array(items) => Value::Array(items.iter().map(|v| replace_ids(v, ids)).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
@@ -375,7 +381,10 @@ async fn apply_then_restore_gives_back_what_was_archived() {
     assert_restored_as_archived(&plan, &report, &before, &after);
 
     // The same spec plans the same steps again on the restored account, for the
-    // restored types (modulo new ids: addresses are names).
+    // restored types (modulo new ids: addresses are names), but for what the
+    // restore changes on purpose: a task definition comes back as a new revision
+    // (its address names the revision), and a service with desired count 0 (so it
+    // needs no `scale_to_zero`).
     let (spec, _, first) = fixture_plan("ecs-story-5.8", "spec-optin");
     let again = plan_spec_on(&spec, &after);
     let restorable = |plan: &decom::plan::Plan| -> std::collections::BTreeSet<(String, String)> {
@@ -384,6 +393,8 @@ async fn apply_then_restore_gives_back_what_was_archived() {
             .filter(|s| {
                 decom_provider::restorability(s.key().ty) == decom_provider::Restorability::Recreate
                     && plan_steps_restored(&plan_of_addresses(&report), &s.address)
+                    && s.key().ty != decom_provider::ResourceType::EcsTaskDefinition
+                    && s.action != decom_provider::Action::ScaleToZero
             })
             .map(|s| (s.address.clone(), s.action.name().to_string()))
             .collect()
@@ -413,17 +424,30 @@ async fn apply_then_restore_gives_back_what_was_archived() {
     )
     .await;
     assert!(fresh.succeeded());
-    assert!(
-        fresh
-            .steps
-            .iter()
-            .all(|s| matches!(s.outcome, StepOutcome::Present { .. })),
-        "{:#?}",
-        fresh.steps
-    );
+    // Everything is found present but the task definitions, which AWS can only
+    // register again (a new revision each: docs/restore.md, known limits).
+    let registered = plan
+        .steps
+        .iter()
+        .filter(|s| s.target.ty == ResourceType::EcsTaskDefinition)
+        .count();
+    assert!(registered > 0);
+    for (step, done) in plan.steps.iter().zip(&fresh.steps) {
+        if step.target.ty == ResourceType::EcsTaskDefinition {
+            assert!(
+                matches!(done.outcome, StepOutcome::Created { .. }),
+                "{done:?}"
+            );
+        } else {
+            assert!(
+                matches!(done.outcome, StepOutcome::Present { .. }),
+                "{done:?}"
+            );
+        }
+    }
     assert_eq!(
         restore_sim.snapshot().resources.len(),
-        after.resources.len()
+        after.resources.len() + registered
     );
 }
 

@@ -526,10 +526,38 @@ fn add_parts(
                     &ResourceKey::new(ResourceType::Lb, &target.region, &target.arn),
                 );
             }
+            // A record names its load balancer by DNS name, which discovery may not
+            // have resolved: after every recreated balancer of that name, which
+            // gives it the new name (`Restored::renamed`).
+            if let Some(target) = record.target_elb_dns_name() {
+                let balancers: Vec<ResourceKey> = b
+                    .creates
+                    .iter()
+                    .filter(|(k, _)| k.ty == ResourceType::Lb)
+                    .filter(|&(_, &draft)| {
+                        draft_model(b, draft).is_some_and(|m| {
+                            matches!(&m.details, Details::Lb(lb)
+                                if decom_provider::normalize_dns_name(&lb.dns_name) == target)
+                        })
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for balancer in &balancers {
+                    b.after_create_of(create, balancer);
+                }
+            }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// The model of a `Create` draft.
+fn draft_model(b: &Builder<'_>, draft: usize) -> Option<Resource> {
+    match &b.drafts[draft].work {
+        StepWork::Call(RestoreAction::Create { description }) => model_of(description),
+        _ => None,
+    }
 }
 
 /// Every target group ARN a listener's or rule's description forwards to: the

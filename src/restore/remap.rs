@@ -85,7 +85,7 @@ impl IdMap {
 
 fn replace(value: &Value, ids: &BTreeMap<String, String>) -> Value {
     match value {
-        Value::String(s) => match ids.get(s) {
+        Value::String(s) => match ids.get(s).or_else(|| dns_name(s).and_then(|n| ids.get(&n))) {
             Some(new) => Value::String(new.clone()),
             None => value.clone(),
         },
@@ -97,6 +97,13 @@ fn replace(value: &Value, ids: &BTreeMap<String, String>) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// An AWS DNS name (a load balancer's) in lower case, as the renamed spellings
+/// are: DNS names compare without case, and a CNAME may hold capitals.
+fn dns_name(s: &str) -> Option<String> {
+    let lower = s.to_ascii_lowercase();
+    (lower != s && lower.trim_end_matches('.').ends_with(".amazonaws.com")).then_some(lower)
 }
 
 #[cfg(test)]
@@ -118,6 +125,14 @@ mod tests {
         assert_eq!(replaced["groups"][1], "sg-other");
         assert_eq!(replaced["note"], value["note"]);
         assert_eq!(replaced["nested"]["group_id"], "sg-new");
+        // A DNS name is matched without case.
+        map.record(
+            "web-1.us-east-1.elb.amazonaws.com",
+            "web-2.us-east-1.elb.amazonaws.com",
+        )
+        .expect("record");
+        let cname = serde_json::json!(["WEB-1.us-east-1.elb.amazonaws.com"]);
+        assert_eq!(map.apply(&cname)[0], "web-2.us-east-1.elb.amazonaws.com");
         // Durable: a second open reads it back.
         let again = IdMap::open(dir.path()).expect("reopen");
         assert_eq!(again.get("sg-old").as_deref(), Some("sg-new"));
