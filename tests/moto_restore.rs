@@ -11,53 +11,8 @@ use decom_testing::account::{MotoAccount, read_json};
 use decom_testing::stack;
 use serde_json::Value;
 
+use crate::restore::{comparable, replace_ids};
 use crate::util::DecomOnMoto;
-
-/// Fields AWS assigns anew on creation (docs/restore.md), and those moto fills in
-/// differently on each creation: left out of the comparison.
-const ASSIGNED: [&str; 11] = [
-    "id",
-    "arn",
-    "rule_id",
-    "created",
-    "last_used",
-    "last_event",
-    "stored_bytes",
-    "versions",
-    "default_version_id",
-    "targets",
-    "registered",
-];
-
-fn replace_ids(value: &Value, ids: &BTreeMap<String, String>) -> Value {
-    match value {
-        Value::String(s) => Value::String(ids.get(s).cloned().unwrap_or_else(|| s.clone())),
-        Value::Array(items) => Value::Array(items.iter().map(|v| replace_ids(v, ids)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), replace_ids(v, ids)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn comparable(value: &Value) -> Value {
-    match value {
-        Value::Array(items) => {
-            let mut items: Vec<Value> = items.iter().map(comparable).collect();
-            items.sort_by_key(|v| v.to_string());
-            Value::Array(items)
-        }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(k, _)| !ASSIGNED.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), comparable(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
 
 /// A snapshot's resources by (type, id).
 fn resources(snapshot: &Value) -> BTreeMap<(String, String), Value> {

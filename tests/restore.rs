@@ -234,7 +234,10 @@ fn new_ids(plan: &RestorePlan, report: &decom::restore::RestoreReport) -> BTreeM
         .collect()
 }
 
-fn replace_ids(value: &serde_json::Value, ids: &BTreeMap<String, String>) -> serde_json::Value {
+pub(crate) fn replace_ids(
+    value: &serde_json::Value,
+    ids: &BTreeMap<String, String>,
+) -> serde_json::Value {
     use serde_json::Value;
     match value {
         // DNS names compare without case (a CNAME may hold capitals).
@@ -282,7 +285,7 @@ const ASSIGNED: [&str; 19] = [
     "desired_count",
 ];
 
-fn comparable(value: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn comparable(value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
         Value::Array(items) => {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use decom::restore::{
-    self, RestoreEvent, RestoreOptions, RestorePlan, RestoreReporter, RestoreSource, StepOutcome,
+    self, RestoreEvent, RestoreOptions, RestorePlan, RestoreReporter, RestoreSource,
 };
 use decom::session::{Access, Account};
 
@@ -34,16 +34,7 @@ impl RestoreReporter for Lines {
                 action,
                 outcome,
             } => {
-                let what = match outcome {
-                    StepOutcome::Created { id } => format!("done ({id})"),
-                    StepOutcome::Present { id } => format!("already present ({id})"),
-                    StepOutcome::Imported { events } => format!("{events} events put back"),
-                    StepOutcome::CompletedEarlier => "done earlier".to_string(),
-                    StepOutcome::Failed { error, .. } => format!("FAILED: {error}"),
-                    StepOutcome::Skipped { cause, .. } => format!("skipped (step {cause} failed)"),
-                    StepOutcome::NotRun => "not run".to_string(),
-                };
-                eprintln!("  #{order} {address}: {action}: {what}");
+                eprintln!("  #{order} {address}: {action}: {outcome}");
             }
         }
     }
@@ -165,23 +156,7 @@ pub(super) async fn restore_command(args: RestoreArgs) -> Result<i32> {
         std::fs::write(out, sim.snapshot().to_json())
             .with_context(|| format!("cannot write `{}`", out.display()))?;
     }
-    let [
-        created,
-        present,
-        imported,
-        earlier,
-        failed,
-        skipped,
-        not_run,
-    ] = report.counts();
-    eprintln!(
-        "Restore {}: {created} created, {present} already present, {imported} event imports, {earlier} done earlier, {failed} failed, {skipped} skipped, {not_run} not run.",
-        if report.succeeded() {
-            "complete"
-        } else {
-            "incomplete"
-        }
-    );
+    eprintln!("Restore {}.", report.summary());
     for step in &report.steps {
         for note in &step.notes {
             eprintln!("Note: {}: {note}", step.address);

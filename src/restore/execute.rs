@@ -57,6 +57,23 @@ pub enum StepOutcome {
     NotRun,
 }
 
+impl std::fmt::Display for StepOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepOutcome::Created { id } => write!(f, "created {id}"),
+            StepOutcome::Present { id } => write!(f, "already present: {id}"),
+            StepOutcome::Imported { events } => write!(f, "{events} events put back"),
+            StepOutcome::CompletedEarlier => write!(f, "done by an earlier run"),
+            StepOutcome::Failed { error, .. } => write!(f, "FAILED: {error}"),
+            StepOutcome::Skipped {
+                cause,
+                cause_address,
+            } => write!(f, "skipped: step {cause} ({cause_address}) failed"),
+            StepOutcome::NotRun => write!(f, "not run (interrupted)"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepReport {
     pub order: usize,
@@ -93,6 +110,27 @@ impl RestoreReport {
                     StepOutcome::Failed { .. } | StepOutcome::Skipped { .. } | StepOutcome::NotRun
                 )
             })
+    }
+
+    /// `complete` or `incomplete`, then the steps per outcome, in a sentence.
+    pub fn summary(&self) -> String {
+        let [
+            created,
+            present,
+            imported,
+            earlier,
+            failed,
+            skipped,
+            not_run,
+        ] = self.counts();
+        format!(
+            "{}: {created} created, {present} already present, {imported} event imports, {earlier} done earlier, {failed} failed, {skipped} skipped, {not_run} not run",
+            if self.succeeded() {
+                "complete"
+            } else {
+                "incomplete"
+            }
+        )
     }
 
     /// Steps per outcome: created, present, imported, earlier, failed, skipped, not run.

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::execute::{RestoreReport, StepOutcome};
+use super::execute::RestoreReport;
 use super::{RestoreError, RestorePlan, RestoreStep, StepWork};
 use crate::apply::durable;
 
@@ -57,7 +57,8 @@ pub fn restore_text(plan: &RestorePlan) -> String {
             if step.wave != wave {
                 wave = step.wave;
                 let count = plan.steps.iter().filter(|s| s.wave == wave).count();
-                let _ = writeln!(out, "\nWave {wave} ({count} steps):");
+                let s = if count == 1 { "" } else { "s" };
+                let _ = writeln!(out, "\nWave {wave} ({count} step{s}):");
             }
             let what = match verb(step) {
                 "will be created" => "will be created".to_string(),
@@ -143,46 +144,16 @@ pub fn restore_markdown(plan: &RestorePlan) -> String {
     out
 }
 
-fn outcome_text(outcome: &StepOutcome) -> String {
-    match outcome {
-        StepOutcome::Created { id } => format!("created `{id}`"),
-        StepOutcome::Present { id } => format!("already present: `{id}`"),
-        StepOutcome::Imported { events } => format!("{events} events put back"),
-        StepOutcome::CompletedEarlier => "done by an earlier run".to_string(),
-        StepOutcome::Failed { error, .. } => format!("**failed**: {error}"),
-        StepOutcome::Skipped {
-            cause,
-            cause_address,
-        } => {
-            format!("skipped: step {cause} ({cause_address}) failed")
-        }
-        StepOutcome::NotRun => "not run (interrupted)".to_string(),
-    }
-}
-
 /// The report as Markdown, for the decommission ticket.
 pub fn report_markdown(report: &RestoreReport) -> String {
-    let [
-        created,
-        present,
-        imported,
-        earlier,
-        failed,
-        skipped,
-        not_run,
-    ] = report.counts();
     let mut out = format!(
-        "# Restore report\n\n- Account: {} ({})\n- Restore plan: {}\n- Started: {}\n- Finished: {}\n- Result: {}\n\n{created} created, {present} already present, {imported} event imports, {earlier} done earlier, {failed} failed, {skipped} skipped, {not_run} not run.\n\n",
+        "# Restore report\n\n- Account: {} ({})\n- Restore plan: {}\n- Started: {}\n- Finished: {}\n- Result: {}.\n\n",
         report.account_id,
         report.caller_arn,
         report.restore_plan_id,
         report.started_at,
         report.finished_at,
-        if report.succeeded() {
-            "complete"
-        } else {
-            "incomplete"
-        },
+        report.summary(),
     );
     out.push_str("| # | address | action | outcome | notes |\n|---:|---|---|---|---|\n");
     for step in &report.steps {
@@ -192,7 +163,7 @@ pub fn report_markdown(report: &RestoreReport) -> String {
             step.order,
             step.address,
             step.action,
-            outcome_text(&step.outcome),
+            step.outcome,
             step.notes.join("; ")
         );
     }

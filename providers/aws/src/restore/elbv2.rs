@@ -82,6 +82,17 @@ fn int_at(value: &Value, field: &str) -> Option<i32> {
         .and_then(|n| i32::try_from(n).ok())
 }
 
+/// The ARN a describe by name answered with; `None` when nothing has that name
+/// (ELBv2 answers a name it does not know with `…NotFound`).
+fn existing(
+    answer: Result<Option<String>, ProviderError>,
+) -> Result<Option<String>, ProviderError> {
+    match answer {
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        other => other,
+    }
+}
+
 async fn create_target_group(
     client: &Client,
     call: &RestoreCall,
@@ -92,27 +103,20 @@ async fn create_target_group(
     let Details::LbTargetGroup(group) = &model.details else {
         return Err(invalid(&call.target, "is not a target group"));
     };
-    match client
+    let found = client
         .describe_target_groups()
         .names(&model.name)
         .send()
         .await
-    {
-        Ok(out) => {
-            if let Some(arn) = out
-                .target_groups()
+        .map(|out| {
+            out.target_groups()
                 .first()
                 .and_then(|g| g.target_group_arn())
-            {
-                return Ok(present(arn));
-            }
-        }
-        Err(e) => {
-            let error = api_error("elasticloadbalancing:DescribeTargetGroups", region, e);
-            if error.kind != ErrorKind::NotFound {
-                return Err(error);
-            }
-        }
+                .map(str::to_string)
+        })
+        .map_err(|e| api_error("elasticloadbalancing:DescribeTargetGroups", region, e));
+    if let Some(arn) = existing(found)? {
+        return Ok(present(arn));
     }
     let mut notes = Vec::new();
     let mut request = client
@@ -203,27 +207,20 @@ async fn create_load_balancer(
     let Details::Lb(lb) = &model.details else {
         return Err(invalid(&call.target, "is not a load balancer"));
     };
-    match client
+    let found = client
         .describe_load_balancers()
         .names(&model.name)
         .send()
         .await
-    {
-        Ok(out) => {
-            if let Some(arn) = out
-                .load_balancers()
+        .map(|out| {
+            out.load_balancers()
                 .first()
                 .and_then(|l| l.load_balancer_arn())
-            {
-                return Ok(present(arn));
-            }
-        }
-        Err(e) => {
-            let error = api_error("elasticloadbalancing:DescribeLoadBalancers", region, e);
-            if error.kind != ErrorKind::NotFound {
-                return Err(error);
-            }
-        }
+                .map(str::to_string)
+        })
+        .map_err(|e| api_error("elasticloadbalancing:DescribeLoadBalancers", region, e));
+    if let Some(arn) = existing(found)? {
+        return Ok(present(arn));
     }
     let subnets: Vec<String> = description
         .get("availability_zones")
