@@ -194,7 +194,7 @@ fn doctor_shows_the_missing_actions_denied_and_the_rest_allowed() {
     }
     assert!(
         stdout.contains(
-            "Not checked: 68 permission(s) of apply and restore: checking them needs `iam:SimulatePrincipalPolicy`"
+            "Not checked: 72 permission(s) of apply and restore: checking them needs `iam:SimulatePrincipalPolicy`"
         ),
         "{stdout}"
     );
