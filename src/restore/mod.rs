@@ -8,6 +8,7 @@
 mod build;
 mod execute;
 mod order;
+mod parts;
 mod remap;
 mod render;
 mod source;
