@@ -205,7 +205,7 @@ pub fn build_restore_plan(
         }
     }
     for (key, draft, model) in &recreated {
-        add_parts(&mut b, key, *draft, model, options)?;
+        add_parts(&mut b, key, *draft, model, options);
     }
     let mut attachments = BTreeSet::new();
     for (key, draft, model) in &recreated {

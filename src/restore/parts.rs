@@ -8,7 +8,7 @@ use decom_provider::{Details, Resource, ResourceKey, ResourceType, RestoreAction
 use serde_json::Value;
 
 use super::build::{Builder, RestoreOptions, model_of};
-use super::{EngineWork, RestoreError, StepWork};
+use super::{EngineWork, StepWork};
 
 /// A task definition's family and revision from its ARN
 /// (`…:task-definition/<family>:<revision>`).
@@ -34,7 +34,7 @@ pub(super) fn add_parts(
     create: usize,
     model: &Resource,
     options: &RestoreOptions,
-) -> Result<(), RestoreError> {
+) {
     let in_region = |ty: ResourceType, id: &str| ResourceKey::new(ty, &key.region, id);
     match &model.details {
         Details::SecurityGroup(group) => {
@@ -249,7 +249,6 @@ pub(super) fn add_parts(
         }
         _ => {}
     }
-    Ok(())
 }
 
 /// The model of a `Create` draft.
