@@ -287,7 +287,7 @@ fn dns_note(
     );
     if !records.is_empty() {
         note.push_str(&format!(
-            " The archive holds records that named it: {}.",
+            " Archived records that named it (a record this restore recreates gets the new name): {}.",
             records.join(", ")
         ));
     }
